@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound is returned when a looked-up record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict is returned when a unique value (email, slug, domain) is taken.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Store is a storage backend. Queries run outside a transaction; InTx runs fn
+// in one transaction that commits when fn returns nil.
+type Store interface {
+	Queries
+	InTx(ctx context.Context, fn func(q Queries) error) error
+	Ping(ctx context.Context) error
+	// Migrated reports whether every embedded migration has been applied.
+	Migrated(ctx context.Context) (bool, error)
+	Close() error
+}
+
+// Queries is every read and write a backend offers.
+type Queries interface {
+	Businesses
+	Users
+	Keys
+	Tokens
+	Sessions
+	Resets
+	Outbox
+	Audit
+}
+
+// Businesses stores tenants.
+type Businesses interface {
+	CreateBusiness(ctx context.Context, b *Business) error
+	BusinessByID(ctx context.Context, id int64) (Business, error)
+	BusinessBySlug(ctx context.Context, slug string) (Business, error)
+	BusinessByDomain(ctx context.Context, domain string) (Business, error)
+	ListBusinesses(ctx context.Context) ([]Business, error)
+}
+
+// Users stores users, their profiles and roles.
+type Users interface {
+	// CreateUser inserts u with its Roles and BusinessIDs and sets u.ID.
+	CreateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id int64) (User, error)
+	// UserByEmail matches case-insensitively.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	ListUsers(ctx context.Context, businessID int64) ([]User, error)
+	SetUserActive(ctx context.Context, id int64, active bool, at time.Time) error
+	SetPasswordHash(ctx context.Context, id int64, hash string, at time.Time) error
+	// RevokeUserTokens makes every token of the user issued so far invalid
+	// by increasing its TokenVersion.
+	RevokeUserTokens(ctx context.Context, id int64, at time.Time) error
+	AddProfile(ctx context.Context, userID, businessID int64) error
+}
+
+// Keys stores JWT signing keys.
+type Keys interface {
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// RetireSigningKeys sets RetiredAt on every key not yet retired except keep.
+	RetireSigningKeys(ctx context.Context, keep string, at time.Time) error
+	// SigningKeys lists keys retired after since (and every unretired key),
+	// newest first.
+	SigningKeys(ctx context.Context, since time.Time) ([]SigningKey, error)
+}
+
+// Tokens records revoked and spent access tokens by jti.
+type Tokens interface {
+	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error
+	TokenRevoked(ctx context.Context, jti string) (bool, error)
+	// SpendToken marks jti as used on the portal. It reports true only for the
+	// one call that spent it, however many race.
+	SpendToken(ctx context.Context, jti string, expiresAt time.Time) (bool, error)
+}
+
+// Sessions stores portal sessions.
+type Sessions interface {
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByHash returns an unrevoked session; expiry is the caller's check.
+	SessionByHash(ctx context.Context, hash []byte) (Session, error)
+	TouchSession(ctx context.Context, id int64, at time.Time) error
+	RevokeSession(ctx context.Context, id int64, at time.Time) error
+	RevokeUserSessions(ctx context.Context, userID int64, at time.Time) error
+	// UserSessions lists the user's unrevoked sessions that expire after now.
+	UserSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error)
+}
+
+// Resets stores password-reset tokens.
+type Resets interface {
+	CreateResetToken(ctx context.Context, t ResetToken) error
+	ResetTokenByHash(ctx context.Context, hash []byte) (ResetToken, error)
+	// SpendResetTokens spends every unspent reset token of the user.
+	SpendResetTokens(ctx context.Context, userID int64, at time.Time) error
+}
+
+// Outbox is the durable mail queue.
+type Outbox interface {
+	EnqueueMail(ctx context.Context, m *Mail) error
+	// ClaimMail leases up to limit due messages until leaseUntil, counting an
+	// attempt on each. A leased message is not claimed again before its lease
+	// ends, also by another process.
+	ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Mail, error)
+	MarkMailSent(ctx context.Context, id int64, at time.Time) error
+	// MarkMailFailed records a failed attempt; dead stops further attempts.
+	MarkMailFailed(ctx context.Context, id int64, next time.Time, errMsg string, dead bool) error
+	MailByID(ctx context.Context, id int64) (Mail, error)
+	// PendingMail counts messages neither sent nor dead.
+	PendingMail(ctx context.Context) (int64, error)
+}
+
+// Audit stores security events.
+type Audit interface {
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}

@@ -1,0 +1,132 @@
+package store
+
+import "time"
+
+// Business is one tenant: a coworking space with its own portal host.
+type Business struct {
+	ID                int64
+	Slug              string
+	Name              string
+	Language          string // default language, ISO 639-1
+	Domain            string // optional custom domain, lowercase, no port
+	HideUnknownEmails bool
+	CreatedAt         time.Time
+}
+
+// User is a person who signs in. Email is unique case-insensitively.
+type User struct {
+	ID                int64
+	Email             string
+	FullName          string
+	PasswordHash      string // PHC string
+	IsAdmin           bool
+	Active            bool
+	Language          string
+	DefaultBusinessID int64 // 0 when the user has no profile
+	// TokenVersion increases whenever every token of the user issued so far
+	// must stop working (password change, "sign out everywhere").
+	TokenVersion    int64
+	TokensRevokedAt time.Time
+	Roles           []string
+	BusinessIDs     []int64 // businesses where the user has a profile
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// HasRole reports whether the user holds role (case-sensitive).
+func (u User) HasRole(role string) bool {
+	for _, r := range u.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// InBusiness reports whether the user has a profile at business id.
+func (u User) InBusiness(id int64) bool {
+	for _, b := range u.BusinessIDs {
+		if b == id {
+			return true
+		}
+	}
+	return false
+}
+
+// SigningKey is one JWT signing key. PrivateKey may be sealed with the
+// configured key-encryption key (Sealed true).
+type SigningKey struct {
+	ID         string // kid
+	Algorithm  string // "EdDSA" or "RS256"
+	PublicKey  []byte // PKIX DER
+	PrivateKey []byte // PKCS#8 DER, possibly sealed
+	Sealed     bool
+	CreatedAt  time.Time
+	RetiredAt  time.Time // zero while the key is the signing key
+}
+
+// Session is a portal session. Only the hash of the cookie value is kept.
+type Session struct {
+	ID         int64
+	Hash       []byte
+	UserID     int64
+	BusinessID int64
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	RevokedAt  time.Time
+	UserAgent  string
+	ClientIP   string
+}
+
+// ResetToken is a password-reset token. Only its hash is kept.
+type ResetToken struct {
+	Hash       []byte
+	UserID     int64
+	BusinessID int64
+	Language   string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	SpentAt    time.Time
+}
+
+// Mail is one outbox message, rendered when it was queued.
+type Mail struct {
+	ID            int64
+	Kind          string // "reset", "password-changed", ...
+	FromName      string
+	To            string
+	Subject       string
+	Text          string
+	HTML          string
+	CreatedAt     time.Time
+	NextAttemptAt time.Time
+	LeaseUntil    time.Time
+	Attempts      int
+	LastError     string
+	SentAt        time.Time
+	Dead          bool
+}
+
+// AuditEvent is one security-relevant event.
+type AuditEvent struct {
+	ID         int64
+	At         time.Time
+	Type       string
+	UserID     int64
+	BusinessID int64
+	ActorID    int64
+	ClientIP   string
+	UserAgent  string
+	Detail     string
+}
+
+// AuditFilter selects audit events; zero fields do not filter.
+type AuditFilter struct {
+	UserID     int64
+	BusinessID int64
+	Type       string
+	Since      time.Time
+	Until      time.Time
+	Limit      int
+}
