@@ -1,0 +1,141 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+const mailCols = `id, kind, from_name, to_addr, subject, body_text, body_html, created_at, next_attempt_at,
+	lease_until, attempts, last_error, sent_at, dead`
+
+func scanMail(row interface{ Scan(...any) error }) (store.Mail, error) {
+	var m store.Mail
+	var created, next, lease, sent int64
+	err := row.Scan(&m.ID, &m.Kind, &m.FromName, &m.To, &m.Subject, &m.Text, &m.HTML, &created, &next,
+		&lease, &m.Attempts, &m.LastError, &sent, &m.Dead)
+	m.CreatedAt, m.NextAttemptAt, m.LeaseUntil, m.SentAt = tm(created), tm(next), tm(lease), tm(sent)
+	return m, err
+}
+
+func (q *queries) EnqueueMail(ctx context.Context, m *store.Mail) error {
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = q.now().UTC()
+	}
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = m.CreatedAt
+	}
+	err := q.writeRow(ctx, `INSERT INTO outbox (kind, from_name, to_addr, subject, body_text, body_html, created_at, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.Kind, m.FromName, m.To, m.Subject, m.Text, m.HTML, ns(m.CreatedAt), ns(m.NextAttemptAt)).Scan(&m.ID)
+	return q.wrap("enqueue mail", err)
+}
+
+func (q *queries) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.Mail, error) {
+	rows, err := q.w.QueryContext(ctx, q.d.rebind(`UPDATE outbox SET lease_until = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox
+			WHERE sent_at = 0 AND dead = 0 AND next_attempt_at <= ? AND lease_until <= ?
+			ORDER BY next_attempt_at, id LIMIT ?`+q.d.skipLocked+`)
+		RETURNING `+mailCols), ns(leaseUntil), ns(now), ns(now), limit)
+	if err != nil {
+		return nil, q.wrap("claim mail", err)
+	}
+	defer rows.Close()
+	var out []store.Mail
+	for rows.Next() {
+		m, err := scanMail(rows)
+		if err != nil {
+			return nil, q.wrap("claim mail", err)
+		}
+		out = append(out, m)
+	}
+	return out, q.wrap("claim mail", rows.Err())
+}
+
+func (q *queries) MarkMailSent(ctx context.Context, id int64, at time.Time) error {
+	res, err := q.exec(ctx, `UPDATE outbox SET sent_at = ?, lease_until = 0, last_error = '' WHERE id = ?`, ns(at), id)
+	if err != nil {
+		return q.wrap("mark mail sent", err)
+	}
+	return mustAffect(res, "mark mail sent")
+}
+
+func (q *queries) MarkMailFailed(ctx context.Context, id int64, next time.Time, errMsg string, dead bool) error {
+	if len(errMsg) > 1000 {
+		errMsg = errMsg[:1000]
+	}
+	res, err := q.exec(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = 0, last_error = ?, dead = ? WHERE id = ?`,
+		ns(next), errMsg, dead, id)
+	if err != nil {
+		return q.wrap("mark mail failed", err)
+	}
+	return mustAffect(res, "mark mail failed")
+}
+
+func (q *queries) MailByID(ctx context.Context, id int64) (store.Mail, error) {
+	m, err := scanMail(q.queryRow(ctx, `SELECT `+mailCols+` FROM outbox WHERE id = ?`, id))
+	return m, q.wrap("mail by id", err)
+}
+
+func (q *queries) PendingMail(ctx context.Context) (int64, error) {
+	var n int64
+	err := q.queryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at = 0 AND dead = 0`).Scan(&n)
+	return n, q.wrap("pending mail", err)
+}
+
+func (q *queries) AppendAudit(ctx context.Context, e store.AuditEvent) error {
+	if e.At.IsZero() {
+		e.At = q.now().UTC()
+	}
+	_, err := q.exec(ctx, `INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ns(e.At), e.Type, e.UserID, e.BusinessID, e.ActorID, e.ClientIP, e.UserAgent, e.Detail)
+	return q.wrap("append audit", err)
+}
+
+func (q *queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+	where := "1 = 1"
+	var args []any
+	if f.UserID != 0 {
+		where += " AND user_id = ?"
+		args = append(args, f.UserID)
+	}
+	if f.BusinessID != 0 {
+		where += " AND business_id = ?"
+		args = append(args, f.BusinessID)
+	}
+	if f.Type != "" {
+		where += " AND type = ?"
+		args = append(args, f.Type)
+	}
+	if !f.Since.IsZero() {
+		where += " AND at >= ?"
+		args = append(args, ns(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where += " AND at < ?"
+		args = append(args, ns(f.Until))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	args = append(args, limit)
+	rows, err := q.query(ctx, `SELECT id, at, type, user_id, business_id, actor_id, client_ip, user_agent, detail
+		FROM audit_events WHERE `+where+` ORDER BY at, id LIMIT ?`, args...)
+	if err != nil {
+		return nil, q.wrap("list audit", err)
+	}
+	defer rows.Close()
+	var out []store.AuditEvent
+	for rows.Next() {
+		var e store.AuditEvent
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.BusinessID, &e.ActorID, &e.ClientIP, &e.UserAgent, &e.Detail); err != nil {
+			return nil, q.wrap("list audit", err)
+		}
+		e.At = tm(at)
+		out = append(out, e)
+	}
+	return out, q.wrap("list audit", rows.Err())
+}

@@ -1,0 +1,280 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// Options tune a Store. The zero value is usable.
+type Options struct {
+	// SkipMigrate opens the database without applying migrations.
+	SkipMigrate bool
+	// ReadConns bounds the SQLite reader pool (default: 2 per CPU, at least 4).
+	ReadConns int
+	// Clock fills in unset creation times (default time.Now).
+	Clock func() time.Time
+}
+
+// Store is a store.Store over SQL.
+type Store struct {
+	queries
+	writer   *sql.DB
+	reader   *sql.DB
+	provider *goose.Provider
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating when needed) the database named by dsn: a SQLite file
+// path, optionally prefixed "sqlite:" or "file:". It applies pending
+// migrations unless opts.SkipMigrate is set.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, errors.New("sqlstore: PostgreSQL is not supported by this build yet")
+	}
+	return openSQLite(ctx, dsn, opts)
+}
+
+func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" {
+		return nil, errors.New("sqlstore: empty database path")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlstore: create database directory: %w", err)
+		}
+	}
+	pragmas := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		pragmas.Add("_pragma", p)
+	}
+	wv := url.Values{"_txlock": {"immediate"}}
+	for k, v := range pragmas {
+		wv[k] = v
+	}
+	writer, err := sql.Open("sqlite", "file:"+path+"?"+wv.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	// One writer: SQLite serialises writes anyway, and a single connection
+	// turns lock contention into an orderly queue instead of busy retries.
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxIdleTime(0)
+
+	rv := url.Values{}
+	for k, v := range pragmas {
+		rv[k] = v
+	}
+	rv.Add("_pragma", "query_only(1)")
+	reader, err := sql.Open("sqlite", "file:"+path+"?"+rv.Encode())
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = max(4, 2*runtime.NumCPU())
+	}
+	reader.SetMaxOpenConns(n)
+	reader.SetMaxIdleConns(n)
+
+	// A garbage or unreadable file fails here, with the path in the message.
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	if _, err := writer.ExecContext(ctx, "SELECT count(*) FROM sqlite_master"); err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, fmt.Errorf("sqlstore: read %s: %w", path, err)
+	}
+	d := sqliteDialect()
+	clock := opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	s := &Store{queries: queries{w: writer, r: reader, d: d, now: clock}, writer: writer, reader: reader}
+	if err := s.initMigrations(ctx, d, opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) error {
+	sub, err := fs.Sub(migrationFS, d.migrations)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(d.gooseDialect, s.writer, sub)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	s.provider = p
+	if opts.SkipMigrate {
+		return nil
+	}
+	return s.Migrate(ctx)
+}
+
+// Migrate applies every pending migration.
+func (s *Store) Migrate(ctx context.Context) error {
+	if _, err := s.provider.Up(ctx); err != nil {
+		return fmt.Errorf("sqlstore: apply migrations: %w", err)
+	}
+	return nil
+}
+
+// MigrationVersion reports the applied and the newest embedded version.
+func (s *Store) MigrationVersion(ctx context.Context) (current, target int64, err error) {
+	return s.provider.GetVersions(ctx)
+}
+
+// Migrated reports whether every embedded migration has been applied.
+func (s *Store) Migrated(ctx context.Context) (bool, error) {
+	pending, err := s.provider.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: migration status: %w", err)
+	}
+	return !pending, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	return nil
+}
+
+// IntegrityCheck runs SQLite's integrity check and returns its verdict.
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var res string
+	if err := s.reader.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return "", fmt.Errorf("sqlstore: integrity check: %w", err)
+	}
+	return res, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	if s.provider != nil {
+		s.provider.Close()
+	}
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// InTx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite).
+func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	if err := fn(&queries{w: tx, r: tx, d: s.d, now: s.now}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements store.Queries; w takes writes, r reads. Inside a
+// transaction both are the transaction.
+type queries struct {
+	w, r querier
+	d    *dialect
+	now  func() time.Time
+}
+
+func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return q.w.ExecContext(ctx, q.d.rebind(query), args...)
+}
+
+func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return q.r.QueryContext(ctx, q.d.rebind(query), args...)
+}
+
+func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.r.QueryRowContext(ctx, q.d.rebind(query), args...)
+}
+
+// writeRow runs a statement with RETURNING on the writer.
+func (q *queries) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.w.QueryRowContext(ctx, q.d.rebind(query), args...)
+}
+
+// wrap maps driver errors onto the store's sentinels.
+func (q *queries) wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	case q.d.isUnique(err):
+		return fmt.Errorf("%s: %w", op, store.ErrConflict)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}
+
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func tm(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
+
+func mustAffect(res sql.Result, op string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
+	return nil
+}

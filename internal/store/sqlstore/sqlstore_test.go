@@ -1,0 +1,62 @@
+package sqlstore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/store/storetest"
+)
+
+func TestSQLiteConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestOpenRefusesGarbage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "garbage.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database ", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sqlstore.Open(context.Background(), path, sqlstore.Options{})
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Open(garbage) = %v, want an error naming the file", err)
+	}
+}
+
+func TestReopenKeepsDataAndMigrations(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sub", "db.sqlite")
+	s, err := sqlstore.Open(ctx, "sqlite:"+path, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := store.User{Email: "keep@example.com", FullName: "K", PasswordHash: "h", Active: true}
+	if err := s.CreateUser(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlstore.Open(ctx, path, sqlstore.Options{SkipMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if ok, err := s.Migrated(ctx); err != nil || !ok {
+		t.Fatalf("Migrated = %v, %v", ok, err)
+	}
+	if _, err := s.UserByEmail(ctx, "KEEP@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.IntegrityCheck(ctx); err != nil || res != "ok" {
+		t.Fatalf("integrity = %q, %v", res, err)
+	}
+}

@@ -1,0 +1,497 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+// Opener returns a fresh, empty, migrated store for one subtest; the store
+// is closed by the suite.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the whole suite against stores made by open.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Businesses", testBusinesses},
+		{"Users", testUsers},
+		{"UserStateChanges", testUserStateChanges},
+		{"SigningKeys", testSigningKeys},
+		{"RevokedTokens", testRevokedTokens},
+		{"SpendTokenOnceUnderRace", testSpendTokenRace},
+		{"Sessions", testSessions},
+		{"ResetTokens", testResetTokens},
+		{"OutboxClaimAndLease", testOutbox},
+		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"TransactionRollback", testTxRollback},
+		{"Audit", testAudit},
+		{"Health", testHealth},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mkBusiness(t *testing.T, s store.Store, slug string) store.Business {
+	t.Helper()
+	b := store.Business{Slug: slug, Name: "Space " + slug, Language: "en", CreatedAt: t0}
+	must(t, s.CreateBusiness(context.Background(), &b))
+	return b
+}
+
+func mkUser(t *testing.T, s store.Store, email string, businesses ...int64) store.User {
+	t.Helper()
+	u := store.User{Email: email, FullName: "N " + email, PasswordHash: "$argon2id$x", Active: true, BusinessIDs: businesses, CreatedAt: t0}
+	must(t, s.CreateUser(context.Background(), &u))
+	return u
+}
+
+func testBusinesses(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b := store.Business{Slug: "Alpha", Name: "Alpha Space", Language: "fr", Domain: "Members.Alpha.Example", HideUnknownEmails: true, CreatedAt: t0}
+	must(t, s.CreateBusiness(ctx, &b))
+	if b.ID <= 0 {
+		t.Fatalf("id not set: %d", b.ID)
+	}
+	for name, get := range map[string]func() (store.Business, error){
+		"id":     func() (store.Business, error) { return s.BusinessByID(ctx, b.ID) },
+		"slug":   func() (store.Business, error) { return s.BusinessBySlug(ctx, "ALPHA") },
+		"domain": func() (store.Business, error) { return s.BusinessByDomain(ctx, "members.alpha.example") },
+	} {
+		got, err := get()
+		must(t, err)
+		want := store.Business{ID: b.ID, Slug: "alpha", Name: "Alpha Space", Language: "fr", Domain: "members.alpha.example", HideUnknownEmails: true, CreatedAt: t0}
+		if got != want {
+			t.Errorf("by %s: got %+v, want %+v", name, got, want)
+		}
+	}
+	dup := store.Business{Slug: "alpha", Name: "x"}
+	if err := s.CreateBusiness(ctx, &dup); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate slug: got %v, want ErrConflict", err)
+	}
+	// Two businesses without a custom domain do not conflict.
+	mkBusiness(t, s, "beta")
+	mkBusiness(t, s, "gamma")
+	if _, err := s.BusinessBySlug(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown slug: got %v, want ErrNotFound", err)
+	}
+	if _, err := s.BusinessByDomain(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("empty domain: got %v, want ErrNotFound", err)
+	}
+	all, err := s.ListBusinesses(ctx)
+	must(t, err)
+	if len(all) != 3 || all[0].Slug != "alpha" || all[2].Slug != "gamma" {
+		t.Errorf("list: %+v", all)
+	}
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := mkBusiness(t, s, "a"), mkBusiness(t, s, "b")
+	u := store.User{Email: " Ada@Example.COM ", FullName: "Ada", PasswordHash: "h1", Active: true, IsAdmin: false,
+		Language: "es", Roles: []string{"User-Edit"}, BusinessIDs: []int64{b.ID, a.ID}, CreatedAt: t0}
+	must(t, s.CreateUser(ctx, &u))
+	got, err := s.UserByEmail(ctx, "ada@example.com")
+	must(t, err)
+	if got.ID != u.ID || got.Email != "Ada@Example.COM" || got.FullName != "Ada" || got.PasswordHash != "h1" ||
+		!got.Active || got.IsAdmin || got.Language != "es" || got.DefaultBusinessID != b.ID || !got.CreatedAt.Equal(t0) {
+		t.Errorf("by email: %+v", got)
+	}
+	if !got.HasRole("User-Edit") || got.HasRole("user-edit") || !got.InBusiness(a.ID) || !got.InBusiness(b.ID) || len(got.BusinessIDs) != 2 {
+		t.Errorf("roles/profiles: %+v", got)
+	}
+	byID, err := s.UserByID(ctx, u.ID)
+	must(t, err)
+	if byID.Email != got.Email {
+		t.Errorf("by id: %+v", byID)
+	}
+	dup := store.User{Email: "ADA@example.com", FullName: "x", PasswordHash: "h"}
+	if err := s.CreateUser(ctx, &dup); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate email: got %v, want ErrConflict", err)
+	}
+	if _, err := s.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown email: %v", err)
+	}
+	if _, err := s.UserByID(ctx, 99999); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown id: %v", err)
+	}
+	lone := mkUser(t, s, "lone@example.com")
+	if lone.DefaultBusinessID != 0 {
+		t.Errorf("default business of a user without profile: %d", lone.DefaultBusinessID)
+	}
+	must(t, s.AddProfile(ctx, lone.ID, a.ID))
+	must(t, s.AddProfile(ctx, lone.ID, a.ID)) // idempotent
+	lone, err = s.UserByID(ctx, lone.ID)
+	must(t, err)
+	if lone.DefaultBusinessID != a.ID || len(lone.BusinessIDs) != 1 {
+		t.Errorf("after AddProfile: %+v", lone)
+	}
+	inA, err := s.ListUsers(ctx, a.ID)
+	must(t, err)
+	inB, err := s.ListUsers(ctx, b.ID)
+	must(t, err)
+	all, err := s.ListUsers(ctx, 0)
+	must(t, err)
+	if len(inA) != 2 || len(inB) != 1 || len(all) != 2 {
+		t.Errorf("list: a=%d b=%d all=%d", len(inA), len(inB), len(all))
+	}
+}
+
+func testUserStateChanges(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "u@example.com")
+	t1 := t0.Add(time.Hour)
+	must(t, s.SetUserActive(ctx, u.ID, false, t1))
+	must(t, s.SetPasswordHash(ctx, u.ID, "h2", t1))
+	must(t, s.RevokeUserTokens(ctx, u.ID, t1))
+	must(t, s.RevokeUserTokens(ctx, u.ID, t1.Add(time.Second)))
+	got, err := s.UserByID(ctx, u.ID)
+	must(t, err)
+	if got.Active || got.PasswordHash != "h2" || got.TokenVersion != u.TokenVersion+2 || !got.TokensRevokedAt.Equal(t1.Add(time.Second)) {
+		t.Errorf("after changes: %+v", got)
+	}
+	for name, err := range map[string]error{
+		"active":   s.SetUserActive(ctx, 4242, true, t1),
+		"password": s.SetPasswordHash(ctx, 4242, "x", t1),
+		"revoke":   s.RevokeUserTokens(ctx, 4242, t1),
+	} {
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s on unknown user: %v", name, err)
+		}
+	}
+}
+
+func testSigningKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k1 := store.SigningKey{ID: "k1", Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateKey: []byte{2}, CreatedAt: t0}
+	k2 := store.SigningKey{ID: "k2", Algorithm: "EdDSA", PublicKey: []byte{3}, PrivateKey: []byte{4}, Sealed: true, CreatedAt: t0.Add(time.Hour)}
+	must(t, s.CreateSigningKey(ctx, k1))
+	if err := s.CreateSigningKey(ctx, k1); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate kid: %v", err)
+	}
+	must(t, s.CreateSigningKey(ctx, k2))
+	retire := t0.Add(2 * time.Hour)
+	must(t, s.RetireSigningKeys(ctx, "k2", retire))
+	keys, err := s.SigningKeys(ctx, retire.Add(-time.Minute))
+	must(t, err)
+	if len(keys) != 2 || keys[0].ID != "k2" || !keys[0].RetiredAt.IsZero() || !keys[0].Sealed || keys[1].ID != "k1" || !keys[1].RetiredAt.Equal(retire) {
+		t.Fatalf("keys: %+v", keys)
+	}
+	keys, err = s.SigningKeys(ctx, retire)
+	must(t, err)
+	if len(keys) != 1 || keys[0].ID != "k2" || string(keys[0].PrivateKey) != "\x04" {
+		t.Errorf("keys after the retired one stopped verifying: %+v", keys)
+	}
+}
+
+func testRevokedTokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ok, err := s.TokenRevoked(ctx, "j1")
+	must(t, err)
+	if ok {
+		t.Error("fresh jti reported revoked")
+	}
+	must(t, s.RevokeToken(ctx, "j1", t0))
+	must(t, s.RevokeToken(ctx, "j1", t0)) // idempotent
+	ok, err = s.TokenRevoked(ctx, "j1")
+	must(t, err)
+	if !ok {
+		t.Error("revoked jti not reported")
+	}
+}
+
+func testSpendTokenRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 16
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ok, err := s.SpendToken(ctx, "jti-race", t0)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if wins.Load() != 1 {
+		t.Fatalf("token spent %d times, want exactly once", wins.Load())
+	}
+	ok, err := s.SpendToken(ctx, "jti-race", t0)
+	must(t, err)
+	if ok {
+		t.Error("spent token spent again")
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b := mkBusiness(t, s, "s")
+	u := mkUser(t, s, "s@example.com", b.ID)
+	sess := store.Session{Hash: []byte("h-one"), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, LastSeenAt: t0,
+		ExpiresAt: t0.Add(time.Hour), UserAgent: "Firefox", ClientIP: "127.0.0.1"}
+	must(t, s.CreateSession(ctx, &sess))
+	two := store.Session{Hash: []byte("h-two"), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Minute)}
+	must(t, s.CreateSession(ctx, &two))
+	got, err := s.SessionByHash(ctx, []byte("h-one"))
+	must(t, err)
+	if got.ID != sess.ID || got.UserAgent != "Firefox" || !got.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("by hash: %+v", got)
+	}
+	must(t, s.TouchSession(ctx, sess.ID, t0.Add(time.Second)))
+	list, err := s.UserSessions(ctx, u.ID, t0.Add(2*time.Minute))
+	must(t, err)
+	if len(list) != 1 || list[0].ID != sess.ID || !list[0].LastSeenAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("live sessions: %+v", list)
+	}
+	must(t, s.RevokeSession(ctx, sess.ID, t0))
+	if _, err := s.SessionByHash(ctx, []byte("h-one")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revoked session still found: %v", err)
+	}
+	must(t, s.RevokeUserSessions(ctx, u.ID, t0))
+	if _, err := s.SessionByHash(ctx, []byte("h-two")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("session survived revoke-all: %v", err)
+	}
+}
+
+func testResetTokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "r@example.com")
+	for _, h := range []string{"r1", "r2"} {
+		must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte(h), UserID: u.ID, Language: "de", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	}
+	got, err := s.ResetTokenByHash(ctx, []byte("r1"))
+	must(t, err)
+	if got.UserID != u.ID || got.Language != "de" || !got.SpentAt.IsZero() || !got.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("reset token: %+v", got)
+	}
+	must(t, s.SpendResetTokens(ctx, u.ID, t0.Add(time.Minute)))
+	for _, h := range []string{"r1", "r2"} {
+		got, err := s.ResetTokenByHash(ctx, []byte(h))
+		must(t, err)
+		if !got.SpentAt.Equal(t0.Add(time.Minute)) {
+			t.Errorf("%s not spent: %+v", h, got)
+		}
+	}
+	if _, err := s.ResetTokenByHash(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown reset token: %v", err)
+	}
+}
+
+func testOutbox(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m := store.Mail{Kind: "reset", FromName: "Space", To: "a@example.com", Subject: "S", Text: "T", HTML: "<p>H</p>", CreatedAt: t0}
+	must(t, s.EnqueueMail(ctx, &m))
+	later := store.Mail{Kind: "reset", To: "b@example.com", CreatedAt: t0, NextAttemptAt: t0.Add(time.Hour)}
+	must(t, s.EnqueueMail(ctx, &later))
+	n, err := s.PendingMail(ctx)
+	must(t, err)
+	if n != 2 {
+		t.Errorf("pending = %d, want 2", n)
+	}
+	claimed, err := s.ClaimMail(ctx, t0, t0.Add(time.Minute), 10)
+	must(t, err)
+	if len(claimed) != 1 || claimed[0].ID != m.ID || claimed[0].Attempts != 1 || claimed[0].HTML != "<p>H</p>" || claimed[0].FromName != "Space" {
+		t.Fatalf("claim: %+v", claimed)
+	}
+	// Leased: not claimable again until the lease ends.
+	again, err := s.ClaimMail(ctx, t0.Add(30*time.Second), t0.Add(2*time.Minute), 10)
+	must(t, err)
+	if len(again) != 0 {
+		t.Errorf("leased message claimed again: %+v", again)
+	}
+	expired, err := s.ClaimMail(ctx, t0.Add(61*time.Second), t0.Add(3*time.Minute), 10)
+	must(t, err)
+	if len(expired) != 1 || expired[0].Attempts != 2 {
+		t.Errorf("after lease expiry: %+v", expired)
+	}
+	must(t, s.MarkMailFailed(ctx, m.ID, t0.Add(5*time.Minute), "421 try later", false))
+	got, err := s.MailByID(ctx, m.ID)
+	must(t, err)
+	if got.LastError != "421 try later" || !got.NextAttemptAt.Equal(t0.Add(5*time.Minute)) || got.Dead || !got.LeaseUntil.IsZero() {
+		t.Errorf("after failure: %+v", got)
+	}
+	must(t, s.MarkMailSent(ctx, m.ID, t0.Add(6*time.Minute)))
+	none, err := s.ClaimMail(ctx, t0.Add(10*time.Minute), t0.Add(11*time.Minute), 10)
+	must(t, err)
+	if len(none) != 0 {
+		t.Errorf("sent message claimed: %+v", none)
+	}
+	must(t, s.MarkMailFailed(ctx, later.ID, t0, "550 no such user", true))
+	dead, err := s.ClaimMail(ctx, t0.Add(2*time.Hour), t0.Add(3*time.Hour), 10)
+	must(t, err)
+	if len(dead) != 0 {
+		t.Errorf("dead message claimed: %+v", dead)
+	}
+	n, err = s.PendingMail(ctx)
+	must(t, err)
+	if n != 0 {
+		t.Errorf("pending = %d, want 0", n)
+	}
+	if err := s.MarkMailSent(ctx, 4242, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("mark unknown sent: %v", err)
+	}
+}
+
+func testOutboxConcurrentClaims(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const msgs = 60
+	for i := range msgs {
+		m := store.Mail{Kind: "k", To: fmt.Sprintf("u%d@example.com", i), CreatedAt: t0}
+		must(t, s.EnqueueMail(ctx, &m))
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := s.ClaimMail(ctx, t0, t0.Add(time.Hour), 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range got {
+					seen[m.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != msgs {
+		t.Errorf("claimed %d distinct messages, want %d", len(seen), msgs)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("message %d claimed %d times", id, n)
+		}
+	}
+}
+
+func testTxRollback(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(q store.Queries) error {
+		u := store.User{Email: "tx@example.com", FullName: "T", PasswordHash: "h", Active: true}
+		if err := q.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		m := store.Mail{Kind: "k", To: "tx@example.com"}
+		if err := q.EnqueueMail(ctx, &m); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx error = %v, want boom", err)
+	}
+	if _, err := s.UserByEmail(ctx, "tx@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("rolled-back user exists: %v", err)
+	}
+	n, err := s.PendingMail(ctx)
+	must(t, err)
+	if n != 0 {
+		t.Errorf("rolled-back mail exists: %d", n)
+	}
+	must(t, s.InTx(ctx, func(q store.Queries) error {
+		u := store.User{Email: "tx@example.com", FullName: "T", PasswordHash: "h", Active: true}
+		if err := q.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		_, err := q.UserByID(ctx, u.ID) // reads inside the transaction see its writes
+		return err
+	}))
+	if _, err := s.UserByEmail(ctx, "tx@example.com"); err != nil {
+		t.Errorf("committed user missing: %v", err)
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	events := []store.AuditEvent{
+		{At: t0, Type: "signin.success", UserID: 1, BusinessID: 10, ClientIP: "10.0.0.1", UserAgent: "curl"},
+		{At: t0.Add(time.Minute), Type: "signin.failure", UserID: 1, BusinessID: 10},
+		{At: t0.Add(2 * time.Minute), Type: "token.impersonated", UserID: 2, ActorID: 1, BusinessID: 20, Detail: `{"jti":"x"}`},
+	}
+	for _, e := range events {
+		must(t, s.AppendAudit(ctx, e))
+	}
+	cases := []struct {
+		name string
+		f    store.AuditFilter
+		want int
+	}{
+		{"all", store.AuditFilter{}, 3},
+		{"user", store.AuditFilter{UserID: 1}, 2},
+		{"business", store.AuditFilter{BusinessID: 20}, 1},
+		{"type", store.AuditFilter{Type: "signin.failure"}, 1},
+		{"since", store.AuditFilter{Since: t0.Add(time.Minute)}, 2},
+		{"until", store.AuditFilter{Until: t0.Add(time.Minute)}, 1},
+		{"limit", store.AuditFilter{Limit: 2}, 2},
+	}
+	for _, c := range cases {
+		got, err := s.ListAudit(ctx, c.f)
+		must(t, err)
+		if len(got) != c.want {
+			t.Errorf("%s: %d events, want %d", c.name, len(got), c.want)
+		}
+	}
+	got, err := s.ListAudit(ctx, store.AuditFilter{Type: "token.impersonated"})
+	must(t, err)
+	if len(got) != 1 || got[0].ActorID != 1 || got[0].Detail != `{"jti":"x"}` || !got[0].At.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("event: %+v", got)
+	}
+}
+
+func testHealth(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.Ping(ctx))
+	ok, err := s.Migrated(ctx)
+	must(t, err)
+	if !ok {
+		t.Error("fresh store reports pending migrations")
+	}
+}
