@@ -96,6 +96,9 @@ type Sessions interface {
 type Resets interface {
 	CreateResetToken(ctx context.Context, t ResetToken) error
 	ResetTokenByHash(ctx context.Context, hash []byte) (ResetToken, error)
+	// SpendResetToken spends one token; it reports true only for the one
+	// call that spent it, however many race.
+	SpendResetToken(ctx context.Context, hash []byte, at time.Time) (bool, error)
 	// SpendResetTokens spends every unspent reset token of the user.
 	SpendResetTokens(ctx context.Context, userID int64, at time.Time) error
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -23,8 +24,10 @@ type dialect struct {
 	listAgg func(col string) string
 	// positional rewrites ? placeholders ($1, $2, ... for PostgreSQL).
 	positional bool
-	isUnique   func(error) bool
-	cache      sync.Map // query -> rebound query
+	// falseLit is the literal for false in a boolean column.
+	falseLit string
+	isUnique func(error) bool
+	cache    sync.Map // query -> rebound query
 }
 
 func sqliteDialect() *dialect {
@@ -33,6 +36,7 @@ func sqliteDialect() *dialect {
 		gooseDialect: goose.DialectSQLite3,
 		migrations:   "migrations/sqlite",
 		listAgg:      func(col string) string { return "group_concat(" + col + ", ',')" },
+		falseLit:     "0",
 		isUnique: func(err error) bool {
 			var se *sqlite.Error
 			if errors.As(err, &se) {
@@ -40,6 +44,22 @@ func sqliteDialect() *dialect {
 				return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 			}
 			return false
+		},
+	}
+}
+
+func postgresDialect() *dialect {
+	return &dialect{
+		name:         "postgres",
+		gooseDialect: goose.DialectPostgres,
+		migrations:   "migrations/postgres",
+		skipLocked:   " FOR UPDATE SKIP LOCKED",
+		listAgg:      func(col string) string { return "string_agg(CAST(" + col + " AS TEXT), ',')" },
+		falseLit:     "FALSE",
+		positional:   true,
+		isUnique: func(err error) bool {
+			var pe *pgconn.PgError
+			return errors.As(err, &pe) && pe.Code == "23505"
 		},
 	}
 }

@@ -35,7 +35,7 @@ func (q *queries) EnqueueMail(ctx context.Context, m *store.Mail) error {
 func (q *queries) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.Mail, error) {
 	rows, err := q.w.QueryContext(ctx, q.d.rebind(`UPDATE outbox SET lease_until = ?, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox
-			WHERE sent_at = 0 AND dead = 0 AND next_attempt_at <= ? AND lease_until <= ?
+			WHERE sent_at = 0 AND dead = `+q.d.falseLit+` AND next_attempt_at <= ? AND lease_until <= ?
 			ORDER BY next_attempt_at, id LIMIT ?`+q.d.skipLocked+`)
 		RETURNING `+mailCols), ns(leaseUntil), ns(now), ns(now), limit)
 	if err != nil {
@@ -80,7 +80,7 @@ func (q *queries) MailByID(ctx context.Context, id int64) (store.Mail, error) {
 
 func (q *queries) PendingMail(ctx context.Context) (int64, error) {
 	var n int64
-	err := q.queryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at = 0 AND dead = 0`).Scan(&n)
+	err := q.queryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at = 0 AND dead = `+q.d.falseLit).Scan(&n)
 	return n, q.wrap("pending mail", err)
 }
 

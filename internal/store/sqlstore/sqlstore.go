@@ -14,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/spaceauth/spaceauth/internal/store"
@@ -47,10 +49,47 @@ var _ store.Store = (*Store)(nil)
 // path, optionally prefixed "sqlite:" or "file:". It applies pending
 // migrations unless opts.SkipMigrate is set.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, errors.New("sqlstore: PostgreSQL is not supported by this build yet")
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn, opts)
 	}
 	return openSQLite(ctx, dsn, opts)
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = max(8, 4*runtime.NumCPU())
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: connect to postgres: %w", err)
+	}
+	d := postgresDialect()
+	s := &Store{queries: queries{w: db, r: db, d: d, now: clockOr(opts.Clock)}, writer: db, reader: db}
+	if err := s.initMigrations(ctx, d, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func clockOr(c func() time.Time) func() time.Time {
+	if c == nil {
+		return time.Now
+	}
+	return c
 }
 
 func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
@@ -113,11 +152,7 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: read %s: %w", path, err)
 	}
 	d := sqliteDialect()
-	clock := opts.Clock
-	if clock == nil {
-		clock = time.Now
-	}
-	s := &Store{queries: queries{w: writer, r: reader, d: d, now: clock}, writer: writer, reader: reader}
+	s := &Store{queries: queries{w: writer, r: reader, d: d, now: clockOr(opts.Clock)}, writer: writer, reader: reader}
 	if err := s.initMigrations(ctx, d, opts); err != nil {
 		s.Close()
 		return nil, err
@@ -130,7 +165,17 @@ func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) er
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	p, err := goose.NewProvider(d.gooseDialect, s.writer, sub)
+	var popts []goose.ProviderOption
+	if d.name == "postgres" {
+		// Several processes may start at once on one database: an advisory
+		// lock makes exactly one of them migrate.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration lock: %w", err)
+		}
+		popts = append(popts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(d.gooseDialect, s.writer, sub, popts...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
@@ -171,8 +216,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// IntegrityCheck runs SQLite's integrity check and returns its verdict.
+// IntegrityCheck runs SQLite's integrity check and returns its verdict
+// ("ok" when sound). On PostgreSQL it reports "ok" when the server answers.
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	if s.d.name == "postgres" {
+		return "ok", s.Ping(ctx)
+	}
 	var res string
 	if err := s.reader.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
 		return "", fmt.Errorf("sqlstore: integrity check: %w", err)

@@ -60,3 +60,16 @@ func TestReopenKeepsDataAndMigrations(t *testing.T) {
 		t.Fatalf("integrity = %q, %v", res, err)
 	}
 }
+
+// TestPostgresConformance runs the same suite on PostgreSQL, one fresh
+// database per subtest (skipped, saying why, without SPACEAUTH_TEST_POSTGRES).
+func TestPostgresConformance(t *testing.T) {
+	storetest.PostgresDSN(t) // skip early when no server is configured
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlstore.Open(context.Background(), storetest.PostgresDSN(t), sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

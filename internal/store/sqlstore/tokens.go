@@ -133,3 +133,12 @@ func (q *queries) SpendResetTokens(ctx context.Context, userID int64, at time.Ti
 	_, err := q.exec(ctx, `UPDATE reset_tokens SET spent_at = ? WHERE user_id = ? AND spent_at = 0`, ns(at), userID)
 	return q.wrap("spend reset tokens", err)
 }
+
+func (q *queries) SpendResetToken(ctx context.Context, hash []byte, at time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE reset_tokens SET spent_at = ? WHERE hash = ? AND spent_at = 0`, ns(at), hash)
+	if err != nil {
+		return false, q.wrap("spend reset token", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, q.wrap("spend reset token", err)
+}

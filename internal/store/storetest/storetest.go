@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"SpendTokenOnceUnderRace", testSpendTokenRace},
 		{"Sessions", testSessions},
 		{"ResetTokens", testResetTokens},
+		{"ResetTokenSpentOnceUnderRace", testResetTokenRace},
 		{"OutboxClaimAndLease", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"TransactionRollback", testTxRollback},
@@ -311,6 +312,35 @@ func testResetTokens(t *testing.T, s store.Store) {
 	}
 	if _, err := s.ResetTokenByHash(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown reset token: %v", err)
+	}
+}
+
+func testResetTokenRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "race@example.com")
+	must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte("race"), UserID: u.ID, Language: "en", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	const n = 8
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.InTx(ctx, func(q store.Queries) error {
+				ok, err := q.SpendResetToken(ctx, []byte("race"), t0)
+				if ok {
+					wins.Add(1)
+				}
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("reset token spent %d times, want 1", wins.Load())
 	}
 }
 
