@@ -34,6 +34,7 @@ type Queries interface {
 	Resets
 	Outbox
 	Audit
+	Throttles
 }
 
 // Businesses stores tenants.
@@ -122,4 +123,23 @@ type Outbox interface {
 type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// Throttles counts events per key (an account, a client address) in
+// windows, for rate limiting that holds across processes.
+type Throttles interface {
+	// ThrottleHit counts one event for key at now and returns the count in
+	// the current window. A window starts at the first event and ends window
+	// after the latest one, so steady pressure keeps it open.
+	ThrottleHit(ctx context.Context, key string, now time.Time, window time.Duration) (ThrottleState, error)
+	// ThrottleGet returns key's state; a key never hit has Count 0.
+	ThrottleGet(ctx context.Context, key string) (ThrottleState, error)
+	ThrottleClear(ctx context.Context, key string) error
+}
+
+// ThrottleState is one key's counter.
+type ThrottleState struct {
+	Count       int
+	WindowStart time.Time
+	LastAt      time.Time
 }

@@ -35,6 +35,8 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"TransactionRollback", testTxRollback},
 		{"Audit", testAudit},
+		{"Throttle", testThrottle},
+		{"ThrottleConcurrentHits", testThrottleRace},
 		{"Health", testHealth},
 	}
 	for _, tc := range tests {
@@ -513,6 +515,60 @@ func testAudit(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(got) != 1 || got[0].ActorID != 1 || got[0].Detail != `{"jti":"x"}` || !got[0].At.Equal(t0.Add(2*time.Minute)) {
 		t.Errorf("event: %+v", got)
+	}
+}
+
+func testThrottle(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	st, err := s.ThrottleGet(ctx, "acct:x")
+	must(t, err)
+	if st.Count != 0 {
+		t.Errorf("fresh key: %+v", st)
+	}
+	for i := 1; i <= 3; i++ {
+		st, err = s.ThrottleHit(ctx, "acct:x", t0.Add(time.Duration(i)*time.Minute), 15*time.Minute)
+		must(t, err)
+		if st.Count != i || !st.WindowStart.Equal(t0.Add(time.Minute)) || !st.LastAt.Equal(t0.Add(time.Duration(i)*time.Minute)) {
+			t.Errorf("hit %d: %+v", i, st)
+		}
+	}
+	// Quiet for longer than the window: counting starts over.
+	st, err = s.ThrottleHit(ctx, "acct:x", t0.Add(time.Hour), 15*time.Minute)
+	must(t, err)
+	if st.Count != 1 || !st.WindowStart.Equal(t0.Add(time.Hour)) {
+		t.Errorf("after a quiet window: %+v", st)
+	}
+	got, err := s.ThrottleGet(ctx, "acct:x")
+	must(t, err)
+	if got != st {
+		t.Errorf("get %+v, want %+v", got, st)
+	}
+	must(t, s.ThrottleClear(ctx, "acct:x"))
+	got, err = s.ThrottleGet(ctx, "acct:x")
+	must(t, err)
+	if got.Count != 0 {
+		t.Errorf("after clear: %+v", got)
+	}
+}
+
+func testThrottleRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 20
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.ThrottleHit(ctx, "ip:1.2.3.4", t0, time.Hour); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	st, err := s.ThrottleGet(ctx, "ip:1.2.3.4")
+	must(t, err)
+	if st.Count != n {
+		t.Errorf("count %d after %d concurrent hits", st.Count, n)
 	}
 }
 
