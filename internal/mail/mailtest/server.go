@@ -1,0 +1,269 @@
+// Package mailtest is a real SMTP server for tests: it speaks SMTP on
+// 127.0.0.1 (with STARTTLS on a throwaway certificate when asked), records
+// what it receives, and can refuse, stop and start again on the same port.
+package mailtest
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Received is one message as the server got it.
+type Received struct {
+	From    string   // the From header, decoded
+	To      []string // envelope recipients
+	Subject string
+	Text    string
+	HTML    string
+	Header  mail.Header
+	Raw     []byte
+	TLS     bool // the session had switched to TLS
+}
+
+// Server is an SMTP server on 127.0.0.1.
+type Server struct {
+	t      testing.TB
+	mu     sync.Mutex
+	addr   string
+	srv    *smtp.Server
+	ln     net.Listener
+	msgs   []Received
+	reply  int
+	tls    *tls.Config
+	notify chan struct{}
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithSTARTTLS offers STARTTLS with a self-signed certificate.
+func WithSTARTTLS() Option { return func(s *Server) { s.tls = selfSigned(s.t) } }
+
+// NewServer starts a server; it stops when the test ends.
+func NewServer(t testing.TB, opts ...Option) *Server {
+	s := &Server{t: t, addr: "127.0.0.1:0", notify: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(s)
+	}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Addr is host:port.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// URL is smtp://host:port, with insecure_skip_verify for the test
+// certificate when STARTTLS is on.
+func (s *Server) URL() string {
+	u := "smtp://" + s.Addr()
+	if s.tls != nil {
+		u += "?insecure_skip_verify=1"
+	}
+	return u
+}
+
+// Start (re)starts the server on its port.
+func (s *Server) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return
+	}
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ { // the old socket may linger briefly
+		if ln, err = net.Listen("tcp", s.addr); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		s.t.Fatalf("mailtest: listen: %v", err)
+	}
+	s.addr = ln.Addr().String()
+	srv := smtp.NewServer(backend{s})
+	srv.Domain = "mailtest.local"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.TLSConfig = s.tls
+	s.srv, s.ln = srv, ln
+	go srv.Serve(ln)
+}
+
+// Stop closes the listener and every session.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
+	s.mu.Unlock()
+	if srv != nil {
+		// Close the listener ourselves too: Serve may not have taken it yet.
+		ln.Close()
+		srv.Close()
+	}
+}
+
+// SetReply makes every following RCPT answer code (0: accept).
+func (s *Server) SetReply(code int) {
+	s.mu.Lock()
+	s.reply = code
+	s.mu.Unlock()
+}
+
+// Messages returns a copy of what arrived so far.
+func (s *Server) Messages() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.msgs...)
+}
+
+// WaitFor waits until n messages arrived or timeout passed, and returns
+// what arrived.
+func (s *Server) WaitFor(n int, timeout time.Duration) []Received {
+	deadline := time.After(timeout)
+	for {
+		if m := s.Messages(); len(m) >= n {
+			return m
+		}
+		select {
+		case <-s.notify:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			return s.Messages()
+		}
+	}
+}
+
+type backend struct{ s *Server }
+
+func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &session{s: b.s, conn: c}, nil
+}
+
+type session struct {
+	s    *Server
+	conn *smtp.Conn
+	from string
+	to   []string
+}
+
+func (x *session) AuthMechanisms() []string { return nil }
+
+func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	x.from = from
+	return nil
+}
+
+func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.s.mu.Lock()
+	code := x.s.reply
+	x.s.mu.Unlock()
+	if code != 0 {
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: "refused by mailtest"}
+	}
+	x.to = append(x.to, to)
+	return nil
+}
+
+func (x *session) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	rec := parse(raw)
+	rec.To = x.to
+	_, rec.TLS = x.conn.TLSConnectionState()
+	x.s.mu.Lock()
+	x.s.msgs = append(x.s.msgs, rec)
+	x.s.mu.Unlock()
+	select {
+	case x.s.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (x *session) Reset()        { x.from, x.to = "", nil }
+func (x *session) Logout() error { return nil }
+
+// parse decodes headers and the text and HTML parts.
+func parse(raw []byte) Received {
+	rec := Received{Raw: raw}
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return rec
+	}
+	dec := new(mime.WordDecoder)
+	rec.Header = m.Header
+	rec.Subject, _ = dec.DecodeHeader(m.Header.Get("Subject"))
+	rec.From, _ = dec.DecodeHeader(m.Header.Get("From"))
+	walk(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, &rec)
+	return rec
+}
+
+func walk(ctype, cte string, body io.Reader, rec *Received) {
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err != nil {
+		mt = "text/plain"
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return
+			}
+			// multipart decodes quoted-printable parts itself.
+			walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p, rec)
+		}
+	}
+	if strings.EqualFold(cte, "quoted-printable") {
+		body = quotedprintable.NewReader(body)
+	}
+	b, _ := io.ReadAll(body)
+	switch mt {
+	case "text/plain":
+		rec.Text = string(b)
+	case "text/html":
+		rec.HTML = string(b)
+	}
+}
+
+func selfSigned(t testing.TB) *tls.Config {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
