@@ -246,4 +246,3 @@ func TestSMTPURLs(t *testing.T) {
 		}
 	}
 }
-

@@ -266,4 +266,3 @@ func selfSigned(t testing.TB) *tls.Config {
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
-

@@ -102,7 +102,7 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("sqlstore: create database directory: %w", err)
+			return nil, fmt.Errorf("sqlstore: create the directory of %s: %w", path, err)
 		}
 	}
 	pragmas := url.Values{}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/config"
+	"github.com/spaceauth/spaceauth/internal/httpapi"
+	"github.com/spaceauth/spaceauth/internal/i18n"
+	"github.com/spaceauth/spaceauth/internal/mail/compose"
+	"github.com/spaceauth/spaceauth/internal/password"
+	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/token"
+)
+
+// app is the wired service: every part built once from the config.
+type app struct {
+	cfg    config.Config
+	log    *slog.Logger
+	store  *sqlstore.Store
+	ring   *token.Ring
+	cat    *i18n.Catalog
+	auth   *auth.Service
+	queued func() // set by serve to wake the mail worker
+}
+
+// openApp opens the database (applying migrations), loads the signing keys
+// (creating the first one when there is none) and builds the domain.
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	st, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: st, queued: func() {}}
+	if err := a.build(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) build(ctx context.Context) error {
+	cfg := a.cfg
+	a.ring = token.NewRing(a.store, token.RingOptions{Alg: cfg.SigningAlg, KEK: cfg.KeyEncryption, MaxTokenLife: cfg.MaxValidity})
+	if err := a.ring.EnsureKey(ctx); err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	cat, err := i18n.New()
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	a.cat = cat
+	comp, err := compose.New(cat)
+	if err != nil {
+		return fmt.Errorf("mail templates: %w", err)
+	}
+	policy, err := password.NewPolicy()
+	if err != nil {
+		return fmt.Errorf("password policy: %w", err)
+	}
+	issuer := token.NewIssuer(a.ring, cfg.PublicURL, time.Now)
+	a.auth, err = auth.New(a.store, password.NewHasher(password.DefaultParams()), policy, issuer, comp, auth.Options{
+		BaseDomain:  cfg.BaseDomain,
+		PublicURL:   cfg.PublicURL,
+		MaxValidity: cfg.MaxValidity,
+		ResetTTL:    cfg.ResetTTL,
+		SessionTTL:  cfg.SessionTTL,
+		Logger:      a.log,
+		MailQueued:  func() { a.queued() },
+	})
+	return err
+}
+
+func (a *app) handler() (*httpapi.Server, error) {
+	return httpapi.NewServer(httpapi.Deps{
+		Auth: a.auth, Keys: a.ring, Health: a.store, Catalog: a.cat, Logger: a.log,
+		SecureCookies: a.cfg.SecureCookies(), TrustedProxies: a.cfg.TrustedProxies,
+	})
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// newLogger builds the process logger; every line logged with a request's
+// context carries its request id.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(httpapi.LogHandler(h))
+}
+
+// openStoreOnly opens (and migrates) the database without the rest.
+func openStoreOnly(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
+	return sqlstore.Open(ctx, cfg.DB, sqlstore.Options{})
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/config"
+)
+
+const usage = `spaceauth — Nexudus-compatible authentication service
+
+Usage:
+  spaceauth serve   [--listen ADDR] [--base-domain D] [--public-url URL] [--smtp-url U | --mail-dir DIR] [--db DB]
+  spaceauth demo    [--listen ADDR] [--db DB]      serve a demo business; prints how to try it
+  spaceauth migrate [--db DB]
+  spaceauth business add --slug S --name N [--language en] [--domain D] [--hide-unknown-emails]
+  spaceauth business list
+  spaceauth user add --email E --name N (--password P | --password-stdin) [--business SLUG]... [--admin] [--role ROLE]...
+  spaceauth user list [--business SLUG]
+  spaceauth user disable|enable EMAIL
+  spaceauth user set-password EMAIL (--password P | --password-stdin)
+  spaceauth user import [--skip-invalid] FILE.csv    (spaceauth user import -h lists the columns)
+  spaceauth keys rotate | keys list
+  spaceauth audit [--user ID|EMAIL] [--business SLUG] [--type T] [--since T] [--until T] [--format table|json]
+
+Every subcommand accepts --db (default ./data/spaceauth.db); every flag has an
+environment twin: --public-url is SPACEAUTH_PUBLIC_URL. Run a subcommand with -h
+for its flags.
+`
+
+// env is the process environment handed to run.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// run is the whole program; it returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, e, rest, false)
+	case "demo":
+		err = cmdServe(ctx, e, rest, true)
+	case "migrate":
+		err = cmdMigrate(ctx, e, rest)
+	case "business":
+		err = cmdBusiness(ctx, e, rest)
+	case "user":
+		err = cmdUser(ctx, e, rest)
+	case "keys":
+		err = cmdKeys(ctx, e, rest)
+	case "audit":
+		err = cmdAudit(ctx, e, rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "spaceauth: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "spaceauth %s: %s\n", cmd, ue.msg)
+		return 2
+	}
+	fmt.Fprintf(stderr, "spaceauth %s: %s\n", cmd, describe(err))
+	return 1
+}
+
+// usageError is a mistake on the command line (exit code 2).
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// describe turns domain errors into sentences for the terminal.
+func describe(err error) string {
+	var fe auth.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		var parts []string
+		for field, msgs := range fe {
+			for _, m := range msgs {
+				parts = append(parts, field+": "+humanKey(m))
+			}
+		}
+		return "invalid input: " + strings.Join(parts, "; ")
+	case errors.Is(err, auth.ErrEmailTaken):
+		return "a user with that email already exists"
+	case errors.Is(err, auth.ErrSlugTaken):
+		return "a business with that slug or domain already exists"
+	case errors.Is(err, auth.ErrNotFound):
+		return "no such user"
+	}
+	return err.Error()
+}
+
+// humanKey spells out the i18n keys the domain reports.
+func humanKey(k string) string {
+	switch k {
+	case "password_too_short":
+		return "the password must have at least 8 characters"
+	case "password_too_long":
+		return "the password must have at most 256 characters"
+	case "password_common":
+		return "the password is too common (it is in the list of the most used passwords)"
+	case "password_is_email":
+		return "the password must not be the email address"
+	case "invalid_email":
+		return "not a valid email address"
+	}
+	return k
+}
+
+// newFlags makes a subcommand's flag set with --db registered.
+func newFlags(name string, e env, cfg *config.Config) *flag.FlagSet {
+	fs := flag.NewFlagSet("spaceauth "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	cfg.RegisterDB(fs)
+	return fs
+}
+
+// parse parses args, then applies the environment twins of unset flags.
+// Flags may come after positional arguments (user disable EMAIL --db X).
+func parse(fs *flag.FlagSet, args []string, e env) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	// Leave the positional arguments where fs.Args reports them.
+	if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
+		return usageError{err.Error()}
+	}
+	if err := config.ApplyEnv(fs, e.getenv); err != nil {
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+// listFlag is a repeatable flag; its environment twin is comma-separated.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}

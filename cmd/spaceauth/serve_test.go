@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(buf.String()); m != nil {
+			return m
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("never printed %v; output:\n%s", re, buf.String())
+	return nil
+}
+
+// TestDemo runs `spaceauth demo` on an empty directory: it prints how to
+// try it, the printed password signs in, and SIGTERM (context cancel) stops
+// it cleanly with exit code 0.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	args := []string{"demo", "--db", filepath.Join(dir, "data", "spaceauth.db"), "--listen", "127.0.0.1:0"}
+	go func() {
+		done <- run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+	}()
+
+	m := waitFor(t, &stdout, regexp.MustCompile(`password: (\S+)`))
+	password := m[1]
+	port := waitFor(t, &stdout, regexp.MustCompile(`http://demo\.localhost:(\d+)/en/user/login`))[1]
+	if !strings.Contains(stdout.String(), "curl") {
+		t.Errorf("demo output does not say how to try it:\n%s", stdout.String())
+	}
+	resp, err := http.PostForm("http://127.0.0.1:"+port+"/api/sys/users/token", url.Values{"email": {demoEmail}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Status int
+		Value  string
+	}
+	json.NewDecoder(resp.Body).Decode(&env)
+	resp.Body.Close()
+	if env.Status != 200 || env.Value == "" {
+		t.Fatalf("demo credentials refused: %+v", env)
+	}
+	if !strings.Contains(stderr.String(), "request_id=") {
+		t.Errorf("log lines of a request carry no request id:\n%s", stderr.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("demo did not stop after cancel")
+	}
+	if !strings.Contains(stderr.String(), "stopped") {
+		t.Errorf("no clean stop logged:\n%s", stderr.String())
+	}
+}
+
+// TestGracefulShutdown: a request in flight when the stop signal arrives
+// still gets its answer.
+func TestGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	args := []string{"demo", "--db", filepath.Join(dir, "spaceauth.db"), "--listen", "127.0.0.1:0"}
+	go func() {
+		done <- run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+	}()
+	port := waitFor(t, &stdout, regexp.MustCompile(`http://demo\.localhost:(\d+)/`))[1]
+
+	// A slow body keeps the request in flight while we cancel.
+	pr, pw := io.Pipe()
+	result := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://127.0.0.1:"+port+"/api/sys/users/token", pr)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			result <- -1
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	io.WriteString(pw, "email=nobody%40example.com&")
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	time.Sleep(200 * time.Millisecond)
+	io.WriteString(pw, "password=whatever")
+	pw.Close()
+	if code := <-result; code != http.StatusOK {
+		t.Fatalf("in-flight request got %d, want 200 (a refused sign-in)", code)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, stderr.String())
+	}
+}

@@ -1,0 +1,157 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+var (
+	slugPattern   = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	domainPattern = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+)
+
+// NewBusiness is the input of CreateBusiness.
+type NewBusiness struct {
+	Slug, Name, Language, Domain string
+	HideUnknownEmails            bool
+}
+
+// CreateBusiness validates and stores a business.
+func (s *Service) CreateBusiness(ctx context.Context, nb NewBusiness, supported func(string) bool) (store.Business, error) {
+	fe := FieldErrors{}
+	nb.Slug = strings.ToLower(strings.TrimSpace(nb.Slug))
+	nb.Domain = strings.ToLower(strings.TrimSpace(nb.Domain))
+	nb.Name = strings.TrimSpace(nb.Name)
+	if nb.Language == "" {
+		nb.Language = "en"
+	}
+	if !slugPattern.MatchString(nb.Slug) {
+		fe.Add("slug", "a slug is 1-63 lowercase letters, digits and inner hyphens")
+	}
+	if nb.Name == "" || len(nb.Name) > 200 {
+		fe.Add("name", "a name is 1-200 characters")
+	}
+	if !supported(nb.Language) {
+		fe.Add("language", "unsupported language "+nb.Language)
+	}
+	if nb.Domain != "" && (!domainPattern.MatchString(nb.Domain) || len(nb.Domain) > 253) {
+		fe.Add("domain", "not a host name: "+nb.Domain)
+	}
+	if len(fe) > 0 {
+		return store.Business{}, fe
+	}
+	b := store.Business{Slug: nb.Slug, Name: nb.Name, Language: nb.Language, Domain: nb.Domain,
+		HideUnknownEmails: nb.HideUnknownEmails, CreatedAt: s.now().UTC()}
+	if err := s.store.CreateBusiness(ctx, &b); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return store.Business{}, ErrSlugTaken
+		}
+		return store.Business{}, fmt.Errorf("create business: %w", err)
+	}
+	return b, nil
+}
+
+// NewUser is the input of CreateUser.
+type NewUser struct {
+	Email, Name, Password string
+	Language              string
+	BusinessSlugs         []string
+	Admin                 bool
+	Roles                 []string
+}
+
+// CreateUser validates, hashes and stores a user with its profiles.
+func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error) {
+	nu.Email = strings.TrimSpace(nu.Email)
+	nu.Name = strings.TrimSpace(nu.Name)
+	fe := FieldErrors{}
+	if !ValidEmail(nu.Email) {
+		fe.Add("email", "invalid_email")
+	}
+	if nu.Name == "" || len(nu.Name) > 200 {
+		fe.Add("name", "a name is 1-200 characters")
+	}
+	for _, r := range nu.Roles {
+		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, ",\n") {
+			fe.Add("role", "invalid role "+fmt.Sprintf("%q", r))
+		}
+	}
+	if len(fe) > 0 {
+		return store.User{}, fe
+	}
+	var ids []int64
+	for _, slug := range nu.BusinessSlugs {
+		b, err := s.store.BusinessBySlug(ctx, slug)
+		if isNotFound(err) {
+			return store.User{}, fmt.Errorf("%w: %s", ErrUnknownBusiness, slug)
+		}
+		if err != nil {
+			return store.User{}, fmt.Errorf("create user: %w", err)
+		}
+		ids = append(ids, b.ID)
+	}
+	if _, err := s.store.UserByEmail(ctx, nu.Email); err == nil {
+		return store.User{}, ErrEmailTaken
+	}
+	hash, err := s.newPasswordHash(ctx, nu.Password, nu.Email)
+	if err != nil {
+		return store.User{}, err
+	}
+	u := store.User{Email: nu.Email, FullName: nu.Name, PasswordHash: hash, IsAdmin: nu.Admin, Active: true,
+		Language: nu.Language, Roles: nu.Roles, BusinessIDs: ids, CreatedAt: s.now().UTC()}
+	err = s.store.InTx(ctx, func(q store.Queries) error { return q.CreateUser(ctx, &u) })
+	if errors.Is(err, store.ErrConflict) {
+		return store.User{}, ErrEmailTaken
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password from the CLI, revoking every
+// session and token issued before.
+func (s *Service) SetPassword(ctx context.Context, email, pw string) (store.User, error) {
+	u, err := s.store.UserByEmail(ctx, email)
+	if isNotFound(err) {
+		return store.User{}, ErrNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("set password: %w", err)
+	}
+	hash, err := s.newPasswordHash(ctx, pw, u.Email)
+	if err != nil {
+		return store.User{}, err
+	}
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		return s.changePassword(ctx, q, u, hash, store.Business{ID: u.DefaultBusinessID}, nil, "password.set", Client{UserAgent: "cli"})
+	})
+	return u, err
+}
+
+// SetActive enables or disables a user. A disabled user's tokens and
+// sessions stop working at once (every use checks the flag).
+func (s *Service) SetActive(ctx context.Context, email string, active bool) (store.User, error) {
+	u, err := s.store.UserByEmail(ctx, email)
+	if isNotFound(err) {
+		return store.User{}, ErrNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("set active: %w", err)
+	}
+	if err := s.store.SetUserActive(ctx, u.ID, active, s.now().UTC()); err != nil {
+		return store.User{}, fmt.Errorf("set active: %w", err)
+	}
+	event := "user.enabled"
+	if !active {
+		event = "user.disabled"
+	}
+	s.audit(ctx, nil, store.AuditEvent{Type: event, UserID: u.ID}, Client{UserAgent: "cli"})
+	u.Active = active
+	return u, nil
+}

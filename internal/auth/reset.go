@@ -1,0 +1,230 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/spaceauth/spaceauth/internal/mail/compose"
+	"github.com/spaceauth/spaceauth/internal/password"
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+// ResetRequest is the input of RequestPasswordReset.
+type ResetRequest struct {
+	// Business is the tenant the request arrived on; nil on the system host.
+	Business *store.Business
+	Lang     string
+	Email    string
+	Client   Client
+}
+
+// RequestPasswordReset creates a reset token and queues its email in one
+// transaction. It returns ErrNotFound for an unknown, disabled or (on a
+// tenant host) foreign user, unless the business hides unknown emails, in
+// which case it returns nil and sends nothing.
+func (s *Service) RequestPasswordReset(ctx context.Context, r ResetRequest) error {
+	p := s.throttle
+	if err := s.countRequest(ctx, "reset", r.Email, r.Client, p.ResetPerMail, p.ResetPerAddr, p.ResetWindow); err != nil {
+		return err
+	}
+	u, b, err := s.resetTarget(ctx, r)
+	if errors.Is(err, ErrNotFound) {
+		if r.Business != nil && r.Business.HideUnknownEmails {
+			return nil
+		}
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	lang := r.Lang
+	if r.Business == nil || lang == "" {
+		lang = "en"
+	}
+	raw, hash, err := newSecret()
+	if err != nil {
+		return err
+	}
+	link := s.TenantURL(b) + "/" + lang + "/user/newPassword?token=" + url.QueryEscape(raw)
+	msg, err := s.composer.Reset(lang, b.Name, u.FullName, link, s.opts.ResetTTL)
+	if err != nil {
+		return fmt.Errorf("reset email: %w", err)
+	}
+	now := s.now().UTC()
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: b.ID, Language: lang,
+			CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL)}); err != nil {
+			return err
+		}
+		m := store.Mail{Kind: "reset", FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
+		if err := q.EnqueueMail(ctx, &m); err != nil {
+			return err
+		}
+		s.audit(ctx, q, store.AuditEvent{Type: "reset.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("request reset: %w", err)
+	}
+	s.opts.MailQueued()
+	return nil
+}
+
+// resetTarget finds the user a reset is for and the business whose portal
+// the link points at.
+func (s *Service) resetTarget(ctx context.Context, r ResetRequest) (store.User, store.Business, error) {
+	u, err := s.store.UserByEmail(ctx, r.Email)
+	if isNotFound(err) {
+		return store.User{}, store.Business{}, ErrNotFound
+	}
+	if err != nil {
+		return store.User{}, store.Business{}, fmt.Errorf("request reset: %w", err)
+	}
+	if !u.Active {
+		return store.User{}, store.Business{}, ErrNotFound
+	}
+	if r.Business != nil {
+		if !u.InBusiness(r.Business.ID) && !u.IsAdmin {
+			return store.User{}, store.Business{}, ErrNotFound
+		}
+		return u, *r.Business, nil
+	}
+	// System host: the user's default business, which must exist for the
+	// link to have a portal to land on.
+	if u.DefaultBusinessID == 0 {
+		return store.User{}, store.Business{}, ErrNotFound
+	}
+	b, err := s.store.BusinessByID(ctx, u.DefaultBusinessID)
+	if err != nil {
+		return store.User{}, store.Business{}, fmt.Errorf("request reset: %w", err)
+	}
+	return u, b, nil
+}
+
+// CheckResetToken reports whether raw is a live reset token for business b.
+func (s *Service) CheckResetToken(ctx context.Context, b store.Business, raw string) error {
+	_, _, err := s.resetToken(ctx, s.store, b, raw)
+	return err
+}
+
+func (s *Service) resetToken(ctx context.Context, q store.Queries, b store.Business, raw string) (store.ResetToken, store.User, error) {
+	if raw == "" || len(raw) > 256 {
+		return store.ResetToken{}, store.User{}, ErrResetInvalid
+	}
+	hash := secretHash(raw)
+	t, err := q.ResetTokenByHash(ctx, hash)
+	if isNotFound(err) {
+		return store.ResetToken{}, store.User{}, ErrResetInvalid
+	}
+	if err != nil {
+		return store.ResetToken{}, store.User{}, fmt.Errorf("reset token: %w", err)
+	}
+	if subtle.ConstantTimeCompare(t.Hash, hash) != 1 || !t.SpentAt.IsZero() || !s.now().Before(t.ExpiresAt) || t.BusinessID != b.ID {
+		return store.ResetToken{}, store.User{}, ErrResetInvalid
+	}
+	u, err := q.UserByID(ctx, t.UserID)
+	if err != nil || !u.Active {
+		return store.ResetToken{}, store.User{}, ErrResetInvalid
+	}
+	return t, u, nil
+}
+
+// PasswordReset is the input of CompletePasswordReset.
+type PasswordReset struct {
+	Business store.Business
+	Lang     string
+	Token    string
+	Password string
+	Confirm  string
+	Client   Client
+}
+
+// CompletePasswordReset sets a new password from a reset token. On success
+// every reset token of the user is spent, every session and token issued
+// before now is revoked, and a "password changed" email is queued.
+func (s *Service) CompletePasswordReset(ctx context.Context, r PasswordReset) error {
+	_, u, err := s.resetToken(ctx, s.store, r.Business, r.Token)
+	if err != nil {
+		return err
+	}
+	if r.Password != r.Confirm {
+		return FieldErrors{"confirm": {"passwords_differ"}}
+	}
+	hash, err := s.newPasswordHash(ctx, r.Password, u.Email)
+	if err != nil {
+		return err
+	}
+	lang := r.Lang
+	if lang == "" {
+		lang = u.Language
+	}
+	loginURL := s.TenantURL(r.Business) + "/" + lang + "/user/login"
+	msg, err := s.composer.PasswordChanged(lang, r.Business.Name, u.FullName, loginURL, s.now())
+	if err != nil {
+		return fmt.Errorf("password-changed email: %w", err)
+	}
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		// Of two concurrent completions with one token, exactly one spends it.
+		spent, err := q.SpendResetToken(ctx, secretHash(r.Token), s.now().UTC())
+		if err != nil {
+			return fmt.Errorf("complete reset: %w", err)
+		}
+		if !spent {
+			return ErrResetInvalid
+		}
+		return s.changePassword(ctx, q, u, hash, r.Business, &msg, "reset.completed", r.Client)
+	})
+	if err != nil {
+		return err
+	}
+	s.opts.MailQueued()
+	return nil
+}
+
+// newPasswordHash checks the policy and hashes on the bounded pool.
+func (s *Service) newPasswordHash(ctx context.Context, pw, email string) (string, error) {
+	if err := s.policy.Check(pw, email); err != nil {
+		var pe *password.PolicyError
+		if errors.As(err, &pe) {
+			return "", FieldErrors{"password": {pe.Reason}}
+		}
+		return "", fmt.Errorf("password policy: %w", err)
+	}
+	var hash string
+	var herr error
+	if err := s.pool.do(ctx, func() { hash, herr = s.hasher.Hash(pw) }); err != nil {
+		return "", err
+	}
+	if herr != nil {
+		return "", fmt.Errorf("hash password: %w", herr)
+	}
+	return hash, nil
+}
+
+// changePassword replaces the hash and revokes everything issued before.
+// msg, when not nil, is queued to the user in the same transaction.
+func (s *Service) changePassword(ctx context.Context, q store.Queries, u store.User, hash string, b store.Business, msg *compose.Message, event string, c Client) error {
+	now := s.now().UTC()
+	steps := []func() error{
+		func() error { return q.SetPasswordHash(ctx, u.ID, hash, now) },
+		func() error { return q.SpendResetTokens(ctx, u.ID, now) },
+		func() error { return q.RevokeUserTokens(ctx, u.ID, now) },
+		func() error { return q.RevokeUserSessions(ctx, u.ID, now) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return fmt.Errorf("change password: %w", err)
+		}
+	}
+	if msg != nil {
+		m := store.Mail{Kind: "password-changed", FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
+		if err := q.EnqueueMail(ctx, &m); err != nil {
+			return fmt.Errorf("change password: %w", err)
+		}
+	}
+	s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
+	return nil
+}

@@ -1,0 +1,233 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/mail/compose"
+	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/token"
+)
+
+// Hasher hashes and verifies passwords (password.Hasher).
+type Hasher interface {
+	Hash(password string) (string, error)
+	Verify(password, encoded string) (ok, needsRehash bool, err error)
+	VerifyDummy(password string)
+	// Recognize reports whether encoded is a hash format Verify can check.
+	Recognize(encoded string) error
+}
+
+// Policy decides whether a new password is acceptable (password.Policy).
+type Policy interface {
+	Check(password, email string) error
+}
+
+// Tokens issues and verifies access tokens (token.Issuer).
+type Tokens interface {
+	Issue(ctx context.Context, c token.Claims, validity time.Duration) (string, token.Claims, error)
+	Verify(ctx context.Context, raw string) (token.Claims, error)
+}
+
+// Composer renders localized emails (compose.Composer).
+type Composer interface {
+	Reset(lang, businessName, userName, link string, ttl time.Duration) (compose.Message, error)
+	PasswordChanged(lang, businessName, userName, loginURL string, at time.Time) (compose.Message, error)
+}
+
+// Options are the settings of a Service.
+type Options struct {
+	BaseDomain      string
+	PublicURL       string // scheme and port of links sent out
+	DefaultValidity time.Duration
+	MaxValidity     time.Duration
+	ResetTTL        time.Duration
+	SessionTTL      time.Duration
+	// HashSlots bounds concurrent hashing (default: the CPUs); HashQueue
+	// bounds callers waiting for a slot (default: 16 per slot).
+	HashSlots int
+	HashQueue int
+	Clock     func() time.Time
+	Logger    *slog.Logger
+	// MailQueued is called after a transaction queued mail (wakes the worker).
+	MailQueued func()
+	// Throttle is the lockout policy; zero means DefaultThrottlePolicy.
+	Throttle ThrottlePolicy
+}
+
+// Service is the domain. It is safe for concurrent use.
+type Service struct {
+	store    store.Store
+	hasher   Hasher
+	policy   Policy
+	tokens   Tokens
+	composer Composer
+	opts     Options
+	scheme   string
+	port     string
+	pool     *hashPool
+	throttle ThrottlePolicy
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// New builds a Service.
+func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*Service, error) {
+	u, err := url.Parse(o.PublicURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("auth: public URL %q: must be absolute", o.PublicURL)
+	}
+	if o.DefaultValidity <= 0 {
+		o.DefaultValidity = 30 * time.Minute
+	}
+	if o.MaxValidity <= 0 {
+		o.MaxValidity = 10080 * time.Minute
+	}
+	if o.ResetTTL <= 0 {
+		o.ResetTTL = time.Hour
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 14 * 24 * time.Hour
+	}
+	if o.HashSlots <= 0 {
+		o.HashSlots = runtime.NumCPU()
+	}
+	if o.HashQueue <= 0 {
+		o.HashQueue = 16 * o.HashSlots
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MailQueued == nil {
+		o.MailQueued = func() {}
+	}
+	if o.Throttle == (ThrottlePolicy{}) {
+		o.Throttle = DefaultThrottlePolicy()
+	}
+	o.BaseDomain = strings.ToLower(strings.Trim(o.BaseDomain, "."))
+	return &Service{
+		store: st, hasher: h, policy: p, tokens: t, composer: c, opts: o,
+		scheme: u.Scheme, port: u.Port(),
+		pool: newHashPool(o.HashSlots, o.HashQueue), throttle: o.Throttle,
+		now: o.Clock, log: o.Logger,
+	}, nil
+}
+
+// Client describes who made a request, for throttling and the audit log.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Validity turns a requested number of minutes into a token life: 0 means
+// the default, anything above the maximum is clamped. Callers reject < 0.
+func (s *Service) Validity(minutes int64) time.Duration {
+	if minutes <= 0 {
+		return s.opts.DefaultValidity
+	}
+	maxMin := int64(s.opts.MaxValidity / time.Minute)
+	if minutes > maxMin {
+		return s.opts.MaxValidity
+	}
+	return time.Duration(minutes) * time.Minute
+}
+
+// TenantURL is the portal origin of business b: its custom domain or
+// {slug}.{base-domain}, with the public URL's scheme and port.
+func (s *Service) TenantURL(b store.Business) string {
+	host := b.Domain
+	if host == "" {
+		host = b.Slug + "." + s.opts.BaseDomain
+	}
+	if s.port != "" {
+		host += ":" + s.port
+	}
+	return s.scheme + "://" + host
+}
+
+// BusinessForHost resolves a Host header (port ignored, case-insensitive) to
+// a business: {slug}.{base-domain} or a custom domain.
+func (s *Service) BusinessForHost(ctx context.Context, host string) (store.Business, error) {
+	host = strings.ToLower(strings.TrimSuffix(stripPort(host), "."))
+	if host == "" {
+		return store.Business{}, ErrNotFound
+	}
+	if slug, ok := strings.CutSuffix(host, "."+s.opts.BaseDomain); ok && slug != "" && !strings.Contains(slug, ".") {
+		b, err := s.store.BusinessBySlug(ctx, slug)
+		if err == nil {
+			return b, nil
+		}
+		if !isNotFound(err) {
+			return store.Business{}, fmt.Errorf("business for host: %w", err)
+		}
+	}
+	b, err := s.store.BusinessByDomain(ctx, host)
+	if isNotFound(err) {
+		return store.Business{}, ErrNotFound
+	}
+	if err != nil {
+		return store.Business{}, fmt.Errorf("business for host: %w", err)
+	}
+	return b, nil
+}
+
+func stripPort(host string) string {
+	if strings.HasPrefix(host, "[") {
+		if i := strings.Index(host, "]"); i > 0 {
+			return host[1:i]
+		}
+		return host
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.Count(host, ":") == 1 {
+		return host[:i]
+	}
+	return host
+}
+
+func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) {
+	e.At = s.now().UTC()
+	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
+	if q == nil {
+		q = s.store
+	}
+	if err := q.AppendAudit(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "audit write failed", "type", e.Type, "err", err)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// newSecret returns 32 random bytes, base64url, and the SHA-256 of that text
+// (what the store keeps).
+func newSecret() (raw string, hash []byte, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("random: %w", err)
+	}
+	raw = base64.RawURLEncoding.EncodeToString(b)
+	return raw, secretHash(raw), nil
+}
+
+// secretHash is a plain SHA-256: the secrets are 256 random bits, so a slow
+// hash adds nothing, and lookups by hash are constant-time by construction
+// (the attacker never chooses what is compared byte by byte).
+func secretHash(raw string) []byte {
+	h := sha256.Sum256([]byte(raw))
+	return h[:]
+}

@@ -1,0 +1,277 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/token"
+)
+
+// Token is an issued access token and its claims.
+type Token struct {
+	Value  string
+	Claims token.Claims
+}
+
+// PasswordSignIn is the input of SignInWithPassword.
+type PasswordSignIn struct {
+	Email    string
+	Password string
+	Validity time.Duration
+	TOTP     string
+	Client   Client
+}
+
+// SignInWithPassword checks email and password and issues an access token.
+// Unknown email, wrong password and disabled user all return
+// ErrBadCredentials after the same amount of hashing work.
+func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (Token, error) {
+	u, err := s.checkPassword(ctx, in.Email, in.Password, in.Client)
+	if err != nil {
+		return Token{}, err
+	}
+	tok, err := s.issue(ctx, u, nil, in.Validity)
+	if err != nil {
+		return Token{}, err
+	}
+	s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
+		Detail: `{"method":"password","jti":"` + tok.Claims.ID + `"}`}, in.Client)
+	return tok, nil
+}
+
+// checkPassword verifies credentials and upgrades a legacy or weaker hash.
+func (s *Service) checkPassword(ctx context.Context, email, password string, c Client) (store.User, error) {
+	if err := s.checkSignInThrottle(ctx, email, c); err != nil {
+		return store.User{}, err
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && !isNotFound(err) {
+		return store.User{}, fmt.Errorf("sign in: %w", err)
+	}
+	found := err == nil
+	var ok, rehash bool
+	var verr error
+	perr := s.pool.do(ctx, func() {
+		if !found {
+			s.hasher.VerifyDummy(password)
+			return
+		}
+		ok, rehash, verr = s.hasher.Verify(password, u.PasswordHash)
+	})
+	if perr != nil {
+		return store.User{}, perr
+	}
+	if verr != nil {
+		s.log.ErrorContext(ctx, "stored password hash unreadable", "user", u.ID, "err", verr)
+		ok = false
+	}
+	if !ok || !u.Active {
+		s.recordSignInFailure(ctx, email, c)
+		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, c)
+		return store.User{}, ErrBadCredentials
+	}
+	s.clearSignInFailures(ctx, email)
+	if rehash {
+		s.upgradeHash(ctx, u, password)
+	}
+	return u, nil
+}
+
+func failureDetail(found, ok, active bool) string {
+	switch {
+	case !found:
+		return `{"reason":"unknown_email"}`
+	case !ok:
+		return `{"reason":"wrong_password"}`
+	case !active:
+		return `{"reason":"disabled"}`
+	}
+	return ""
+}
+
+// upgradeHash re-hashes a password that verified against a legacy or weaker
+// hash. Failure is logged, never fatal: the sign-in already succeeded.
+func (s *Service) upgradeHash(ctx context.Context, u store.User, password string) {
+	var h string
+	var err error
+	if perr := s.pool.do(ctx, func() { h, err = s.hasher.Hash(password) }); perr != nil {
+		return
+	}
+	if err == nil {
+		err = s.store.SetPasswordHash(ctx, u.ID, h, s.now())
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "password hash upgrade failed", "user", u.ID, "err", err)
+	}
+}
+
+func (s *Service) issue(ctx context.Context, u store.User, actor *store.User, validity time.Duration) (Token, error) {
+	if validity <= 0 {
+		validity = s.opts.DefaultValidity
+	}
+	c := token.Claims{
+		Subject:    strconv.FormatInt(u.ID, 10),
+		Email:      u.Email,
+		Name:       u.FullName,
+		BusinessID: u.DefaultBusinessID,
+		Version:    u.TokenVersion,
+	}
+	if actor != nil {
+		c.Actor = &token.Actor{Subject: strconv.FormatInt(actor.ID, 10)}
+	}
+	raw, claims, err := s.tokens.Issue(ctx, c, validity)
+	if err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	return Token{Value: raw, Claims: claims}, nil
+}
+
+// Credentials are a caller's proof of identity, first present wins:
+// Basic (Email+Password from the header), Bearer, then body email+password.
+type Credentials struct {
+	Email    string
+	Password string
+	Bearer   string
+}
+
+func (c Credentials) present() bool { return c.Bearer != "" || c.Email != "" || c.Password != "" }
+
+// Authenticate resolves credentials to an active user.
+func (s *Service) Authenticate(ctx context.Context, cred Credentials, c Client) (store.User, error) {
+	if !cred.present() {
+		return store.User{}, ErrNoCredentials
+	}
+	if cred.Bearer != "" {
+		u, _, err := s.VerifyBearer(ctx, cred.Bearer)
+		if err != nil {
+			return store.User{}, ErrBadCredentials
+		}
+		return u, nil
+	}
+	if cred.Email == "" || cred.Password == "" {
+		return store.User{}, ErrBadCredentials
+	}
+	return s.checkPassword(ctx, cred.Email, cred.Password, c)
+}
+
+// VerifyBearer checks an access token: signature, expiry, revocation of the
+// token and of the user's tokens, and that the user is still active.
+func (s *Service) VerifyBearer(ctx context.Context, raw string) (store.User, token.Claims, error) {
+	claims, err := s.tokens.Verify(ctx, raw)
+	if err != nil {
+		return store.User{}, token.Claims{}, ErrBadCredentials
+	}
+	u, err := s.liveUser(ctx, claims)
+	if err != nil {
+		return store.User{}, token.Claims{}, err
+	}
+	return u, claims, nil
+}
+
+// liveUser loads the token's user and applies every revocation rule.
+func (s *Service) liveUser(ctx context.Context, c token.Claims) (store.User, error) {
+	id, err := strconv.ParseInt(c.Subject, 10, 64)
+	if err != nil || id <= 0 {
+		return store.User{}, ErrBadCredentials
+	}
+	u, err := s.store.UserByID(ctx, id)
+	if isNotFound(err) {
+		return store.User{}, ErrBadCredentials
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("verify token: %w", err)
+	}
+	if !u.Active || c.Version != u.TokenVersion {
+		return store.User{}, ErrBadCredentials
+	}
+	revoked, err := s.store.TokenRevoked(ctx, c.ID)
+	if err != nil {
+		return store.User{}, fmt.Errorf("verify token: %w", err)
+	}
+	if revoked {
+		return store.User{}, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// Impersonation is the input of Impersonate.
+type Impersonation struct {
+	Caller   Credentials
+	TargetID string // as it arrived in the path
+	Validity time.Duration
+	Client   Client
+}
+
+// Impersonate issues a token for another user to an API user: an admin, or
+// a holder of the User-Edit role who shares a business with the target.
+func (s *Service) Impersonate(ctx context.Context, in Impersonation) (Token, error) {
+	caller, err := s.Authenticate(ctx, in.Caller, in.Client)
+	if err != nil {
+		return Token{}, err
+	}
+	if !caller.IsAdmin && !caller.HasRole(RoleUserEdit) {
+		return Token{}, ErrForbidden
+	}
+	id, err := strconv.ParseInt(in.TargetID, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != in.TargetID {
+		return Token{}, ErrNotFound
+	}
+	target, err := s.store.UserByID(ctx, id)
+	if isNotFound(err) {
+		return Token{}, ErrNotFound
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("impersonate: %w", err)
+	}
+	// A User-Edit caller learns nothing about users outside its businesses.
+	if !target.Active || !caller.IsAdmin && !sharesBusiness(caller, target) {
+		return Token{}, ErrNotFound
+	}
+	tok, err := s.issue(ctx, target, &caller, in.Validity)
+	if err != nil {
+		return Token{}, err
+	}
+	s.audit(ctx, nil, store.AuditEvent{Type: "token.impersonated", UserID: target.ID, ActorID: caller.ID,
+		BusinessID: target.DefaultBusinessID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, in.Client)
+	return tok, nil
+}
+
+// RoleUserEdit lets an API user act on the users of its businesses.
+const RoleUserEdit = "User-Edit"
+
+func sharesBusiness(a, b store.User) bool {
+	for _, id := range a.BusinessIDs {
+		if b.InBusiness(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidEmail reports whether s is a bare email address (no display name),
+// at most 254 bytes, without control characters.
+func ValidEmail(s string) bool {
+	if s == "" || len(s) > 254 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == ' ' {
+			return false
+		}
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-1 && !strings.HasPrefix(s[at+1:], ".") && !strings.HasSuffix(s, ".")
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -1,0 +1,104 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/i18n"
+	"github.com/spaceauth/spaceauth/internal/mail/compose"
+	"github.com/spaceauth/spaceauth/internal/password"
+	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/token"
+)
+
+func newService(t *testing.T, p password.Params) *auth.Service {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ring := token.NewRing(st, token.RingOptions{Alg: "EdDSA", MaxTokenLife: time.Hour})
+	if err := ring.EnsureKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, err := compose.New(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := password.NewPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := auth.New(st, password.NewHasher(p), policy, token.NewIssuer(ring, "http://localhost:8080", time.Now), comp,
+		auth.Options{BaseDomain: "localhost", PublicURL: "http://localhost:8080",
+			// The test measures cost, not lockout: no throttling in the way.
+			Throttle: auth.ThrottlePolicy{AccountFree: 1 << 30, AddressFree: 1 << 30, BaseDelay: time.Second, MaxDelay: time.Second,
+				Window: time.Second, ResetPerMail: 1 << 30, ResetPerAddr: 1 << 30, ResetWindow: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// TestSignInTimingUnknownEmail: a sign-in with an unknown email costs the
+// same as one with a known email and a wrong password. The medians of a few
+// hundred interleaved tries may differ by at most 10%.
+func TestSignInTimingUnknownEmail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing comparison skipped in -short mode")
+	}
+	// Hashing must dominate as it does in production, but stay affordable
+	// under the race detector.
+	svc := newService(t, password.Params{Memory: 4096, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
+	ctx := context.Background()
+	if _, err := svc.CreateUser(ctx, auth.NewUser{Email: "known@example.com", Name: "Known", Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var known, unknown []time.Duration
+	try := func(email string) time.Duration {
+		start := time.Now()
+		_, err := svc.SignInWithPassword(ctx, auth.PasswordSignIn{Email: email, Password: "wrong password", Client: auth.Client{IP: "192.0.2.1"}})
+		d := time.Since(start)
+		if !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("sign-in as %s: %v", email, err)
+		}
+		return d
+	}
+	for i := range n {
+		// Interleave, alternating which goes first, so that machine noise
+		// and the garbage collector (each Argon2 call allocates its memory)
+		// hit both samples alike.
+		if i%2 == 0 {
+			known = append(known, try("known@example.com"))
+			unknown = append(unknown, try(fmt.Sprintf("nobody%d@example.com", i)))
+		} else {
+			unknown = append(unknown, try(fmt.Sprintf("nobody%d@example.com", i)))
+			known = append(known, try("known@example.com"))
+		}
+	}
+	mk, mu := median(known), median(unknown)
+	diff := float64(mk-mu) / float64(mk)
+	t.Logf("median known %v, unknown %v (%.1f%%)", mk, mu, 100*diff)
+	if diff > 0.10 || diff < -0.10 {
+		t.Fatalf("medians differ by %.1f%% (known %v, unknown %v), want at most 10%%", 100*diff, mk, mu)
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}

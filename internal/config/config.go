@@ -1,0 +1,198 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultDB is the embedded SQLite database used when --db is not given.
+const DefaultDB = "./data/spaceauth.db"
+
+// Config is every setting of the service.
+type Config struct {
+	DB string
+
+	Listen          string
+	BaseDomain      string
+	PublicURL       string
+	SMTPURL         string
+	MailDir         string
+	MailFrom        string
+	KeyEncryption   string
+	SigningAlg      string
+	MaxValidity     time.Duration
+	ResetTTL        time.Duration
+	SessionTTL      time.Duration
+	ShutdownTimeout time.Duration
+	MailRetryBase   time.Duration
+	MailPoll        time.Duration
+	LogFormat       string
+	LogLevel        string
+	TrustedProxies  []netip.Prefix
+}
+
+// Default returns the defaults documented in the README.
+func Default() Config {
+	return Config{
+		DB:              DefaultDB,
+		Listen:          ":8080",
+		BaseDomain:      "localhost",
+		PublicURL:       "http://localhost:8080",
+		SigningAlg:      "EdDSA",
+		MaxValidity:     10080 * time.Minute,
+		ResetTTL:        60 * time.Minute,
+		SessionTTL:      14 * 24 * time.Hour,
+		ShutdownTimeout: 15 * time.Second,
+		MailRetryBase:   5 * time.Second,
+		MailPoll:        time.Second,
+		LogFormat:       "text",
+		LogLevel:        "info",
+	}
+}
+
+// RegisterDB adds --db, which every subcommand accepts.
+func (c *Config) RegisterDB(fs *flag.FlagSet) {
+	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path or a postgres:// URL")
+}
+
+// RegisterKeys adds the settings that decide how signing keys are made and kept.
+func (c *Config) RegisterKeys(fs *flag.FlagSet) {
+	fs.StringVar(&c.KeyEncryption, "key-encryption-key", c.KeyEncryption, "secret that seals signing keys at rest (optional)")
+	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "JWT signing algorithm for new keys: EdDSA or RS256")
+	fs.DurationVar(&c.MaxValidity, "max-validity", c.MaxValidity, "longest access-token life; longer requests are clamped")
+}
+
+// RegisterServe adds the server's settings (--db is added separately, by
+// every subcommand).
+func (c *Config) RegisterServe(fs *flag.FlagSet) {
+	c.RegisterKeys(fs)
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
+	fs.StringVar(&c.BaseDomain, "base-domain", c.BaseDomain, "tenant hosts are {slug}.{base-domain}")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "scheme and port of links sent out")
+	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "SMTP server, smtp://user:pass@host:port (STARTTLS when offered)")
+	fs.StringVar(&c.MailDir, "mail-dir", c.MailDir, "write mail as .eml files into this directory instead of SMTP")
+	fs.StringVar(&c.MailFrom, "mail-from", c.MailFrom, "sender address (default no-reply@{base-domain})")
+	fs.DurationVar(&c.ResetTTL, "reset-ttl", c.ResetTTL, "life of a password-reset link")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "life of a portal session")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
+	fs.DurationVar(&c.MailRetryBase, "mail-retry-base", c.MailRetryBase, "first retry delay of a failed delivery; doubles each attempt")
+	fs.DurationVar(&c.MailPoll, "mail-poll", c.MailPoll, "how often the outbox is polled for due mail")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.Func("trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is believed (repeatable, or comma-separated)", func(s string) error {
+		for _, part := range strings.Split(s, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				a, aerr := netip.ParseAddr(part)
+				if aerr != nil {
+					return fmt.Errorf("not a CIDR or address: %q", part)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+		return nil
+	})
+}
+
+// EnvName is the environment twin of a flag: --public-url is SPACEAUTH_PUBLIC_URL.
+func EnvName(flagName string) string {
+	return "SPACEAUTH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// ApplyEnv sets every flag of fs that was not given on the command line from
+// its SPACEAUTH_* twin. Command-line flags win over the environment.
+func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		v := getenv(EnvName(f.Name))
+		if v == "" {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Validate refuses settings that are wrong or unsafe together. serving is
+// true for commands that run the HTTP server.
+func (c *Config) Validate(serving bool) error {
+	var errs []error
+	if strings.TrimSpace(c.DB) == "" {
+		errs = append(errs, errors.New("--db must not be empty"))
+	}
+	if c.SigningAlg != "EdDSA" && c.SigningAlg != "RS256" {
+		errs = append(errs, fmt.Errorf("--signing-alg %q: must be EdDSA or RS256", c.SigningAlg))
+	}
+	if c.MaxValidity < time.Minute {
+		errs = append(errs, fmt.Errorf("--max-validity %s: must be at least 1m", c.MaxValidity))
+	}
+	if !serving {
+		return errors.Join(errs...)
+	}
+	u, err := url.Parse(c.PublicURL)
+	switch {
+	case err != nil:
+		errs = append(errs, fmt.Errorf("--public-url: %w", err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		errs = append(errs, fmt.Errorf("--public-url %q: scheme must be http or https", c.PublicURL))
+	case u.Host == "" || u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil:
+		errs = append(errs, fmt.Errorf("--public-url %q: give only scheme, host and port", c.PublicURL))
+	}
+	bd := strings.ToLower(strings.Trim(c.BaseDomain, "."))
+	if bd == "" || strings.ContainsAny(bd, "/: ") {
+		errs = append(errs, fmt.Errorf("--base-domain %q: must be a host name", c.BaseDomain))
+	}
+	if c.SMTPURL == "" && c.MailDir == "" {
+		errs = append(errs, errors.New("no way to send mail: give --smtp-url or --mail-dir"))
+	}
+	if c.SMTPURL != "" && c.MailDir != "" {
+		errs = append(errs, errors.New("give only one of --smtp-url and --mail-dir"))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--reset-ttl", c.ResetTTL}, {"--session-ttl", c.SessionTTL}, {"--mail-retry-base", c.MailRetryBase}, {"--mail-poll", c.MailPoll}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// SecureCookies reports whether cookies must carry Secure (https public URL).
+func (c *Config) SecureCookies() bool {
+	return strings.HasPrefix(strings.ToLower(c.PublicURL), "https://")
+}
+
+// From is the sender address of outgoing mail.
+func (c *Config) From() string {
+	if c.MailFrom != "" {
+		return c.MailFrom
+	}
+	return "no-reply@" + strings.Trim(c.BaseDomain, ".")
+}

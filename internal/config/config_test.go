@@ -1,0 +1,109 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEnvTwins(t *testing.T) {
+	env := map[string]string{
+		"SPACEAUTH_DB":         "/tmp/x.db",
+		"SPACEAUTH_PUBLIC_URL": "https://auth.example.com",
+		"SPACEAUTH_RESET_TTL":  "30m",
+		"SPACEAUTH_LISTEN":     ":1",
+	}
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.RegisterDB(fs)
+	c.RegisterServe(fs)
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:9"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ApplyEnv(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.DB != "/tmp/x.db" || c.PublicURL != "https://auth.example.com" || c.ResetTTL != 30*time.Minute {
+		t.Errorf("env not applied: %+v", c)
+	}
+	if c.Listen != "127.0.0.1:9" {
+		t.Errorf("flag should beat env: listen = %q", c.Listen)
+	}
+	// Every flag has a twin named after it.
+	fs.VisitAll(func(f *flag.Flag) {
+		if !strings.HasPrefix(EnvName(f.Name), "SPACEAUTH_") || strings.Contains(EnvName(f.Name), "-") {
+			t.Errorf("flag %s: bad env twin %s", f.Name, EnvName(f.Name))
+		}
+	})
+}
+
+func TestApplyEnvRejectsBadValue(t *testing.T) {
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.RegisterServe(fs)
+	_ = fs.Parse(nil)
+	err := ApplyEnv(fs, func(k string) string {
+		if k == "SPACEAUTH_RESET_TTL" {
+			return "soon"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "SPACEAUTH_RESET_TTL") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Default()
+	ok.MailDir = "/tmp/mail"
+	cases := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // substring of the error; "" for valid
+	}{
+		{"defaults with mail dir", func(*Config) {}, ""},
+		{"no mail transport", func(c *Config) { c.MailDir = "" }, "--smtp-url or --mail-dir"},
+		{"both transports", func(c *Config) { c.SMTPURL = "smtp://x" }, "only one"},
+		{"bad scheme", func(c *Config) { c.PublicURL = "ftp://x" }, "scheme"},
+		{"path in public url", func(c *Config) { c.PublicURL = "http://x/y" }, "only scheme"},
+		{"bad alg", func(c *Config) { c.SigningAlg = "HS256" }, "signing-alg"},
+		{"tiny validity", func(c *Config) { c.MaxValidity = time.Second }, "max-validity"},
+		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "log-format"},
+		{"empty base domain", func(c *Config) { c.BaseDomain = "" }, "base-domain"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			tc.mutate(&c)
+			err := c.Validate(true)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTrustedProxyFlag(t *testing.T) {
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.RegisterServe(fs)
+	if err := fs.Parse([]string{"--trusted-proxy", "10.0.0.0/8, 127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].Bits() != 32 {
+		t.Fatalf("proxies = %v", c.TrustedProxies)
+	}
+	if err := fs.Parse([]string{"--trusted-proxy", "nope"}); err == nil {
+		t.Fatal("bad proxy accepted")
+	}
+}

@@ -1,0 +1,340 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxBody is the largest request body accepted (SPEC §1).
+const maxBody = 64 << 10
+
+// inputError is a request the parser refuses; errors.go renders it.
+type inputError struct {
+	status int    // 400, 413 or 415
+	field  string // the offending field, if any
+	key    string // i18n message key
+}
+
+func (e *inputError) Error() string {
+	return fmt.Sprintf("bad input (%d): %s %s", e.status, e.field, e.key)
+}
+
+type valueKind int
+
+const (
+	kindString valueKind = iota
+	kindNumber
+	kindBool
+	kindNull
+	kindComposite // array or object that was not flattened
+)
+
+type value struct {
+	text string
+	kind valueKind
+}
+
+// fields is a decoded body: lower-cased keys (nested objects flattened as
+// "auth.validityinminutes") to scalar values.
+type fields map[string]value
+
+// decodeBody reads a JSON or form body per SPEC §1: keys match
+// case-insensitively, a key given twice is refused, bodies over 64 KiB get
+// 413, other media types 415. A missing Content-Type is sniffed.
+func decodeBody(w http.ResponseWriter, r *http.Request) (fields, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return fields{}, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &inputError{status: http.StatusRequestEntityTooLarge, key: "payload_too_large"}
+		}
+		return nil, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+	}
+	return parseBody(r.Header.Get("Content-Type"), body)
+}
+
+// parseBody is decodeBody without the transport; the fuzz target drives it.
+func parseBody(contentType string, body []byte) (fields, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return fields{}, nil
+	}
+	kind := "form"
+	if contentType == "" {
+		if trimmed[0] == '{' || trimmed[0] == '[' {
+			kind = "json"
+		}
+	} else {
+		mt, _, err := mime.ParseMediaType(contentType)
+		switch {
+		case err != nil:
+			return nil, &inputError{status: http.StatusUnsupportedMediaType, key: "unsupported_media_type"}
+		case mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json"):
+			kind = "json"
+		case mt == "application/x-www-form-urlencoded":
+			kind = "form"
+		default:
+			return nil, &inputError{status: http.StatusUnsupportedMediaType, key: "unsupported_media_type"}
+		}
+	}
+	if kind == "json" {
+		return parseJSON(body)
+	}
+	return parseForm(string(body))
+}
+
+func parseForm(body string) (fields, error) {
+	if !utf8.ValidString(body) {
+		return nil, &inputError{status: http.StatusBadRequest, key: "invalid_text"}
+	}
+	vals, err := url.ParseQuery(body)
+	if err != nil {
+		return nil, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+	}
+	out := fields{}
+	for k, vs := range vals {
+		if err := out.add(k, value{text: vs[0]}); err != nil {
+			return nil, err
+		}
+		if len(vs) > 1 {
+			return nil, &inputError{status: http.StatusBadRequest, field: fieldName(k), key: "duplicate_field"}
+		}
+	}
+	return out, nil
+}
+
+func (f fields) add(key string, v value) error {
+	lk := strings.ToLower(key)
+	if _, dup := f[lk]; dup {
+		return &inputError{status: http.StatusBadRequest, field: fieldName(key), key: "duplicate_field"}
+	}
+	if !utf8.ValidString(v.text) || !utf8.ValidString(key) {
+		return &inputError{status: http.StatusBadRequest, field: fieldName(key), key: "invalid_text"}
+	}
+	f[lk] = v
+	return nil
+}
+
+// parseJSON walks the tokens itself, because encoding/json silently keeps the
+// last of two duplicate keys and replaces invalid UTF-8.
+func parseJSON(body []byte) (fields, error) {
+	if !utf8.Valid(body) {
+		return nil, &inputError{status: http.StatusBadRequest, key: "invalid_text"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+	}
+	out := fields{}
+	if err := readObject(dec, "", out, 0); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+	}
+	return out, nil
+}
+
+const maxDepth = 8
+
+func readObject(dec *json.Decoder, prefix string, out fields, depth int) error {
+	bad := &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+	if depth > maxDepth {
+		return bad
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return bad
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return bad
+		}
+		full := prefix + key
+		tok, err = dec.Token()
+		if err != nil {
+			return bad
+		}
+		var v value
+		switch t := tok.(type) {
+		case string:
+			v = value{text: t}
+		case json.Number:
+			v = value{text: t.String(), kind: kindNumber}
+		case bool:
+			v = value{text: fmt.Sprint(t), kind: kindBool}
+		case nil:
+			v = value{kind: kindNull}
+		case json.Delim:
+			if t == '{' {
+				if err := readObject(dec, full+".", out, depth+1); err != nil {
+					return err
+				}
+				v = value{kind: kindComposite}
+			} else {
+				if err := skipArray(dec, depth+1); err != nil {
+					return err
+				}
+				v = value{kind: kindComposite}
+			}
+		}
+		if err := out.add(full, v); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // closing brace
+		return bad
+	}
+	return nil
+}
+
+func skipArray(dec *json.Decoder, depth int) error {
+	bad := &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+	if depth > maxDepth {
+		return bad
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return bad
+		}
+		if d, ok := tok.(json.Delim); ok {
+			var err error
+			if d == '{' {
+				err = readObject(dec, "", fields{}, depth+1)
+			} else {
+				err = skipArray(dec, depth+1)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return bad
+	}
+	return nil
+}
+
+// withQuery adds query parameters for keys the body did not carry.
+func (f fields) withQuery(q url.Values) (fields, error) {
+	out := fields{}
+	for k, v := range f {
+		out[k] = v
+	}
+	seen := map[string]bool{}
+	for k, vs := range q {
+		lk := strings.ToLower(k)
+		if seen[lk] || len(vs) > 1 {
+			return nil, &inputError{status: http.StatusBadRequest, field: fieldName(k), key: "duplicate_field"}
+		}
+		seen[lk] = true
+		if _, inBody := f[lk]; inBody {
+			continue
+		}
+		if !utf8.ValidString(vs[0]) {
+			return nil, &inputError{status: http.StatusBadRequest, field: fieldName(k), key: "invalid_text"}
+		}
+		out[lk] = value{text: vs[0]}
+	}
+	return out, nil
+}
+
+// str returns the text of a string field; numbers are accepted as their
+// text. A missing or null field is "". Text with NUL or other C0 control
+// characters (tab excepted) is refused.
+func (f fields) str(name string) (string, error) {
+	v, ok := f[strings.ToLower(name)]
+	if !ok || v.kind == kindNull {
+		return "", nil
+	}
+	if v.kind == kindComposite || v.kind == kindBool {
+		return "", &inputError{status: http.StatusBadRequest, field: name, key: "wrong_type"}
+	}
+	for _, r := range v.text {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return "", &inputError{status: http.StatusBadRequest, field: name, key: "invalid_text"}
+		}
+	}
+	return v.text, nil
+}
+
+// minutes parses a validity: an integer >= 1 given as a JSON number or a
+// numeric string. Absent gives 0 (the default). Integers too large for
+// int64 saturate, and the service clamps them to its maximum.
+func (f fields) minutes(name string) (int64, error) {
+	v, ok := f[strings.ToLower(name)]
+	if !ok || v.kind == kindNull {
+		return 0, nil
+	}
+	bad := &inputError{status: http.StatusBadRequest, field: name, key: "invalid_integer"}
+	if v.kind != kindString && v.kind != kindNumber {
+		return 0, bad
+	}
+	return parseMinutes(strings.TrimSpace(v.text), bad)
+}
+
+func parseMinutes(s string, bad error) (int64, error) {
+	if s == "" || len(s) > 400 {
+		return 0, bad
+	}
+	n, ok := new(big.Int).SetString(strings.TrimPrefix(s, "+"), 10)
+	if !ok {
+		// JSON numbers such as 30.0 or 3e1 are integers in disguise.
+		fl, _, err := big.ParseFloat(s, 10, 128, big.ToNearestEven)
+		if err != nil || !fl.IsInt() {
+			return 0, bad
+		}
+		n, _ = fl.Int(nil)
+	}
+	if n.Sign() <= 0 {
+		return 0, bad
+	}
+	if !n.IsInt64() {
+		return 1<<63 - 1, nil
+	}
+	return n.Int64(), nil
+}
+
+// fieldName is the name reported in Errors: the canonical spelling of a
+// known field, else the key as sent.
+func fieldName(key string) string {
+	switch strings.ToLower(key) {
+	case "email":
+		return "email"
+	case "password":
+		return "password"
+	case "validityinminutes":
+		return "validityInMinutes"
+	case "auth.validityinminutes":
+		return "auth.validityInMinutes"
+	case "totp":
+		return "totp"
+	case "token":
+		return "token"
+	case "confirm":
+		return "confirm"
+	}
+	if len(key) > 64 {
+		key = key[:64]
+	}
+	return key
+}

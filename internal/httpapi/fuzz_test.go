@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParseBody: whatever arrives, the parser answers fields or an
+// inputError with a documented status, and never panics.
+func FuzzParseBody(f *testing.F) {
+	seeds := []struct{ ct, body string }{
+		{"application/json", `{"email":"a@b.c","password":"x","validityInMinutes":30}`},
+		{"application/json", `{"auth":{"validityInMinutes":"30"},"Email":"a@b.c"}`},
+		{"application/json", `{"a":[1,{"b":[2]}],"c":null,"d":true}`},
+		{"application/json", `{"email":"a","EMAIL":"b"}`},
+		{"application/json; charset=utf-8", "{\"e\":\"\xff\"}"},
+		{"application/x-www-form-urlencoded", "email=a%40b.c&password=x"},
+		{"application/x-www-form-urlencoded", "email=a&email=b"},
+		{"application/x-www-form-urlencoded", "%zz"},
+		{"", `{"email":"a@b.c"}`},
+		{"", "email=a"},
+		{"text/plain", "x"},
+		{"application/json", strings.Repeat("{\"a\":", 20)},
+		{"multipart/form-data; boundary=x", "--x--"},
+	}
+	for _, s := range seeds {
+		f.Add(s.ct, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		fs, err := parseBody(ct, body)
+		if err != nil {
+			ie, ok := err.(*inputError)
+			if !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			if ie.status != 400 && ie.status != 415 && ie.status != 413 {
+				t.Fatalf("status %d", ie.status)
+			}
+			return
+		}
+		for k, v := range fs {
+			if k != strings.ToLower(k) {
+				t.Fatalf("key %q not lower-cased", k)
+			}
+			if !utf8.ValidString(v.text) {
+				t.Fatalf("invalid UTF-8 passed through in %q", k)
+			}
+			if s, err := fs.str(k); err == nil && strings.ContainsRune(s, 0) {
+				t.Fatalf("NUL passed through in %q", k)
+			}
+			if n, err := fs.minutes(k); err == nil && n < 0 {
+				t.Fatalf("negative minutes %d", n)
+			}
+		}
+	})
+}
+
+// FuzzSafeRedirect: the redirect is either the fallback or a same-site
+// relative path that no browser reads as another origin.
+func FuzzSafeRedirect(f *testing.F) {
+	for _, s := range []string{"/", "/en/home", "//evil", "/\\evil", "https://evil", "javascript:x", "/%2F%2Fevil",
+		"/%5Cevil", "/a\r\nb", "/\t/evil", "\\\\evil", "/.//evil", "/%252F%252Fevil", "/a?b=//c", "/%E2%80%A8"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		got := safeRedirect(target, "en")
+		if got == "/en/user/account" {
+			return
+		}
+		if got != target {
+			t.Fatalf("rewrote %q to %q", target, got)
+		}
+		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\r\n\t") || len(got) > 2048 {
+			t.Fatalf("unsafe redirect allowed: %q", got)
+		}
+		u, err := url.Parse(got)
+		if err != nil || u.Host != "" || u.Scheme != "" {
+			t.Fatalf("redirect %q parses to host %q scheme %q", got, u.Host, u.Scheme)
+		}
+		dec, err := url.PathUnescape(got)
+		if err == nil && (strings.HasPrefix(dec, "//") || strings.Contains(dec, "\\")) {
+			t.Fatalf("redirect %q decodes to %q", got, dec)
+		}
+	})
+}

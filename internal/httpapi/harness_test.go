@@ -1,0 +1,284 @@
+package httpapi_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/httpapi"
+	"github.com/spaceauth/spaceauth/internal/httpapi/openapitest"
+	"github.com/spaceauth/spaceauth/internal/i18n"
+	"github.com/spaceauth/spaceauth/internal/mail"
+	"github.com/spaceauth/spaceauth/internal/mail/compose"
+	"github.com/spaceauth/spaceauth/internal/mail/mailtest"
+	"github.com/spaceauth/spaceauth/internal/password"
+	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/token"
+)
+
+// cheapParams keep Argon2id fast in tests; the production parameters are
+// covered by the password package and the benchmarks.
+var cheapParams = password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// harness is one running spaceauth over a real SQLite file and a real SMTP
+// server, reachable on 127.0.0.1 with tenant hosts given in the Host header.
+type harness struct {
+	t       *testing.T
+	dbPath  string
+	port    string
+	clock   *clock
+	smtp    *mailtest.Server
+	spec    *openapitest.Spec
+	store   *sqlstore.Store
+	svc     *auth.Service
+	srv     *http.Server
+	ln      net.Listener
+	stopped chan struct{}
+	cancel  context.CancelFunc
+	opts    harnessOptions
+}
+
+type harnessOptions struct {
+	dbPath string
+	port   string
+	smtp   *mailtest.Server
+	clock  *clock
+}
+
+func newHarness(t *testing.T) *harness {
+	return startHarness(t, harnessOptions{})
+}
+
+func startHarness(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	if o.dbPath == "" {
+		o.dbPath = filepath.Join(t.TempDir(), "spaceauth.db")
+	}
+	if o.smtp == nil {
+		o.smtp = mailtest.NewServer(t)
+	}
+	if o.clock == nil {
+		o.clock = &clock{now: time.Now().UTC()}
+	}
+	addr := "127.0.0.1:0"
+	if o.port != "" {
+		addr = "127.0.0.1:" + o.port
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	o.port = port
+	h := &harness{t: t, dbPath: o.dbPath, port: port, clock: o.clock, smtp: o.smtp, ln: ln, opts: o,
+		spec: openapitest.Load(t, "../../docs/openapi.yaml")}
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, o.dbPath, sqlstore.Options{Clock: o.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.store = st
+	log := slog.New(httpapi.LogHandler(slog.NewTextHandler(io.Discard, nil)))
+	ring := token.NewRing(st, token.RingOptions{Alg: "EdDSA", MaxTokenLife: 10080 * time.Minute, Clock: o.clock.Now})
+	if err := ring.EnsureKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, err := compose.New(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := password.NewPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := mail.NewSMTPSender(o.smtp.URL(), "no-reply@localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := mail.NewWorker(st, sender, mail.WorkerOptions{Logger: log, RetryBase: 50 * time.Millisecond,
+		RetryMax: 200 * time.Millisecond, PollInterval: 50 * time.Millisecond})
+	publicURL := "http://localhost:" + port
+	h.svc, err = auth.New(st, password.NewHasher(cheapParams), policy, token.NewIssuer(ring, publicURL, o.clock.Now), comp, auth.Options{
+		BaseDomain: "localhost", PublicURL: publicURL, MaxValidity: 10080 * time.Minute,
+		ResetTTL: time.Hour, SessionTTL: 24 * time.Hour, Clock: o.clock.Now, Logger: log, MailQueued: worker.Nudge,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.NewServer(httpapi.Deps{Auth: h.svc, Keys: ring, Health: st, Catalog: cat, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	h.cancel = cancel
+	h.stopped = make(chan struct{})
+	go func() {
+		defer close(h.stopped)
+		worker.Run(wctx)
+	}()
+	h.srv = httpapi.NewHTTPServer(api)
+	go h.srv.Serve(ln)
+	t.Cleanup(h.stop)
+	return h
+}
+
+// stop shuts the server down and closes the database; safe to call twice.
+func (h *harness) stop() {
+	if h.srv == nil {
+		return
+	}
+	h.srv.Close()
+	h.cancel()
+	<-h.stopped
+	h.store.Close()
+	h.srv = nil
+}
+
+// restart stops the process-equivalent and starts a new one on the same
+// database file, port and SMTP server.
+func (h *harness) restart() *harness {
+	h.stop()
+	return startHarness(h.t, harnessOptions{dbPath: h.dbPath, port: h.port, smtp: h.smtp, clock: h.clock})
+}
+
+// base is the system host; tenant(slug) a tenant host.
+func (h *harness) base() string { return "http://localhost:" + h.port }
+
+func (h *harness) tenant(slug string) string { return "http://" + slug + ".localhost:" + h.port }
+
+// client validates every response against docs/openapi.yaml and does not
+// follow redirects. It keeps cookies per host.
+func (h *harness) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	c := h.spec.Client(h.t, &http.Client{Timeout: 10 * time.Second, Transport: loopback(h.port)})
+	c.Jar = jar
+	return c
+}
+
+// loopback sends every request to 127.0.0.1:port whatever the URL's host,
+// keeping the Host header, so tenant hosts need no DNS.
+func loopback(port string) http.RoundTripper {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, "127.0.0.1:"+port)
+		},
+		MaxIdleConnsPerHost: 64,
+	}
+}
+
+type fixture struct {
+	demo, other      store.Business
+	alice, bob, carl store.User // alice: member of demo; bob: member of other; carl: disabled member of demo
+	admin, editor    store.User // admin: IsAdmin; editor: User-Edit at demo
+	adminOther       store.User // User-Edit at other only
+}
+
+const pw = "correct horse battery staple"
+
+// seed creates two businesses and a cast of users through the domain.
+func (h *harness) seed() fixture {
+	h.t.Helper()
+	ctx := context.Background()
+	var f fixture
+	var err error
+	all := func(string) bool { return true }
+	if f.demo, err = h.svc.CreateBusiness(ctx, auth.NewBusiness{Slug: "demo", Name: "Demo Space", Language: "en"}, all); err != nil {
+		h.t.Fatal(err)
+	}
+	if f.other, err = h.svc.CreateBusiness(ctx, auth.NewBusiness{Slug: "other", Name: "Other Space", Language: "fr", HideUnknownEmails: true}, all); err != nil {
+		h.t.Fatal(err)
+	}
+	mk := func(email, name string, slugs []string, admin bool, roles ...string) store.User {
+		u, err := h.svc.CreateUser(ctx, auth.NewUser{Email: email, Name: name, Password: pw, BusinessSlugs: slugs, Admin: admin, Roles: roles})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return u
+	}
+	f.alice = mk("alice@example.com", "Alice Martin", []string{"demo"}, false)
+	f.bob = mk("bob@example.com", "Bob Durand", []string{"other"}, false)
+	f.carl = mk("carl@example.com", "Carl Disabled", []string{"demo"}, false)
+	if _, err := h.svc.SetActive(ctx, "carl@example.com", false); err != nil {
+		h.t.Fatal(err)
+	}
+	f.admin = mk("admin@example.com", "Ada Admin", nil, true)
+	f.editor = mk("editor@example.com", "Eddie Editor", []string{"demo"}, false, "User-Edit")
+	f.adminOther = mk("editor2@example.com", "Olga Editor", []string{"other"}, false, "User-Edit")
+	return f
+}
+
+// do sends a request and returns status, headers and body.
+func do(t *testing.T, c *http.Client, method, rawURL, contentType, body string, hdr ...string) (int, http.Header, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, rawURL, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func form(kv ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Add(kv[i], kv[i+1])
+	}
+	return v.Encode()
+}
+
+const (
+	ctJSON = "application/json"
+	ctForm = "application/x-www-form-urlencoded"
+)

@@ -1,0 +1,41 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	b, err := s.keys.JWKS(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	// Verifiers may cache briefly; a rotated key is published before use.
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(b)
+}
+
+// handleHealthz answers while the process serves requests.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers 200 when the database answers and is fully migrated.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.health.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+		return
+	}
+	ok, err := s.health.Migrated(ctx)
+	if err != nil || !ok {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "migrations pending"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,212 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/httpapi/pages"
+)
+
+const sessionCookie = "spaceauth_session"
+
+// handleLogin is SPEC §3.3 with t (portal sign-in by token) and §5.6
+// without it (the sign-in form).
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !q.Has("t") {
+		s.renderLogin(w, r, http.StatusOK, "", q.Get("redirectUrl"))
+		return
+	}
+	b, _ := businessOf(r)
+	cookie, ps, err := s.auth.PortalSignIn(r.Context(), b, q.Get("t"), s.client(r))
+	if err != nil {
+		if errors.Is(err, auth.ErrLinkInvalid) && !wantsJSON(r) {
+			s.answer(w, r, err)
+			p := s.page(r)
+			p.Status = http.StatusUnauthorized
+			p.Message = s.cat.T(p.Lang, "link_invalid")
+			s.pages.Render(w, http.StatusUnauthorized, "link_invalid", p)
+			return
+		}
+		s.failPage(w, r, err)
+		return
+	}
+	s.setSession(w, cookie, ps.Session.ExpiresAt)
+	http.Redirect(w, r, safeRedirect(q.Get("redirectUrl"), langOf(r)), http.StatusFound)
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg, redirect string) {
+	p := s.page(r)
+	p.CSRF = s.csrfToken(w, r)
+	p.Message = msg
+	p.ActionURL = "/" + p.Lang + "/user/login"
+	if redirect != "" && safeRedirect(redirect, p.Lang) == redirect {
+		p.ActionURL += "?redirectUrl=" + url.QueryEscape(redirect)
+	}
+	s.pages.Render(w, status, "login", p)
+}
+
+// handleLoginForm signs in with the form's email and password.
+func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	f, err := decodeBody(w, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if !s.checkCSRF(r, f) {
+		s.failPage(w, r, errCSRF)
+		return
+	}
+	b, _ := businessOf(r)
+	email, _ := f.str("email")
+	pw, _ := f.str("password")
+	redirect := r.URL.Query().Get("redirectUrl")
+	lang := langOf(r)
+	if email == "" || pw == "" {
+		s.renderLogin(w, r, http.StatusBadRequest, s.cat.T(lang, "invalid_credentials"), redirect)
+		return
+	}
+	cookie, ps, err := s.auth.PortalPasswordSignIn(r.Context(), b, email, pw, s.client(r))
+	if err != nil {
+		f := classify(err)
+		if errors.Is(err, auth.ErrBadCredentials) {
+			f.http = http.StatusUnauthorized
+		}
+		s.answer(w, r, err)
+		s.renderLogin(w, r, f.http, s.cat.T(lang, f.key), redirect)
+		return
+	}
+	s.setSession(w, cookie, ps.Session.ExpiresAt)
+	http.Redirect(w, r, safeRedirect(redirect, lang), http.StatusFound)
+}
+
+// handleForgotForm shows the "forgot password" form.
+func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) {
+	p := s.page(r)
+	p.CSRF = s.csrfToken(w, r)
+	p.ActionURL = "/" + p.Lang + "/user/forgot"
+	s.pages.Render(w, http.StatusOK, "forgot", p)
+}
+
+// handleForgot requests a reset email from the form. The page always says
+// the same thing, so the form is no oracle for which emails exist.
+func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
+	f, err := decodeBody(w, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if !s.checkCSRF(r, f) {
+		s.failPage(w, r, errCSRF)
+		return
+	}
+	b, _ := businessOf(r)
+	p := s.page(r)
+	p.CSRF = s.csrfToken(w, r)
+	p.ActionURL = "/" + p.Lang + "/user/forgot"
+	email, _ := f.str("email")
+	email = strings.TrimSpace(email)
+	if !auth.ValidEmail(email) {
+		p.Errors = []string{s.cat.T(p.Lang, "invalid_email")}
+		s.pages.Render(w, http.StatusBadRequest, "forgot", p)
+		return
+	}
+	err = s.auth.RequestPasswordReset(r.Context(), auth.ResetRequest{Business: &b, Lang: p.Lang, Email: email, Client: s.client(r)})
+	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+		s.failPage(w, r, err)
+		return
+	}
+	p.Message = s.cat.T(p.Lang, "reset_sent")
+	s.pages.Render(w, http.StatusOK, "forgot", p)
+}
+
+// handleAccount shows who is signed in and their sessions.
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
+	ps, ok := s.currentSession(r)
+	lang := langOf(r)
+	if !ok {
+		http.Redirect(w, r, "/"+lang+"/user/login?redirectUrl="+url.QueryEscape("/"+lang+"/user/account"), http.StatusFound)
+		return
+	}
+	list, err := s.auth.Sessions(r.Context(), ps.User.ID)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	p := s.page(r)
+	p.CSRF = s.csrfToken(w, r)
+	p.User = &pages.UserView{Name: ps.User.FullName, Email: ps.User.Email}
+	for _, sess := range list {
+		p.Sessions = append(p.Sessions, pages.SessionView{ID: sess.ID, Device: sess.UserAgent, ClientIP: sess.ClientIP,
+			CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt, Current: sess.ID == ps.Session.ID})
+	}
+	s.pages.Render(w, http.StatusOK, "account", p)
+}
+
+// handleLogout ends the session (POST with everywhere=1: every session and
+// token of the user) and goes back to the sign-in page.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	everywhere := false
+	if r.Method == http.MethodPost {
+		f, err := decodeBody(w, r)
+		if err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		if !s.checkCSRF(r, f) {
+			s.failPage(w, r, errCSRF)
+			return
+		}
+		v, _ := f.str("everywhere")
+		everywhere = v == "1" || v == "true"
+	}
+	if ps, ok := s.currentSession(r); ok {
+		if err := s.auth.SignOut(r.Context(), ps, everywhere, s.client(r)); err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/"+langOf(r)+"/user/login", http.StatusFound)
+}
+
+func (s *Server) currentSession(r *http.Request) (auth.PortalSession, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return auth.PortalSession{}, false
+	}
+	b, _ := businessOf(r)
+	ps, err := s.auth.Session(r.Context(), b, c.Value)
+	if err != nil {
+		if !errors.Is(err, auth.ErrNoSession) {
+			s.log.ErrorContext(r.Context(), "session lookup failed", "err", err)
+		}
+		return auth.PortalSession{}, false
+	}
+	return ps, true
+}
+
+func (s *Server) setSession(w http.ResponseWriter, value string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// page is the data every page starts from.
+func (s *Server) page(r *http.Request) pages.Page {
+	lang := langOf(r)
+	p := pages.Page{Lang: lang, Status: http.StatusOK,
+		LoginURL:   "/" + lang + "/user/login",
+		ForgotURL:  "/" + lang + "/user/forgot",
+		LogoutURL:  "/" + lang + "/user/logout",
+		AccountURL: "/" + lang + "/user/account"}
+	if b, ok := businessOf(r); ok {
+		p.BusinessName = b.Name
+	} else {
+		p.BusinessName = "spaceauth"
+	}
+	return p
+}

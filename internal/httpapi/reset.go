@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+)
+
+// handleResetRequest is SPEC §3.4: send a password-reset email. On a tenant
+// host the business and language come from the request; on the system host
+// there is neither.
+func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) {
+	f, err := decodeBody(w, r)
+	if err == nil {
+		f, err = f.withQuery(r.URL.Query())
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fe := auth.FieldErrors{}
+	email := strings.TrimSpace(field(f, fe, "email"))
+	if _, bad := fe["email"]; !bad {
+		if email == "" {
+			fe.Add("email", "field_required")
+		} else if !auth.ValidEmail(email) {
+			fe.Add("email", "invalid_email")
+		}
+	}
+	if len(fe) > 0 {
+		s.fail(w, r, fe)
+		return
+	}
+	req := auth.ResetRequest{Email: email, Lang: langOf(r), Client: s.client(r)}
+	if b, ok := businessOf(r); ok {
+		req.Business = &b
+	}
+	err = s.auth.RequestPasswordReset(r.Context(), req)
+	if errors.Is(err, auth.ErrNotFound) {
+		s.failWith(w, r, err, "user_not_found")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, nil, "reset_sent")
+}
+
+// handleNewPasswordForm shows the form the reset email links to.
+func (s *Server) handleNewPasswordForm(w http.ResponseWriter, r *http.Request) {
+	b, _ := businessOf(r)
+	raw := r.URL.Query().Get("token")
+	if err := s.auth.CheckResetToken(r.Context(), b, raw); err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	p := s.page(r)
+	p.CSRF = s.csrfToken(w, r)
+	p.Token = raw
+	p.ActionURL = "/" + p.Lang + "/user/newPassword"
+	s.pages.Render(w, http.StatusOK, "new_password", p)
+}
+
+// handleNewPassword sets the new password.
+func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) {
+	f, err := decodeBody(w, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if !s.checkCSRF(r, f) {
+		s.failPage(w, r, errCSRF)
+		return
+	}
+	b, _ := businessOf(r)
+	fe := auth.FieldErrors{}
+	raw := field(f, fe, "token")
+	if raw == "" {
+		raw = r.URL.Query().Get("token")
+	}
+	pw, _ := f.str("password")
+	confirm, _ := f.str("confirm")
+	p := s.page(r)
+	err = s.auth.CompletePasswordReset(r.Context(), auth.PasswordReset{
+		Business: b, Lang: p.Lang, Token: raw, Password: pw, Confirm: confirm, Client: s.client(r)})
+	var verr auth.FieldErrors
+	switch {
+	case errors.As(err, &verr):
+		p.CSRF = s.csrfToken(w, r)
+		p.Token = raw
+		p.ActionURL = "/" + p.Lang + "/user/newPassword"
+		for _, keys := range verr {
+			for _, k := range keys {
+				p.Errors = append(p.Errors, s.cat.T(p.Lang, k))
+			}
+		}
+		s.pages.Render(w, http.StatusBadRequest, "new_password", p)
+	case err != nil:
+		s.failPage(w, r, err)
+	default:
+		s.pages.Render(w, http.StatusOK, "new_password_done", p)
+	}
+}

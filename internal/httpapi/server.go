@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/httpapi/pages"
+	"github.com/spaceauth/spaceauth/internal/i18n"
+)
+
+// KeySet publishes the public signing keys (token.Ring).
+type KeySet interface {
+	JWKS(ctx context.Context) ([]byte, error)
+}
+
+// Health reports whether storage is usable (store.Store).
+type Health interface {
+	Ping(ctx context.Context) error
+	Migrated(ctx context.Context) (bool, error)
+}
+
+// Deps are what the HTTP surface needs.
+type Deps struct {
+	Auth          *auth.Service
+	Keys          KeySet
+	Health        Health
+	Catalog       *i18n.Catalog
+	Logger        *slog.Logger
+	SecureCookies bool
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+}
+
+// Server is the HTTP surface.
+type Server struct {
+	auth    *auth.Service
+	keys    KeySet
+	health  Health
+	cat     *i18n.Catalog
+	pages   *pages.Renderer
+	log     *slog.Logger
+	secure  bool
+	proxies []netip.Prefix
+	mux     *http.ServeMux
+	cop     *http.CrossOriginProtection
+	handler http.Handler
+}
+
+// NewServer builds the handler with every route and middleware.
+func NewServer(d Deps) (*Server, error) {
+	if d.Auth == nil || d.Keys == nil || d.Health == nil || d.Catalog == nil {
+		return nil, errors.New("httpapi: missing dependency")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	pr, err := pages.New(d.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{auth: d.Auth, keys: d.Keys, health: d.Health, cat: d.Catalog, pages: pr, log: d.Logger,
+		secure: d.SecureCookies, proxies: d.TrustedProxies, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.failPage(w, r, errCSRF) }))
+	s.routes()
+	s.handler = s.observe(harden(normalize(s.mux)))
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// NewHTTPServer wraps h in an http.Server with the limits spaceauth runs
+// with: slow or huge headers and bodies cannot hold a connection forever.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+}

@@ -1,0 +1,127 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+)
+
+// handleSignIn is SPEC §3.1: a token from email and password.
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	f, err := decodeBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fe := auth.FieldErrors{}
+	email := field(f, fe, "email")
+	pw := field(f, fe, "password")
+	totp := field(f, fe, "totp")
+	if _, bad := fe["email"]; !bad && email == "" {
+		fe.Add("email", "field_required")
+	}
+	if _, bad := fe["password"]; !bad && pw == "" {
+		fe.Add("password", "field_required")
+	}
+	minutes, err := f.minutes("validityInMinutes")
+	if err != nil {
+		fe.Add("validityInMinutes", "invalid_integer")
+	}
+	if len(fe) > 0 {
+		s.fail(w, r, fe)
+		return
+	}
+	tok, err := s.auth.SignInWithPassword(r.Context(), auth.PasswordSignIn{
+		Email: email, Password: pw, TOTP: totp, Validity: s.auth.Validity(minutes), Client: s.client(r)})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, tok.Value, "ok")
+}
+
+// field reads a string field, recording a type or character problem in fe.
+func field(f fields, fe auth.FieldErrors, name string) string {
+	v, err := f.str(name)
+	if err != nil {
+		fe.Add(name, err.(*inputError).key)
+	}
+	return v
+}
+
+// handleImpersonate is SPEC §3.2: a token for user {id}, asked by an API user.
+func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) {
+	f, err := decodeBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fe := auth.FieldErrors{}
+	var minutes int64
+	for _, name := range []string{"validityInMinutes", "auth.validityInMinutes"} {
+		if _, given := f[strings.ToLower(name)]; given && minutes == 0 {
+			m, err := f.minutes(name)
+			if err != nil {
+				fe.Add(name, "invalid_integer")
+			}
+			minutes = m
+		}
+	}
+	if q := r.URL.Query(); minutes == 0 && q.Has("validityInMinutes") && len(fe) == 0 {
+		m, err := parseMinutes(strings.TrimSpace(q.Get("validityInMinutes")), errBadMinutes)
+		if err != nil {
+			fe.Add("validityInMinutes", "invalid_integer")
+		}
+		minutes = m
+	}
+	cred := callerCredentials(r)
+	if cred == (auth.Credentials{}) {
+		cred.Email = field(f, fe, "email")
+		cred.Password = field(f, fe, "password")
+	}
+	if len(fe) > 0 {
+		s.fail(w, r, fe)
+		return
+	}
+	tok, err := s.auth.Impersonate(r.Context(), auth.Impersonation{
+		Caller: cred, TargetID: r.PathValue("id"), Validity: s.auth.Validity(minutes), Client: s.client(r)})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, tok.Value, "ok")
+}
+
+var errBadMinutes = &inputError{status: http.StatusBadRequest, field: "validityInMinutes", key: "invalid_integer"}
+
+// callerCredentials reads the Authorization header: Basic email:password or
+// Bearer token. A header that is present but unreadable still counts as
+// credentials (which then fail) rather than as none.
+func callerCredentials(r *http.Request) auth.Credentials {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if h == "" {
+		return auth.Credentials{}
+	}
+	scheme, rest, _ := strings.Cut(h, " ")
+	rest = strings.TrimSpace(rest)
+	switch strings.ToLower(scheme) {
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return auth.Credentials{Bearer: "\x00invalid"}
+		}
+		email, pw, ok := strings.Cut(string(raw), ":")
+		if !ok || email == "" || pw == "" {
+			return auth.Credentials{Bearer: "\x00invalid"}
+		}
+		return auth.Credentials{Email: email, Password: pw}
+	case "bearer":
+		if rest == "" {
+			return auth.Credentials{Bearer: "\x00invalid"}
+		}
+		return auth.Credentials{Bearer: rest}
+	}
+	return auth.Credentials{Bearer: "\x00invalid"}
+}

@@ -1,0 +1,59 @@
+package httpapi_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+type env struct {
+	Status        int
+	Message       string
+	Value         any
+	Errors        map[string][]string
+	WasSuccessful bool
+}
+
+func parseEnv(t *testing.T, body string) env {
+	t.Helper()
+	var e env
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("not an envelope: %v: %q", err, body)
+	}
+	if !strings.HasPrefix(body, `{"Status":`) {
+		t.Errorf("envelope keys out of order: %s", body)
+	}
+	return e
+}
+
+// claims decodes a JWT's payload without verifying it (the tests verify
+// through the service itself).
+func claims(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func num(m map[string]any, k string) int64 {
+	f, _ := m[k].(float64)
+	return int64(f)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func basic(email, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+password))
+}
