@@ -12,6 +12,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/httpapi"
 	"github.com/spaceauth/spaceauth/internal/i18n"
 	"github.com/spaceauth/spaceauth/internal/mail/compose"
+	"github.com/spaceauth/spaceauth/internal/metrics"
 	"github.com/spaceauth/spaceauth/internal/password"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
 	"github.com/spaceauth/spaceauth/internal/token"
@@ -19,13 +20,14 @@ import (
 
 // app is the wired service: every part built once from the config.
 type app struct {
-	cfg    config.Config
-	log    *slog.Logger
-	store  *sqlstore.Store
-	ring   *token.Ring
-	cat    *i18n.Catalog
-	auth   *auth.Service
-	queued func() // set by serve to wake the mail worker
+	cfg     config.Config
+	log     *slog.Logger
+	store   *sqlstore.Store
+	ring    *token.Ring
+	cat     *i18n.Catalog
+	auth    *auth.Service
+	metrics *metrics.Metrics
+	queued  func() // set by serve to wake the mail worker
 }
 
 // openApp opens the database (applying migrations), loads the signing keys
@@ -35,7 +37,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: st, queued: func() {}}
+	a := &app{cfg: cfg, log: log, store: st, metrics: metrics.New(), queued: func() {}}
 	if err := a.build(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -71,14 +73,21 @@ func (a *app) build(ctx context.Context) error {
 		SessionTTL:  cfg.SessionTTL,
 		Logger:      a.log,
 		MailQueued:  func() { a.queued() },
+		Event:       a.metrics.Event,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	a.metrics.Gauge("spaceauth_hash_queue", "Sign-ins waiting for a password-hashing slot.", func() float64 { return float64(a.auth.HashQueue()) })
+	a.metrics.OutboxDepth(a.store.PendingMail)
+	a.metrics.DBPools(a.store.Pools())
+	return nil
 }
 
 func (a *app) handler() (*httpapi.Server, error) {
 	return httpapi.NewServer(httpapi.Deps{
 		Auth: a.auth, Keys: a.ring, Health: a.store, Catalog: a.cat, Logger: a.log,
-		SecureCookies: a.cfg.SecureCookies(), TrustedProxies: a.cfg.TrustedProxies,
+		SecureCookies: a.cfg.SecureCookies(), TrustedProxies: a.cfg.TrustedProxies, Metrics: a.metrics,
 	})
 }
 

@@ -53,6 +53,9 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	}
 	worker := mail.NewWorker(a.store, sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll})
 	a.queued = worker.Nudge
+	a.metrics.Counter("spaceauth_mail_sent_total", "Messages delivered by this process.", func() float64 { return float64(worker.Stats().Sent) })
+	a.metrics.Counter("spaceauth_mail_failures_total", "Failed delivery attempts in this process.", func() float64 { return float64(worker.Stats().Failed) })
+	a.metrics.Counter("spaceauth_mail_dead_total", "Messages given up by this process.", func() float64 { return float64(worker.Stats().Dead) })
 
 	var demoPassword string
 	if demo {

@@ -61,6 +61,8 @@ type Options struct {
 	MailQueued func()
 	// Throttle is the lockout policy; zero means DefaultThrottlePolicy.
 	Throttle ThrottlePolicy
+	// Event is told the type of every audited event (metrics).
+	Event func(eventType string)
 }
 
 // Service is the domain. It is safe for concurrent use.
@@ -111,6 +113,9 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 	}
 	if o.MailQueued == nil {
 		o.MailQueued = func() {}
+	}
+	if o.Event == nil {
+		o.Event = func(string) {}
 	}
 	if o.Throttle == (ThrottlePolicy{}) {
 		o.Throttle = DefaultThrottlePolicy()
@@ -196,6 +201,7 @@ func stripPort(host string) string {
 }
 
 func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) {
+	s.opts.Event(e.Type)
 	e.At = s.now().UTC()
 	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
 	if q == nil {
@@ -231,3 +237,6 @@ func secretHash(raw string) []byte {
 	h := sha256.Sum256([]byte(raw))
 	return h[:]
 }
+
+// HashQueue is the number of callers waiting for a hashing slot.
+func (s *Service) HashQueue() int64 { return s.pool.Queued() }

@@ -31,21 +31,22 @@ import (
 // covered by the password package and the benchmarks.
 var cheapParams = password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-// clock is a settable test clock.
+// clock is real time plus an offset that tests move forward, so that
+// expiry can be tested without waiting while retries still come due.
 type clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	offset time.Duration
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
+	return time.Now().UTC().Add(c.offset)
 }
 
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
-	c.now = c.now.Add(d)
+	c.offset += d
 	c.mu.Unlock()
 }
 
@@ -87,7 +88,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 		o.smtp = mailtest.NewServer(t)
 	}
 	if o.clock == nil {
-		o.clock = &clock{now: time.Now().UTC()}
+		o.clock = &clock{}
 	}
 	addr := "127.0.0.1:0"
 	if o.port != "" {
@@ -128,7 +129,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker := mail.NewWorker(st, sender, mail.WorkerOptions{Logger: log, RetryBase: 50 * time.Millisecond,
+	worker := mail.NewWorker(st, sender, mail.WorkerOptions{Logger: log, Clock: o.clock.Now, RetryBase: 50 * time.Millisecond,
 		RetryMax: 200 * time.Millisecond, PollInterval: 50 * time.Millisecond})
 	publicURL := "http://localhost:" + port
 	h.svc, err = auth.New(st, password.NewHasher(cheapParams), policy, token.NewIssuer(ring, publicURL, o.clock.Now), comp, auth.Options{

@@ -11,6 +11,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/auth"
 	"github.com/spaceauth/spaceauth/internal/httpapi/pages"
 	"github.com/spaceauth/spaceauth/internal/i18n"
+	"github.com/spaceauth/spaceauth/internal/metrics"
 )
 
 // KeySet publishes the public signing keys (token.Ring).
@@ -34,6 +35,9 @@ type Deps struct {
 	SecureCookies bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// Metrics receives request metrics and serves /metrics (a fresh
+	// registry when nil).
+	Metrics *metrics.Metrics
 }
 
 // Server is the HTTP surface.
@@ -47,6 +51,7 @@ type Server struct {
 	secure  bool
 	proxies []netip.Prefix
 	mux     *http.ServeMux
+	metrics *metrics.Metrics
 	cop     *http.CrossOriginProtection
 	handler http.Handler
 }
@@ -59,15 +64,19 @@ func NewServer(d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+	}
 	pr, err := pages.New(d.Catalog)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{auth: d.Auth, keys: d.Keys, health: d.Health, cat: d.Catalog, pages: pr, log: d.Logger,
-		secure: d.SecureCookies, proxies: d.TrustedProxies, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+		secure: d.SecureCookies, proxies: d.TrustedProxies, mux: http.NewServeMux(), metrics: d.Metrics,
+		cop: http.NewCrossOriginProtection()}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.failPage(w, r, errCSRF) }))
 	s.routes()
-	s.handler = s.observe(harden(normalize(s.mux)))
+	s.handler = s.observe(harden(normalize(s.metrics.Instrument(s.mux))))
 	return s, nil
 }
 

@@ -44,7 +44,7 @@ func TestSignIn(t *testing.T) {
 		{"validity text", "/api/sys/users/token", ctForm, form("email", "a@b.c", "password", "x", "validityInMinutes", "soon"), 400, 400, "validityInMinutes", "", 0},
 		{"validity bool", "/api/sys/users/token", ctJSON, `{"email":"a@b.c","password":"x","validityInMinutes":true}`, 400, 400, "validityInMinutes", "", 0},
 		{"email wrong type", "/api/sys/users/token", ctJSON, `{"email":["a@b.c"],"password":"x"}`, 400, 400, "email", "", 0},
-		{"duplicate key", "/api/sys/users/token", ctJSON, `{"email":"a@b.c","Email":"b@b.c","password":"x"}`, 400, 400, "Email", "", 0},
+		{"duplicate key", "/api/sys/users/token", ctJSON, `{"email":"a@b.c","Email":"b@b.c","password":"x"}`, 400, 400, "email", "", 0},
 		{"malformed json", "/api/sys/users/token", ctJSON, `{"email":`, 400, 400, "", "", 0},
 		{"json not an object", "/api/sys/users/token", ctJSON, `["email"]`, 400, 400, "", "", 0},
 		{"nul in password", "/api/sys/users/token", ctJSON, `{"email":"a@b.c","password":"x\u0000y"}`, 400, 400, "password", "", 0},

@@ -129,6 +129,7 @@ func TestRotationAcrossRings(t *testing.T) {
 	}
 	ia, ib := token.NewIssuer(a, "x", c.Now), token.NewIssuer(b, "x", c.Now)
 	old, _, _ := ia.Issue(ctx, token.Claims{Subject: "1"}, 30*time.Minute)
+	c.now = c.now.Add(time.Minute)
 	kid, err := a.Rotate(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -229,6 +229,14 @@ func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 	return res, nil
 }
 
+// Pools names the connection pools, for metrics.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.writer == s.reader {
+		return map[string]*sql.DB{"db": s.writer}
+	}
+	return map[string]*sql.DB{"writer": s.writer, "reader": s.reader}
+}
+
 // Close closes both pools.
 func (s *Store) Close() error {
 	if s.provider != nil {
