@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -35,6 +36,19 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	if err := cfg.Validate(true); err != nil {
 		return usageError{err.Error()}
 	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	publicGiven := false
+	fs.Visit(func(f *flag.Flag) { publicGiven = publicGiven || f.Name == "public-url" })
+	if !publicGiven {
+		// Links must reach this process: without --public-url, use the
+		// port it actually listens on.
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		cfg.PublicURL = "http://localhost:" + port
+	}
 	log := newLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
@@ -66,10 +80,6 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	h, err := a.handler()
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
 	}
 	srv := httpapi.NewHTTPServer(h)
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
