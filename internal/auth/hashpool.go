@@ -39,5 +39,12 @@ func (p *hashPool) do(ctx context.Context, fn func()) error {
 	return nil
 }
 
+// full reports whether a new caller would be refused: every slot busy and
+// the queue at its bound. Callers check it before any other work, so that
+// under overload a refusal costs next to nothing.
+func (p *hashPool) full() bool {
+	return len(p.slots) == cap(p.slots) && p.waiting.Load() >= p.maxQueue
+}
+
 // Queued reports how many callers wait for a hashing slot.
 func (p *hashPool) Queued() int64 { return p.waiting.Load() }

@@ -48,6 +48,9 @@ func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (To
 
 // checkPassword verifies credentials and upgrades a legacy or weaker hash.
 func (s *Service) checkPassword(ctx context.Context, email, password string, c Client) (store.User, error) {
+	if s.pool.full() {
+		return store.User{}, ErrBusy
+	}
 	if err := s.checkSignInThrottle(ctx, email, c); err != nil {
 		return store.User{}, err
 	}

@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the spaceauth executable built once by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "spaceauth-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "spaceauth")
+	build := exec.Command("go", "build", "-o", binary, "github.com/spaceauth/spaceauth/cmd/spaceauth")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs a spaceauth subcommand to completion.
+func cli(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("spaceauth %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// proc is one running `spaceauth serve`.
+type proc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	port string
+	log  string
+	done chan error
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// serve starts the binary and waits until /readyz answers 200.
+func serve(t *testing.T, port string, args ...string) *proc {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), "serve.log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append([]string{"serve", "--listen", "127.0.0.1:" + port, "--public-url", "http://localhost:" + port}, args...)
+	cmd := exec.Command(binary, all...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, port: port, log: logPath, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait(); lf.Close() }()
+	t.Cleanup(func() { p.kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://127.0.0.1:" + port + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("spaceauth exited before ready: %v\n%s", err, b)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatal("spaceauth not ready in 20s")
+	return nil
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	if p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// rssKiB reads a field (VmRSS, VmHWM) of /proc/PID/status in KiB.
+func (p *proc) rssKiB(field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			var n int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(line, field+":"), "kB")), &n)
+			return n
+		}
+	}
+	return 0
+}
+
+// client talks to 127.0.0.1:port whatever host a URL names.
+func client(port string, timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, network, "127.0.0.1:"+port)
+			},
+			MaxIdleConnsPerHost: 256,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func drain(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return string(b)
+}
