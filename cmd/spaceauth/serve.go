@@ -65,7 +65,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	worker := mail.NewWorker(a.store, sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll})
+	worker := mail.NewWorker(a.store, sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease})
 	a.queued = worker.Nudge
 	a.metrics.Counter("spaceauth_mail_sent_total", "Messages delivered by this process.", func() float64 { return float64(worker.Stats().Sent) })
 	a.metrics.Counter("spaceauth_mail_failures_total", "Failed delivery attempts in this process.", func() float64 { return float64(worker.Stats().Failed) })

@@ -31,6 +31,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	MailRetryBase   time.Duration
 	MailPoll        time.Duration
+	MailLease       time.Duration
 	LogFormat       string
 	LogLevel        string
 	TrustedProxies  []netip.Prefix
@@ -50,6 +51,7 @@ func Default() Config {
 		ShutdownTimeout: 15 * time.Second,
 		MailRetryBase:   5 * time.Second,
 		MailPoll:        time.Second,
+		MailLease:       time.Minute,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
@@ -82,6 +84,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
 	fs.DurationVar(&c.MailRetryBase, "mail-retry-base", c.MailRetryBase, "first retry delay of a failed delivery; doubles each attempt")
 	fs.DurationVar(&c.MailPoll, "mail-poll", c.MailPoll, "how often the outbox is polled for due mail")
+	fs.DurationVar(&c.MailLease, "mail-lease", c.MailLease, "how long a claimed message is reserved; after a crash it is retried once this passes")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.Func("trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is believed (repeatable, or comma-separated)", func(s string) error {
@@ -168,7 +171,7 @@ func (c *Config) Validate(serving bool) error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"--reset-ttl", c.ResetTTL}, {"--session-ttl", c.SessionTTL}, {"--mail-retry-base", c.MailRetryBase}, {"--mail-poll", c.MailPoll}} {
+	}{{"--reset-ttl", c.ResetTTL}, {"--session-ttl", c.SessionTTL}, {"--mail-retry-base", c.MailRetryBase}, {"--mail-poll", c.MailPoll}, {"--mail-lease", c.MailLease}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
 		}
