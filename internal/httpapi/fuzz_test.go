@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -82,6 +83,25 @@ func FuzzSafeRedirect(f *testing.F) {
 		dec, err := url.PathUnescape(got)
 		if err == nil && (strings.HasPrefix(dec, "//") || strings.Contains(dec, "\\")) {
 			t.Fatalf("redirect %q decodes to %q", got, dec)
+		}
+	})
+}
+
+// FuzzCallerCredentials: any Authorization header gives either no
+// credentials (only when absent) or something Authenticate can refuse.
+func FuzzCallerCredentials(f *testing.F) {
+	for _, s := range []string{"", "Basic YTpi", "Basic !!!", "Bearer x.y.z", "bearer ", "Digest a", "Basic " + strings.Repeat("A", 100), "Basic YTo="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", h)
+		c := callerCredentials(r)
+		if strings.TrimSpace(h) != "" && c.Email == "" && c.Password == "" && c.Bearer == "" {
+			t.Fatalf("header %q read as no credentials", h)
+		}
+		if c.Email != "" && c.Password == "" || c.Email == "" && c.Password != "" {
+			t.Fatalf("half a credential from %q: %+v", h, c)
 		}
 	})
 }
