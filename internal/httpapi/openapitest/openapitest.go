@@ -120,19 +120,16 @@ func (s *Spec) check(req *http.Request, status int, header http.Header, body []b
 	path := canonicalPath(req.URL.Path)
 	// The document's only server is "/": match on the path alone, whatever
 	// the (tenant) host and scheme.
-	probe := func(m string) *http.Request {
-		return &http.Request{Method: m, URL: &url.URL{Path: path, RawQuery: req.URL.RawQuery},
-			Header: req.Header, Host: ""}
-	}
-	route, params, err := s.router.FindRoute(probe(method))
+	probe := &http.Request{Method: method, URL: &url.URL{Path: path, RawQuery: req.URL.RawQuery}, Header: req.Header}
+	route, params, err := s.router.FindRoute(probe)
 	if err != nil {
 		var rerr *routers.RouteError
 		if !errors.As(err, &rerr) {
 			return fmt.Errorf("router: %w", err)
 		}
-		return s.checkUnrouted(probe(method), path, head, status, header, body)
+		return s.checkUnrouted(probe, path, head, status, header, body)
 	}
-	return s.validate(route, params, probe(method), head, status, header, body)
+	return s.validate(route, params, probe, head, status, header, body)
 }
 
 // checkUnrouted validates the answer to a request the document does not
