@@ -41,6 +41,7 @@ type Tokens interface {
 type Composer interface {
 	Reset(lang, businessName, userName, link string, ttl time.Duration) (compose.Message, error)
 	PasswordChanged(lang, businessName, userName, loginURL string, at time.Time) (compose.Message, error)
+	SignInCode(lang, businessName, userName, code, link string, ttl time.Duration) (compose.Message, error)
 }
 
 // Options are the settings of a Service.

@@ -332,6 +332,10 @@ func fieldName(key string) string {
 		return "token"
 	case "confirm":
 		return "confirm"
+	case "code":
+		return "code"
+	case "businessid":
+		return "businessId"
 	}
 	if len(key) > 64 {
 		key = key[:64]

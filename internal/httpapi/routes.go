@@ -18,6 +18,9 @@ func (s *Server) routes() {
 	m.Handle("POST /{language}/user/resetPassword", s.tenant(s.handleResetRequest))
 	m.Handle("GET /{language}/user/newPassword", s.tenant(s.handleNewPasswordForm))
 	m.Handle("POST /{language}/user/newPassword", s.cop.Handler(s.tenant(s.handleNewPassword)))
+	// §5.5 passwordless sign-in codes
+	m.HandleFunc("GET /api/sys/users/sendOtp", s.handleSendCode)
+	m.HandleFunc("POST /api/sys/users/verifyOtp", s.handleVerifyCode)
 	// §3.3 portal sign-in by token; §5.6 the portal pages
 	m.Handle("GET /{language}/user/login", s.tenant(s.handleLogin))
 	m.Handle("POST /{language}/user/login", s.cop.Handler(s.tenant(s.handleLoginForm)))

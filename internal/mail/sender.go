@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,13 +15,20 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-// Sender delivers one message.
+// Sender delivers one message. Once the message is fully handed over, and
+// before the receiver can act on it, the sender calls commit, which records
+// the delivery; for SMTP that is just before the final "." of DATA. A crash
+// before commit leaves nothing delivered (the receiver drops an unfinished
+// DATA) and the message is retried; a crash after it leaves the delivery
+// recorded. Only a crash between the commit and the dot loses a message,
+// and nothing sends it twice.
 type Sender interface {
-	Send(ctx context.Context, m store.Mail) error
+	Send(ctx context.Context, m store.Mail, commit func() error) error
 }
 
 // PermanentError marks a failure that retrying cannot fix (an SMTP 5xx).
@@ -57,15 +66,19 @@ func domainOf(addr string) string {
 
 // SMTPSender sends through one SMTP server.
 type SMTPSender struct {
-	from string
-	host string
-	port int
-	opts []gomail.Option
+	from        string
+	host        string
+	port        int
+	implicitTLS bool
+	requireTLS  bool
+	tls         *tls.Config
+	user, pass  string
 }
 
 // NewSMTPSender parses smtp://user:pass@host:port (STARTTLS when the server
 // offers it; ?starttls=required to insist) or smtps://... (implicit TLS).
 // ?insecure_skip_verify=1 accepts any certificate: for development only.
+// Credentials are only ever sent over TLS.
 func NewSMTPSender(rawURL, from string) (*SMTPSender, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -75,23 +88,17 @@ func NewSMTPSender(rawURL, from string) (*SMTPSender, error) {
 		return nil, fmt.Errorf("mail: --smtp-url %q: no host", redact(u))
 	}
 	q := u.Query()
-	s := &SMTPSender{from: from, host: u.Hostname()}
-	tlsConf := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	s := &SMTPSender{from: from, host: u.Hostname(),
+		tls: &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}}
 	if q.Get("insecure_skip_verify") == "1" || q.Get("insecure_skip_verify") == "true" {
-		tlsConf.InsecureSkipVerify = true
+		s.tls.InsecureSkipVerify = true
 	}
-	s.opts = []gomail.Option{gomail.WithTimeout(15 * time.Second), gomail.WithTLSConfig(tlsConf), gomail.WithoutNoop()}
 	switch u.Scheme {
 	case "smtp":
 		s.port = 587
-		policy := gomail.TLSOpportunistic
-		if q.Get("starttls") == "required" {
-			policy = gomail.TLSMandatory
-		}
-		s.opts = append(s.opts, gomail.WithTLSPolicy(policy))
+		s.requireTLS = q.Get("starttls") == "required"
 	case "smtps":
-		s.port = 465
-		s.opts = append(s.opts, gomail.WithSSL())
+		s.port, s.implicitTLS = 465, true
 	default:
 		return nil, fmt.Errorf("mail: --smtp-url %q: scheme must be smtp or smtps", redact(u))
 	}
@@ -102,11 +109,9 @@ func NewSMTPSender(rawURL, from string) (*SMTPSender, error) {
 		}
 		s.port = n
 	}
-	s.opts = append(s.opts, gomail.WithPort(s.port))
 	if u.User != nil {
-		pw, _ := u.User.Password()
-		s.opts = append(s.opts, gomail.WithUsername(u.User.Username()), gomail.WithPassword(pw),
-			gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover))
+		s.user = u.User.Username()
+		s.pass, _ = u.User.Password()
 	}
 	return s, nil
 }
@@ -119,24 +124,88 @@ func redact(u *url.URL) string {
 	return c.String()
 }
 
-// Send delivers m in its own SMTP session. A 5xx answer is permanent.
-func (s *SMTPSender) Send(ctx context.Context, m store.Mail) error {
+// Send delivers m in its own SMTP session, calling commit just before the
+// final dot (see Sender). A 5xx answer is permanent.
+func (s *SMTPSender) Send(ctx context.Context, m store.Mail, commit func() error) error {
 	msg, err := build(m, s.from, domainOf(s.from))
 	if err != nil {
 		return err
 	}
-	c, err := gomail.NewClient(s.host, s.opts...)
+	addr := net.JoinHostPort(s.host, strconv.Itoa(s.port))
+	d := &net.Dialer{Timeout: 15 * time.Second}
+	var conn net.Conn
+	if s.implicitTLS {
+		conn, err = (&tls.Dialer{NetDialer: d, Config: s.tls}).DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
-		return fmt.Errorf("smtp client: %w", err)
+		return fmt.Errorf("smtp %s: %w", addr, err)
 	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		var se *gomail.SendError
-		if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
-			return &PermanentError{err}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(time.Minute)
+	}
+	conn.SetDeadline(deadline)
+	c, err := smtp.NewClient(conn, s.host)
+	if err != nil {
+		conn.Close()
+		return classify(addr, err)
+	}
+	defer c.Close()
+	if err := c.Hello(domainOf(s.from)); err != nil {
+		return classify(addr, err)
+	}
+	if !s.implicitTLS {
+		if ok, _ := c.Extension("STARTTLS"); ok {
+			if err := c.StartTLS(s.tls); err != nil {
+				return fmt.Errorf("smtp %s: starttls: %w", addr, err)
+			}
+		} else if s.requireTLS || s.user != "" {
+			return fmt.Errorf("smtp %s: the server does not offer STARTTLS", addr)
 		}
-		return fmt.Errorf("smtp %s:%d: %w", s.host, s.port, err)
 	}
+	if s.user != "" {
+		_, mechs := c.Extension("AUTH")
+		var a smtp.Auth = smtp.PlainAuth("", s.user, s.pass, s.host, false)
+		if !strings.Contains(" "+mechs+" ", " PLAIN ") && strings.Contains(" "+mechs+" ", " LOGIN ") {
+			a = smtp.LoginAuth(s.user, s.pass, s.host, false)
+		}
+		if err := c.Auth(a); err != nil {
+			return classify(addr, err)
+		}
+	}
+	if err := c.Mail(s.from); err != nil {
+		return classify(addr, err)
+	}
+	if err := c.Rcpt(m.To); err != nil {
+		return classify(addr, err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return classify(addr, err)
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		return fmt.Errorf("smtp %s: write: %w", addr, err)
+	}
+	if err := commit(); err != nil {
+		// Closing without the dot makes the server drop the message.
+		return fmt.Errorf("record delivery: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return classify(addr, err)
+	}
+	c.Quit()
 	return nil
+}
+
+// classify makes an SMTP 5xx reply permanent.
+func classify(addr string, err error) error {
+	var te *textproto.Error
+	if errors.As(err, &te) && te.Code >= 500 {
+		return &PermanentError{fmt.Errorf("smtp %s: %w", addr, err)}
+	}
+	return fmt.Errorf("smtp %s: %w", addr, err)
 }
 
 // DirSender writes each message as an .eml file (development).
@@ -153,8 +222,10 @@ func NewDirSender(dir, from string) (*DirSender, error) {
 }
 
 // Send writes the message to a temporary file and renames it into place,
-// so a reader never sees half a message.
-func (d *DirSender) Send(ctx context.Context, m store.Mail) error {
+// so a reader never sees half a message, then commits. (A crash between
+// the rename and the commit writes the file again: this sender is for
+// development.)
+func (d *DirSender) Send(ctx context.Context, m store.Mail, commit func() error) error {
 	msg, err := build(m, d.from, domainOf(d.from))
 	if err != nil {
 		return err
@@ -176,5 +247,5 @@ func (d *DirSender) Send(ctx context.Context, m store.Mail) error {
 	if err := os.Rename(tmp.Name(), name); err != nil {
 		return fmt.Errorf("mail dir: %w", err)
 	}
-	return nil
+	return commit()
 }

@@ -138,15 +138,14 @@ func (w *Worker) drain(ctx context.Context) (int, error) {
 
 func (w *Worker) deliver(ctx context.Context, m store.Mail) {
 	sctx, cancel := context.WithTimeout(ctx, w.o.Lease/2)
-	err := w.sender.Send(sctx, m)
+	err := w.sender.Send(sctx, m, func() error { return w.outbox.MarkMailSent(ctx, m.ID, w.o.Clock()) })
 	cancel()
 	if err == nil {
-		if err := w.outbox.MarkMailSent(ctx, m.ID, w.o.Clock()); err != nil {
-			w.o.Logger.ErrorContext(ctx, "outbox: mark sent failed", "id", m.ID, "err", err)
-		}
 		w.sent.Add(1)
 		return
 	}
+	// A failure after the commit un-marks the message (MarkMailFailed
+	// clears sent_at), so it is retried.
 	var perm *PermanentError
 	dead := errors.As(err, &perm) || m.Attempts >= w.o.MaxAttempts
 	next := w.o.Clock().Add(w.backoff(m.Attempts))

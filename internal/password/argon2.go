@@ -6,14 +6,20 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
 )
 
-// ErrUnknownFormat is returned for a stored hash in no format this package
-// can verify (or with parameters outside the accepted bounds).
-var ErrUnknownFormat = errors.New("password: unknown or malformed hash format")
+var (
+	// ErrUnknownFormat is returned for a stored hash in no format this
+	// package can verify.
+	ErrUnknownFormat = errors.New("password: unknown hash format")
+	// ErrMalformedHash is returned for a hash in a known format that cannot
+	// be read, or whose costs are outside the accepted bounds.
+	ErrMalformedHash = errors.New("password: malformed hash")
+)
 
 // Params are Argon2id's costs. They are a value handed to NewHasher, never a
 // global, so tests can run cheaply while production keeps DefaultParams.
@@ -30,27 +36,86 @@ func DefaultParams() Params {
 	return Params{Memory: 19456, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}
 }
 
-// Bounds on parameters read from stored hashes, so that a hostile or
-// corrupt hash string cannot make one verification allocate gigabytes.
+// Bounds on Argon2id costs. They apply to hashes read from storage, so that
+// a hostile or corrupt hash string (an import, a tampered row) cannot make
+// one verification allocate gigabytes or run for minutes, and to the
+// hasher's own Params, so that it never writes a hash it would refuse.
+// They admit every common deployment (OWASP's, RFC 9106's second
+// recommendation of 64 MiB, t=3, p=4) but not RFC 9106's 2 GiB option.
 const (
-	maxMemory  = 1 << 20 // 1 GiB in KiB
-	maxTime    = 64
-	maxThreads = 64
-	maxKeyLen  = 1024
+	minMemory  = 8         // KiB; Argon2 also needs 8 KiB per lane
+	maxMemory  = 256 << 10 // 256 MiB in KiB
+	maxTime    = 16
+	maxThreads = 16
+	// maxWork caps memory × passes, the real cost of one verification:
+	// 1 GiB worth of block passes (e.g. 256 MiB × 4, 64 MiB × 16).
+	maxWork    = 1 << 20
+	minSaltLen = 8
+	maxSaltLen = 64
+	minKeyLen  = 16
+	maxKeyLen  = 128
 )
 
-// Hasher hashes with its Params and verifies every supported format.
+// check reports whether p is within the bounds above.
+func (p Params) check() error {
+	switch {
+	case p.Threads < 1 || p.Threads > maxThreads:
+		return fmt.Errorf("argon2 parallelism %d outside 1..%d", p.Threads, maxThreads)
+	case p.Time < 1 || p.Time > maxTime:
+		return fmt.Errorf("argon2 time %d outside 1..%d", p.Time, maxTime)
+	case p.Memory < minMemory*uint32(p.Threads) || p.Memory > maxMemory:
+		return fmt.Errorf("argon2 memory %d KiB outside %d..%d", p.Memory, minMemory*uint32(p.Threads), maxMemory)
+	case uint64(p.Memory)*uint64(p.Time) > maxWork:
+		return fmt.Errorf("argon2 memory × time %d above %d", uint64(p.Memory)*uint64(p.Time), maxWork)
+	case p.SaltLen < minSaltLen || p.SaltLen > maxSaltLen:
+		return fmt.Errorf("argon2 salt length %d outside %d..%d", p.SaltLen, minSaltLen, maxSaltLen)
+	case p.KeyLen < minKeyLen || p.KeyLen > maxKeyLen:
+		return fmt.Errorf("argon2 key length %d outside %d..%d", p.KeyLen, minKeyLen, maxKeyLen)
+	}
+	return nil
+}
+
+// weakerThan reports whether a hash made with p should be redone with want.
+// Parallelism is left out: fewer lanes over the same memory cost an
+// attacker no less.
+func (p Params) weakerThan(want Params) bool {
+	return p.Memory < want.Memory || p.Time < want.Time || p.KeyLen < want.KeyLen || p.SaltLen < want.SaltLen
+}
+
+// Hasher hashes with its Params and verifies every supported format. It is
+// safe for concurrent use.
 type Hasher struct {
-	p     Params
+	p Params
+	// dummy is a hash of a random secret made with p, verified in place of
+	// a missing user's hash so that both cost the same.
 	dummy string
 }
 
-// NewHasher returns a Hasher with params p.
+// NewHasher returns a Hasher with params p. Zero fields take their
+// DefaultParams value; params outside the accepted bounds make every Hash
+// fail, so a misconfiguration shows at the first hash, not as a panic.
 func NewHasher(p Params) *Hasher {
+	d := DefaultParams()
+	if p.Memory == 0 {
+		p.Memory = d.Memory
+	}
+	if p.Time == 0 {
+		p.Time = d.Time
+	}
+	if p.Threads == 0 {
+		p.Threads = d.Threads
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = d.KeyLen
+	}
+	if p.SaltLen == 0 {
+		p.SaltLen = d.SaltLen
+	}
 	h := &Hasher{p: p}
-	var b [16]byte
-	rand.Read(b[:])
-	h.dummy, _ = h.Hash(base64.RawStdEncoding.EncodeToString(b[:]))
+	// crypto/rand.Read does not fail (since Go 1.24 it aborts the program
+	// instead), and Hash fails only for out-of-bounds params, which every
+	// later Hash reports too.
+	h.dummy, _ = h.Hash(rand.Text())
 	return h
 }
 
@@ -59,6 +124,9 @@ func (h *Hasher) Params() Params { return h.p }
 
 // Hash returns password's Argon2id PHC string with a fresh random salt.
 func (h *Hasher) Hash(password string) (string, error) {
+	if err := h.p.check(); err != nil {
+		return "", fmt.Errorf("password: hasher params: %w", err)
+	}
 	salt := make([]byte, h.p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
@@ -69,8 +137,10 @@ func (h *Hasher) Hash(password string) (string, error) {
 }
 
 // Verify checks password against encoded in any supported format. ok is
-// the verdict; needsRehash is true when the hash is a legacy format or
-// weaker than the hasher's Params. err is only for an unreadable hash.
+// the verdict. needsRehash is true, only alongside ok, when the hash is a
+// legacy format or weaker than the hasher's Params: the caller then stores
+// a fresh Hash of the password it just proved. err is only for a hash
+// string that cannot be read (ErrUnknownFormat, ErrMalformedHash).
 func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err error) {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
@@ -78,10 +148,9 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err err
 		if err != nil {
 			return false, false, err
 		}
-		got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+		got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 		ok = subtle.ConstantTimeCompare(got, key) == 1
-		weaker := p.Memory < h.p.Memory || p.Time < h.p.Time || uint32(len(key)) < h.p.KeyLen
-		return ok, ok && weaker, nil
+		return ok, ok && p.weakerThan(h.p), nil
 	case isBcrypt(encoded):
 		ok, err := verifyBcrypt(password, encoded)
 		return ok, ok, err
@@ -93,10 +162,14 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err err
 
 // VerifyDummy does the work of one verification against a hash nobody
 // holds, so that an unknown email costs what a known one does.
-func (h *Hasher) VerifyDummy(password string) { h.Verify(password, h.dummy) }
+func (h *Hasher) VerifyDummy(password string) {
+	// The result is meaningless by design: only the time spent matters.
+	_, _, _ = h.Verify(password, h.dummy)
+}
 
 // Recognize reports whether encoded is in a format Verify can check,
-// without doing the (expensive) verification.
+// without doing the (expensive) verification. It is for imports, which
+// should refuse a hash no sign-in could ever match.
 func (h *Hasher) Recognize(encoded string) error {
 	switch {
 	case strings.HasPrefix(encoded, "$argon2id$"):
@@ -110,34 +183,55 @@ func (h *Hasher) Recognize(encoded string) error {
 	}
 }
 
-// parsePHC reads $argon2id$v=19$m=..,t=..,p=..$salt$key within bounds.
+// parsePHC reads $argon2id$v=19$m=..,t=..,p=..$salt$key within bounds. Only
+// the canonical spelling this package writes is accepted: other PHC
+// spellings (reordered parameters, keyid/data fields) are not produced by
+// any system we import from, and strictness keeps the parser small.
 func parsePHC(s string) (Params, []byte, []byte, error) {
 	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return Params{}, nil, nil, ErrUnknownFormat
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return Params{}, nil, nil, fmt.Errorf("%w: argon2id: want 5 $-separated fields", ErrMalformedHash)
 	}
-	var v int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
-		return Params{}, nil, nil, fmt.Errorf("%w: argon2 version %q", ErrUnknownFormat, parts[2])
+	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return Params{}, nil, nil, fmt.Errorf("%w: argon2id: version %.20q", ErrMalformedHash, parts[2])
 	}
 	var p Params
 	var threads uint32
-	if n, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &threads); err != nil || n != 3 ||
-		fmt.Sprintf("m=%d,t=%d,p=%d", p.Memory, p.Time, threads) != parts[3] {
-		return Params{}, nil, nil, fmt.Errorf("%w: argon2 parameters %q", ErrUnknownFormat, parts[3])
+	fields := strings.Split(parts[3], ",")
+	if len(fields) != 3 {
+		return Params{}, nil, nil, fmt.Errorf("%w: argon2id: parameters %.40q", ErrMalformedHash, parts[3])
 	}
-	if p.Memory < 8 || p.Memory > maxMemory || p.Time < 1 || p.Time > maxTime || threads < 1 || threads > maxThreads || p.Memory < 8*threads {
-		return Params{}, nil, nil, fmt.Errorf("%w: argon2 parameters out of bounds", ErrUnknownFormat)
+	for i, dst := range []*uint32{&p.Memory, &p.Time, &threads} {
+		name := [...]string{"m=", "t=", "p="}[i]
+		v, ok := strings.CutPrefix(fields[i], name)
+		// Leading zeros and signs are refused so that one hash has one
+		// spelling; 10 digits already exceed every bound.
+		if !ok || v == "" || len(v) > 10 || (v[0] == '0' && v != "0") || strings.TrimLeft(v, "0123456789") != "" {
+			return Params{}, nil, nil, fmt.Errorf("%w: argon2id: parameters %.40q", ErrMalformedHash, parts[3])
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return Params{}, nil, nil, fmt.Errorf("%w: argon2id: parameters %.40q", ErrMalformedHash, parts[3])
+		}
+		*dst = uint32(n)
+	}
+	if threads > maxThreads {
+		return Params{}, nil, nil, fmt.Errorf("%w: argon2 parallelism %d above %d", ErrMalformedHash, threads, maxThreads)
 	}
 	p.Threads = uint8(threads)
+	// Decoded lengths are bounded by the string's, so checking them after
+	// decoding costs at most one copy of the (already in memory) input.
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 || len(salt) > 64 {
-		return Params{}, nil, nil, fmt.Errorf("%w: argon2 salt", ErrUnknownFormat)
+	if err != nil {
+		return Params{}, nil, nil, fmt.Errorf("%w: argon2id salt: %v", ErrMalformedHash, err)
 	}
 	key, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(key) < 16 || len(key) > maxKeyLen {
-		return Params{}, nil, nil, fmt.Errorf("%w: argon2 key", ErrUnknownFormat)
+	if err != nil {
+		return Params{}, nil, nil, fmt.Errorf("%w: argon2id key: %v", ErrMalformedHash, err)
 	}
 	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
+	if err := p.check(); err != nil {
+		return Params{}, nil, nil, fmt.Errorf("%w: %v", ErrMalformedHash, err)
+	}
 	return p, salt, key, nil
 }

@@ -20,13 +20,20 @@ func isBcrypt(s string) bool {
 	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
 }
 
+// maxBcryptCost bounds the work a stored bcrypt hash can ask for: cost 14
+// is about a second per verification, above what any web system uses.
+const maxBcryptCost = 14
+
 func checkBcrypt(s string) error {
-	cost, err := bcrypt.Cost([]byte(s))
-	if err != nil || len(s) != 60 {
-		return fmt.Errorf("%w: bcrypt", ErrUnknownFormat)
+	if len(s) != 60 {
+		return fmt.Errorf("%w: bcrypt: length %d, want 60", ErrMalformedHash, len(s))
 	}
-	if cost > 14 {
-		return fmt.Errorf("%w: bcrypt cost %d above 14", ErrUnknownFormat, cost)
+	cost, err := bcrypt.Cost([]byte(s))
+	if err != nil {
+		return fmt.Errorf("%w: bcrypt: %v", ErrMalformedHash, err)
+	}
+	if cost > maxBcryptCost {
+		return fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformedHash, cost, maxBcryptCost)
 	}
 	return nil
 }
@@ -35,17 +42,19 @@ func verifyBcrypt(password, encoded string) (bool, error) {
 	if err := checkBcrypt(encoded); err != nil {
 		return false, err
 	}
-	// bcrypt reads at most 72 bytes; longer passwords are refused by the
-	// library, and no password set through spaceauth can be one.
+	// bcrypt only ever keyed on the first 72 bytes, so the system that
+	// wrote this hash accepted a long password by its prefix; doing the same
+	// lets such users in (and upgrades them to Argon2id over the whole
+	// password) instead of locking them out.
 	if len(password) > 72 {
-		return false, nil
+		password = password[:72]
 	}
 	err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password))
 	if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("%w: bcrypt: %v", ErrUnknownFormat, err)
+		return false, fmt.Errorf("%w: bcrypt: %v", ErrMalformedHash, err)
 	}
 	return true, nil
 }
@@ -58,29 +67,36 @@ type aspnetHash struct {
 	subkey []byte
 }
 
-const maxPBKDF2Iter = 1_000_000
+// Bounds on ASP.NET Identity v3 hashes, for the same reason as the Argon2
+// bounds: a hostile hash must not buy unbounded CPU. ASP.NET's own defaults
+// are 10,000 (Identity 2.x/3.x) and 100,000 (.NET 7 and later) iterations.
+const (
+	maxPBKDF2Iter = 1_000_000
+	minSubkeyLen  = 16
+	maxSubkeyLen  = 128
+)
 
 // parseASPNet reads ASP.NET Identity v2 (0x00: PBKDF2-HMAC-SHA1, 1000
 // iterations, 16-byte salt, 32-byte subkey) and v3 (0x01: prf, iterations
 // and salt length as big-endian uint32, then salt and subkey).
 func parseASPNet(s string) (aspnetHash, error) {
-	bad := fmt.Errorf("%w: not bcrypt, Argon2id PHC or ASP.NET Identity", ErrUnknownFormat)
+	unknown := fmt.Errorf("%w: not Argon2id PHC, bcrypt or ASP.NET Identity", ErrUnknownFormat)
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil || len(b) < 1 {
-		return aspnetHash{}, bad
+		return aspnetHash{}, unknown
 	}
 	switch b[0] {
 	case 0x00:
 		if len(b) != 1+16+32 {
-			return aspnetHash{}, bad
+			return aspnetHash{}, fmt.Errorf("%w: ASP.NET Identity v2: %d bytes, want 49", ErrMalformedHash, len(b))
 		}
 		return aspnetHash{prf: sha1.New, iter: 1000, salt: b[1:17], subkey: b[17:]}, nil
 	case 0x01:
 		if len(b) < 13 {
-			return aspnetHash{}, bad
+			return aspnetHash{}, fmt.Errorf("%w: ASP.NET Identity v3: header too short", ErrMalformedHash)
 		}
 		var h aspnetHash
-		switch binary.BigEndian.Uint32(b[1:5]) {
+		switch prf := binary.BigEndian.Uint32(b[1:5]); prf {
 		case 0:
 			h.prf = sha1.New
 		case 1:
@@ -88,22 +104,25 @@ func parseASPNet(s string) (aspnetHash, error) {
 		case 2:
 			h.prf = sha512.New
 		default:
-			return aspnetHash{}, bad
+			return aspnetHash{}, fmt.Errorf("%w: ASP.NET Identity v3: unknown PRF %d", ErrMalformedHash, prf)
 		}
 		iter := binary.BigEndian.Uint32(b[5:9])
 		saltLen := binary.BigEndian.Uint32(b[9:13])
-		if iter < 1 || iter > maxPBKDF2Iter || saltLen < 8 || saltLen > 64 || uint64(len(b)) < 13+uint64(saltLen)+16 {
-			return aspnetHash{}, bad
+		if iter < 1 || iter > maxPBKDF2Iter {
+			return aspnetHash{}, fmt.Errorf("%w: ASP.NET Identity v3: %d iterations outside 1..%d", ErrMalformedHash, iter, maxPBKDF2Iter)
+		}
+		// Compare in 64 bits: saltLen comes from the input and 13+saltLen
+		// must not wrap around.
+		subkeyLen := int64(len(b)) - 13 - int64(saltLen)
+		if saltLen < minSaltLen || saltLen > maxSaltLen || subkeyLen < minSubkeyLen || subkeyLen > maxSubkeyLen {
+			return aspnetHash{}, fmt.Errorf("%w: ASP.NET Identity v3: salt or subkey length out of bounds", ErrMalformedHash)
 		}
 		h.iter = int(iter)
 		h.salt = b[13 : 13+saltLen]
 		h.subkey = b[13+saltLen:]
-		if len(h.subkey) > 128 {
-			return aspnetHash{}, bad
-		}
 		return h, nil
 	}
-	return aspnetHash{}, bad
+	return aspnetHash{}, unknown
 }
 
 func verifyASPNet(password, encoded string) (bool, error) {
@@ -113,7 +132,7 @@ func verifyASPNet(password, encoded string) (bool, error) {
 	}
 	got, err := pbkdf2.Key(h.prf, password, h.salt, h.iter, len(h.subkey))
 	if err != nil {
-		return false, fmt.Errorf("%w: pbkdf2: %v", ErrUnknownFormat, err)
+		return false, fmt.Errorf("%w: ASP.NET Identity pbkdf2: %v", ErrMalformedHash, err)
 	}
 	return subtle.ConstantTimeCompare(got, h.subkey) == 1, nil
 }

@@ -35,6 +35,7 @@ type Queries interface {
 	Outbox
 	Audit
 	Throttles
+	OTPs
 }
 
 // Businesses stores tenants.
@@ -112,7 +113,8 @@ type Outbox interface {
 	// ends, also by another process.
 	ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Mail, error)
 	MarkMailSent(ctx context.Context, id int64, at time.Time) error
-	// MarkMailFailed records a failed attempt; dead stops further attempts.
+	// MarkMailFailed records a failed attempt (clearing a sent mark made
+	// just before the failure); dead stops further attempts.
 	MarkMailFailed(ctx context.Context, id int64, next time.Time, errMsg string, dead bool) error
 	MailByID(ctx context.Context, id int64) (Mail, error)
 	// PendingMail counts messages neither sent nor dead.
@@ -142,4 +144,15 @@ type ThrottleState struct {
 	Count       int
 	WindowStart time.Time
 	LastAt      time.Time
+}
+
+// OTPs stores passwordless sign-in codes.
+type OTPs interface {
+	CreateOTP(ctx context.Context, o *OTP) error
+	// LatestOTP returns the user's newest code; a newer code replaces older ones.
+	LatestOTP(ctx context.Context, userID int64) (OTP, error)
+	// OTPTry counts one attempt and returns the count including it.
+	OTPTry(ctx context.Context, id int64) (int, error)
+	// SpendOTP marks the code used; true only for the one call that did.
+	SpendOTP(ctx context.Context, id int64, at time.Time) (bool, error)
 }

@@ -130,3 +130,15 @@ type AuditFilter struct {
 	Until      time.Time
 	Limit      int
 }
+
+// OTP is a passwordless sign-in code. Only its hash is kept.
+type OTP struct {
+	ID         int64
+	UserID     int64
+	BusinessID int64
+	CodeHash   []byte
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	Tries      int
+	SpentAt    time.Time
+}

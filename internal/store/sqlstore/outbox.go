@@ -65,7 +65,7 @@ func (q *queries) MarkMailFailed(ctx context.Context, id int64, next time.Time, 
 	if len(errMsg) > 1000 {
 		errMsg = errMsg[:1000]
 	}
-	res, err := q.exec(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = 0, last_error = ?, dead = ? WHERE id = ?`,
+	res, err := q.exec(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = 0, last_error = ?, dead = ?, sent_at = 0 WHERE id = ?`,
 		ns(next), errMsg, dead, id)
 	if err != nil {
 		return q.wrap("mark mail failed", err)

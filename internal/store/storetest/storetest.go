@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"Audit", testAudit},
 		{"Throttle", testThrottle},
 		{"ThrottleConcurrentHits", testThrottleRace},
+		{"OTPCodes", testOTP},
 		{"Health", testHealth},
 	}
 	for _, tc := range tests {
@@ -569,6 +570,41 @@ func testThrottleRace(t *testing.T, s store.Store) {
 	must(t, err)
 	if st.Count != n {
 		t.Errorf("count %d after %d concurrent hits", st.Count, n)
+	}
+}
+
+func testOTP(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "otp@example.com")
+	if _, err := s.LatestOTP(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("no code yet: %v", err)
+	}
+	first := store.OTP{UserID: u.ID, BusinessID: 3, CodeHash: []byte("h1"), CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+	must(t, s.CreateOTP(ctx, &first))
+	second := store.OTP{UserID: u.ID, BusinessID: 3, CodeHash: []byte("h2"), CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+	must(t, s.CreateOTP(ctx, &second))
+	got, err := s.LatestOTP(ctx, u.ID)
+	must(t, err)
+	if got.ID != second.ID || string(got.CodeHash) != "h2" || got.BusinessID != 3 || !got.ExpiresAt.Equal(t0.Add(10*time.Minute)) {
+		t.Errorf("latest %+v", got)
+	}
+	for i := 1; i <= 3; i++ {
+		n, err := s.OTPTry(ctx, second.ID)
+		must(t, err)
+		if n != i {
+			t.Errorf("try %d counted as %d", i, n)
+		}
+	}
+	ok, err := s.SpendOTP(ctx, second.ID, t0)
+	must(t, err)
+	again, err := s.SpendOTP(ctx, second.ID, t0)
+	must(t, err)
+	if !ok || again {
+		t.Errorf("spend: first %v, second %v", ok, again)
+	}
+	got, _ = s.LatestOTP(ctx, u.ID)
+	if got.Tries != 3 || !got.SpentAt.Equal(t0) {
+		t.Errorf("after spend %+v", got)
 	}
 }
 
