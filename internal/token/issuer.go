@@ -56,15 +56,21 @@ type wireClaims struct {
 	Ver   int64  `json:"ver"`
 }
 
-// Leeway tolerates clock skew between processes when checking times.
+// Leeway tolerates clock skew between processes when checking exp, nbf and
+// iat: ten seconds, small next to any token's life.
 const Leeway = 10 * time.Second
 
-// Issuer signs and verifies tokens for one issuer URL.
+// maxTokenLen bounds what Verify parses; spaceauth's tokens are well under
+// 1 KiB, and a bound keeps hostile input cheap.
+const maxTokenLen = 8192
+
+// Issuer signs and verifies tokens for one issuer URL. It is safe for
+// concurrent use.
 type Issuer struct {
 	ring   *Ring
 	iss    string
 	now    func() time.Time
-	parser map[string]*jwt.Parser
+	parser *jwt.Parser
 }
 
 // NewIssuer makes an Issuer; clock nil means time.Now.
@@ -72,18 +78,29 @@ func NewIssuer(r *Ring, issuer string, clock func() time.Time) *Issuer {
 	if clock == nil {
 		clock = time.Now
 	}
-	i := &Issuer{ring: r, iss: issuer, now: clock, parser: map[string]*jwt.Parser{}}
-	for _, alg := range []string{"EdDSA", "RS256"} {
-		// One parser per algorithm: a token is only ever checked with the
-		// algorithm of the key its kid names, never one it chose itself.
-		i.parser[alg] = jwt.NewParser(jwt.WithValidMethods([]string{alg}), jwt.WithIssuer(issuer),
-			jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(Leeway), jwt.WithTimeFunc(clock))
-	}
-	return i
+	return &Issuer{ring: r, iss: issuer, now: clock, parser: jwt.NewParser(
+		jwt.WithValidMethods([]string{AlgEdDSA, AlgRS256}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(clock),
+		// One token, one spelling: no padding, no stray trailing bits.
+		jwt.WithStrictDecoding(),
+	)}
 }
 
-// Issue signs c for validity, filling Issuer, times and a fresh jti.
+// Issue signs c for validity with the ring's current key, filling Issuer,
+// IssuedAt, NotBefore, ExpiresAt and a fresh 128-bit jti (any values c
+// carries for them are replaced). It returns the token and its claims as
+// signed.
 func (i *Issuer) Issue(ctx context.Context, c Claims, validity time.Duration) (string, Claims, error) {
+	if validity <= 0 {
+		return "", Claims{}, fmt.Errorf("token: validity %s is not positive", validity)
+	}
+	if c.Subject == "" {
+		return "", Claims{}, errors.New("token: no subject")
+	}
 	k, err := i.ring.signer(ctx)
 	if err != nil {
 		return "", Claims{}, err
@@ -92,43 +109,56 @@ func (i *Issuer) Issue(ctx context.Context, c Claims, validity time.Duration) (s
 	if _, err := rand.Read(jti[:]); err != nil {
 		return "", Claims{}, fmt.Errorf("token: jti: %w", err)
 	}
+	// JWT times are whole seconds; truncating here makes the returned
+	// Claims equal what Verify will read back.
 	now := i.now().Truncate(time.Second)
 	c.Issuer, c.ID = i.iss, base64.RawURLEncoding.EncodeToString(jti[:])
-	c.IssuedAt, c.NotBefore, c.ExpiresAt = now, now, now.Add(validity)
+	c.IssuedAt, c.NotBefore, c.ExpiresAt = now, now, now.Add(validity).Truncate(time.Second)
 	w := wireClaims{
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: c.Issuer, Subject: c.Subject, ID: c.ID,
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(c.ExpiresAt)},
 		Email: c.Email, Name: c.Name, BID: c.BusinessID, Act: c.Actor, Ver: c.Version,
 	}
 	var method jwt.SigningMethod = jwt.SigningMethodEdDSA
-	if k.alg == "RS256" {
+	if k.alg == AlgRS256 {
 		method = jwt.SigningMethodRS256
 	}
 	t := jwt.NewWithClaims(method, w)
 	t.Header["kid"] = k.kid
 	raw, err := t.SignedString(k.priv)
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("token: sign: %w", err)
+		return "", Claims{}, fmt.Errorf("token: sign with key %s: %w", k.kid, err)
 	}
 	return raw, c, nil
 }
 
-// Verify checks raw's signature with the key its kid names (and only with
-// that key's algorithm), its issuer and its times.
+// Verify checks raw's signature with the key its kid names, and only with
+// that key's own algorithm (so neither "none" nor an HMAC keyed with a
+// public key can pass), then its issuer and times. It returns ErrExpired
+// for a genuine token outside its exp/nbf and ErrInvalidToken for anything
+// else. It reads the store only for an unknown kid, at most once a second.
+// Revocation (jti, token version) is the caller's check.
 func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
-	if raw == "" || len(raw) > 8192 {
-		return Claims{}, ErrInvalidToken
-	}
-	kid, alg, ok := peekHeader(raw)
-	if !ok {
-		return Claims{}, ErrInvalidToken
-	}
-	k, found := i.ring.verifier(ctx, kid)
-	if !found || k.alg != alg {
+	if raw == "" || len(raw) > maxTokenLen {
 		return Claims{}, ErrInvalidToken
 	}
 	var w wireClaims
-	_, err := i.parser[k.alg].ParseWithClaims(raw, &w, func(*jwt.Token) (any, error) { return k.pub, nil })
+	_, err := i.parser.ParseWithClaims(raw, &w, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
+			return nil, errors.New("no kid")
+		}
+		k, ok := i.ring.verifier(ctx, kid)
+		if !ok {
+			return nil, errors.New("unknown kid")
+		}
+		if t.Method.Alg() != k.alg {
+			return nil, errors.New("algorithm does not match the key")
+		}
+		return k.pub, nil
+	})
+	// The library checks claims only after the signature, so ErrExpired is
+	// never an answer about a forged token.
 	if errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet) {
 		return Claims{}, ErrExpired
 	}
@@ -136,24 +166,12 @@ func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
 		return Claims{}, ErrInvalidToken
 	}
 	c := Claims{Issuer: w.Issuer, Subject: w.Subject, Email: w.Email, Name: w.Name, ID: w.ID,
-		BusinessID: w.BID, Actor: w.Act, Version: w.Ver}
+		BusinessID: w.BID, Actor: w.Act, Version: w.Ver, ExpiresAt: w.ExpiresAt.Time}
 	if w.IssuedAt != nil {
 		c.IssuedAt = w.IssuedAt.Time
 	}
 	if w.NotBefore != nil {
 		c.NotBefore = w.NotBefore.Time
 	}
-	c.ExpiresAt = w.ExpiresAt.Time
 	return c, nil
-}
-
-// peekHeader reads kid and alg from the unverified header.
-func peekHeader(raw string) (kid, alg string, ok bool) {
-	t, _, err := jwt.NewParser().ParseUnverified(raw, &jwt.RegisteredClaims{})
-	if err != nil {
-		return "", "", false
-	}
-	kid, _ = t.Header["kid"].(string)
-	alg, _ = t.Header["alg"].(string)
-	return kid, alg, kid != "" && alg != ""
 }
