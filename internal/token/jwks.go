@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/big"
 )
 
@@ -21,9 +22,10 @@ type jwk struct {
 }
 
 // JWKS is the RFC 7517 key set of the current key and every retired key
-// that still verifies.
+// that still verifies, newest first, so that other services can verify
+// tokens offline. It refreshes stale keys like the signing path does.
 func (r *Ring) JWKS(ctx context.Context) ([]byte, error) {
-	if _, err := r.signer(ctx); err != nil { // refreshes stale keys
+	if _, err := r.signer(ctx); err != nil {
 		return nil, err
 	}
 	now := r.opts.Clock()
@@ -32,7 +34,7 @@ func (r *Ring) JWKS(ctx context.Context) ([]byte, error) {
 		Keys []jwk `json:"keys"`
 	}{Keys: []jwk{}}
 	for _, k := range r.keys {
-		if !k.retired.IsZero() && now.After(k.retired.Add(r.opts.MaxTokenLife)) {
+		if !r.verifies(k, now) {
 			continue
 		}
 		j := jwk{Kid: k.kid, Alg: k.alg, Use: "sig"}
@@ -47,5 +49,9 @@ func (r *Ring) JWKS(ctx context.Context) ([]byte, error) {
 		set.Keys = append(set.Keys, j)
 	}
 	r.mu.RUnlock()
-	return json.Marshal(set)
+	b, err := json.Marshal(set)
+	if err != nil {
+		return nil, fmt.Errorf("token: encode JWKS: %w", err)
+	}
+	return b, nil
 }
