@@ -1,17 +1,22 @@
 # The one test command (README, .ci/run): vet, the whole suite under the race
-# detector, then each fuzz target for a few seconds on top of its corpus.
+# detector, the end-to-end tests against the real binary (alone, so that no
+# other package competes with their load for the CPUs), then each fuzz
+# target for a few seconds on top of its corpus.
 FUZZTIME ?= 5s
 
-.PHONY: test vet unit fuzz build demo
+.PHONY: test vet unit e2e fuzz build demo
 
-test: vet unit fuzz
+test: vet unit e2e fuzz
 
 vet:
 	go vet ./...
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 
 unit:
-	go test -race -count=1 ./...
+	go test -race -count=1 $$(go list ./... | grep -v /internal/e2e)
+
+e2e:
+	go test -count=1 ./internal/e2e
 
 fuzz:
 	go test -run='^$$' -fuzz='^FuzzParseBody$$' -fuzztime=$(FUZZTIME) ./internal/httpapi

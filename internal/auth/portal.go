@@ -133,6 +133,9 @@ func (s *Service) SignOut(ctx context.Context, ps PortalSession, everywhere bool
 			if err := q.RevokeUserTokens(ctx, ps.User.ID, now); err != nil {
 				return err
 			}
+			if err := q.RevokeRefreshTokens(ctx, ps.User.ID, "", now); err != nil {
+				return err
+			}
 			detail = `{"scope":"everywhere"}`
 		}
 		s.audit(ctx, q, store.AuditEvent{Type: "session.ended", UserID: ps.User.ID, BusinessID: ps.Session.BusinessID, Detail: detail}, c)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,8 +18,9 @@ import (
 // fresh PostgreSQL database and checks that what must be shared is: tokens
 // issued by one verify on the other, a portal token spent on one is spent
 // for both (also when both are hit at once), failed sign-ins on one
-// throttle the account on the other, and reset emails queued through both
-// are delivered exactly once each.
+// throttle the account on the other, a refresh token rotated on one is
+// refused on the other (and that reuse kills its family for both), and
+// reset emails queued through both are delivered exactly once each.
 func TestTwoProcessesOnPostgres(t *testing.T) {
 	dsn := storetest.PostgresDSN(t) // skips, saying why, without SPACEAUTH_TEST_POSTGRES
 	const users, pw = 20, "shared fleet passphrase"
@@ -94,6 +96,35 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 			if wins != 1 {
 				t.Fatalf("round %d: %d sign-ins with one token across two processes (%v)", round, wins, codes)
 			}
+		}
+	})
+
+	t.Run("refresh rotated on one is refused on the other", func(t *testing.T) {
+		grant := func(c *http.Client, form url.Values) (int, map[string]any) {
+			req, _ := http.NewRequest("POST", "http://localhost/api/token", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", "198.51.100.5")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			json.Unmarshal([]byte(drain(resp)), &m)
+			return resp.StatusCode, m
+		}
+		_, first := grant(a, url.Values{"grant_type": {"password"}, "username": {"u18@example.com"}, "password": {pw}, "client_id": {"app"}})
+		rt1, _ := first["refresh_token"].(string)
+		code, second := grant(a, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt1}})
+		rt2, _ := second["refresh_token"].(string)
+		if rt1 == "" || code != 200 || rt2 == "" {
+			t.Fatalf("grants on A: %v %v", first, second)
+		}
+		if code, m := grant(b, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt1}}); code != 400 || m["error"] != "invalid_grant" {
+			t.Fatalf("B accepted a token rotated on A: %d %v", code, m)
+		}
+		// That reuse, seen by B, killed the family's newest token for A too.
+		if code, m := grant(a, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt2}}); code != 400 {
+			t.Fatalf("family survived reuse detected on the other process: %d %v", code, m)
 		}
 	})
 

@@ -60,6 +60,8 @@ func TestOverload(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Clients arrive over the first second, not in one instant.
+			time.Sleep(time.Duration(w) * 5 * time.Millisecond)
 			for i := 0; time.Now().Before(stop); i++ {
 				body := url.Values{"email": {fmt.Sprintf("u%d@example.com", (w+i)%users)}, "password": {pw}}.Encode()
 				req, _ := http.NewRequest("POST", "http://localhost/api/sys/users/token", strings.NewReader(body))

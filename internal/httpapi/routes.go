@@ -18,6 +18,8 @@ func (s *Server) routes() {
 	m.Handle("POST /{language}/user/resetPassword", s.tenant(s.handleResetRequest))
 	m.Handle("GET /{language}/user/newPassword", s.tenant(s.handleNewPasswordForm))
 	m.Handle("POST /{language}/user/newPassword", s.cop.Handler(s.tenant(s.handleNewPassword)))
+	// §5.1 OAuth2 token endpoint
+	m.HandleFunc("POST /api/token", s.handleOAuthToken)
 	// §5.5 passwordless sign-in codes
 	m.HandleFunc("GET /api/sys/users/sendOtp", s.handleSendCode)
 	m.HandleFunc("POST /api/sys/users/verifyOtp", s.handleVerifyCode)

@@ -24,6 +24,9 @@ func isBcrypt(s string) bool {
 // is about a second per verification, above what any web system uses.
 const maxBcryptCost = 14
 
+// bcryptAlphabet is bcrypt's own base64 alphabet, for salt and hash.
+const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
 func checkBcrypt(s string) error {
 	if len(s) != 60 {
 		return fmt.Errorf("%w: bcrypt: length %d, want 60", ErrMalformedHash, len(s))
@@ -31,6 +34,11 @@ func checkBcrypt(s string) error {
 	cost, err := bcrypt.Cost([]byte(s))
 	if err != nil {
 		return fmt.Errorf("%w: bcrypt: %v", ErrMalformedHash, err)
+	}
+	// The library decodes the salt only when it verifies; checking the
+	// alphabet here makes Recognize and Verify agree on what is readable.
+	if s[6] != '$' || strings.TrimLeft(s[7:], bcryptAlphabet) != "" {
+		return fmt.Errorf("%w: bcrypt: not in bcrypt's base64 alphabet", ErrMalformedHash)
 	}
 	if cost > maxBcryptCost {
 		return fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformedHash, cost, maxBcryptCost)

@@ -36,6 +36,7 @@ type Queries interface {
 	Audit
 	Throttles
 	OTPs
+	Refresh
 }
 
 // Businesses stores tenants.
@@ -155,4 +156,17 @@ type OTPs interface {
 	OTPTry(ctx context.Context, id int64) (int, error)
 	// SpendOTP marks the code used; true only for the one call that did.
 	SpendOTP(ctx context.Context, id int64, at time.Time) (bool, error)
+}
+
+// Refresh stores OAuth2 refresh tokens.
+type Refresh interface {
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	RefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error)
+	// RotateRefreshToken marks a live token as replaced; true only for the
+	// one call that did, however many race.
+	RotateRefreshToken(ctx context.Context, hash []byte, at time.Time) (bool, error)
+	RevokeRefreshFamily(ctx context.Context, family string, at time.Time) error
+	// RevokeRefreshTokens revokes the user's live tokens of clientID, or of
+	// every client when clientID is "".
+	RevokeRefreshTokens(ctx context.Context, userID int64, clientID string, at time.Time) error
 }

@@ -142,3 +142,15 @@ type OTP struct {
 	Tries      int
 	SpentAt    time.Time
 }
+
+// RefreshToken is an OAuth2 refresh token. Only its hash is kept.
+type RefreshToken struct {
+	Hash      []byte
+	Family    string
+	UserID    int64
+	ClientID  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RotatedAt time.Time // replaced by a newer token of the family
+	RevokedAt time.Time
+}

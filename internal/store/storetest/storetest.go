@@ -38,6 +38,8 @@ func Run(t *testing.T, open Opener) {
 		{"Throttle", testThrottle},
 		{"ThrottleConcurrentHits", testThrottleRace},
 		{"OTPCodes", testOTP},
+		{"RefreshTokens", testRefresh},
+		{"RefreshRotationRace", testRefreshRace},
 		{"Health", testHealth},
 	}
 	for _, tc := range tests {
@@ -605,6 +607,80 @@ func testOTP(t *testing.T, s store.Store) {
 	got, _ = s.LatestOTP(ctx, u.ID)
 	if got.Tries != 3 || !got.SpentAt.Equal(t0) {
 		t.Errorf("after spend %+v", got)
+	}
+}
+
+func testRefresh(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "rt@example.com")
+	mk := func(hash, family, client string) {
+		must(t, s.CreateRefreshToken(ctx, store.RefreshToken{Hash: []byte(hash), Family: family, UserID: u.ID, ClientID: client,
+			CreatedAt: t0, ExpiresAt: t0.Add(15 * 24 * time.Hour)}))
+	}
+	mk("a1", "fa", "app")
+	mk("b1", "fb", "web")
+	got, err := s.RefreshTokenByHash(ctx, []byte("a1"))
+	must(t, err)
+	if got.Family != "fa" || got.ClientID != "app" || got.UserID != u.ID || !got.ExpiresAt.Equal(t0.Add(15*24*time.Hour)) {
+		t.Errorf("by hash %+v", got)
+	}
+	ok, err := s.RotateRefreshToken(ctx, []byte("a1"), t0)
+	must(t, err)
+	again, err := s.RotateRefreshToken(ctx, []byte("a1"), t0)
+	must(t, err)
+	if !ok || again {
+		t.Errorf("rotate: %v then %v", ok, again)
+	}
+	mk("a2", "fa", "app")
+	must(t, s.RevokeRefreshFamily(ctx, "fa", t0.Add(time.Minute)))
+	for _, h := range []string{"a1", "a2"} {
+		got, _ := s.RefreshTokenByHash(ctx, []byte(h))
+		if got.RevokedAt.IsZero() {
+			t.Errorf("%s survived its family's revocation", h)
+		}
+	}
+	if got, _ := s.RefreshTokenByHash(ctx, []byte("b1")); !got.RevokedAt.IsZero() {
+		t.Error("another family revoked")
+	}
+	mk("c1", "fc", "web")
+	must(t, s.RevokeRefreshTokens(ctx, u.ID, "app", t0))
+	if got, _ := s.RefreshTokenByHash(ctx, []byte("c1")); !got.RevokedAt.IsZero() {
+		t.Error("client-scoped revocation hit another client")
+	}
+	must(t, s.RevokeRefreshTokens(ctx, u.ID, "", t0))
+	if got, _ := s.RefreshTokenByHash(ctx, []byte("c1")); got.RevokedAt.IsZero() {
+		t.Error("revoke-all missed a token")
+	}
+	if ok, _ := s.RotateRefreshToken(ctx, []byte("c1"), t0); ok {
+		t.Error("revoked token rotated")
+	}
+	if _, err := s.RefreshTokenByHash(ctx, []byte("zz")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown: %v", err)
+	}
+}
+
+func testRefreshRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "race-rt@example.com")
+	must(t, s.CreateRefreshToken(ctx, store.RefreshToken{Hash: []byte("r"), Family: "f", UserID: u.ID, ClientID: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.RotateRefreshToken(ctx, []byte("r"), t0)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("rotated %d times", wins.Load())
 	}
 }
 

@@ -1,0 +1,147 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+// RefreshTTL is the life of a refresh token (SPEC §5.1).
+const RefreshTTL = 15 * 24 * time.Hour
+
+// ErrInvalidGrant is a refresh token that is unknown, expired, revoked,
+// rotated away (reuse) or presented by another client.
+var ErrInvalidGrant = errors.New("auth: invalid grant")
+
+// Grant is the answer of the OAuth2 token endpoint.
+type Grant struct {
+	Access  Token
+	Refresh string
+}
+
+// PasswordGrant is grant_type=password: it checks the credentials and
+// issues an access token and a refresh token for clientID (the email when
+// empty). Earlier refresh tokens of the same user and client die.
+func (s *Service) PasswordGrant(ctx context.Context, email, password, clientID string, c Client) (Grant, error) {
+	u, err := s.checkPassword(ctx, email, password, c)
+	if err != nil {
+		return Grant{}, err
+	}
+	if clientID == "" {
+		clientID = u.Email
+	}
+	tok, err := s.issue(ctx, u, nil, s.opts.DefaultValidity)
+	if err != nil {
+		return Grant{}, err
+	}
+	raw, hash, err := newSecret()
+	if err != nil {
+		return Grant{}, err
+	}
+	family, err := newFamily()
+	if err != nil {
+		return Grant{}, err
+	}
+	now := s.now().UTC()
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.RevokeRefreshTokens(ctx, u.ID, clientID, now); err != nil {
+			return err
+		}
+		if err := q.CreateRefreshToken(ctx, store.RefreshToken{Hash: hash, Family: family, UserID: u.ID, ClientID: clientID,
+			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)}); err != nil {
+			return err
+		}
+		s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
+			Detail: `{"method":"oauth_password","jti":"` + tok.Claims.ID + `"}`}, c)
+		return nil
+	})
+	if err != nil {
+		return Grant{}, fmt.Errorf("password grant: %w", err)
+	}
+	return Grant{Access: tok, Refresh: raw}, nil
+}
+
+func newFamily() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// RefreshGrant is grant_type=refresh_token: it rotates raw into a new pair.
+// Presenting a token that was already rotated away is taken as theft: the
+// whole family, including its newest token, is revoked.
+func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Client) (Grant, error) {
+	if raw == "" || len(raw) > 256 {
+		return Grant{}, ErrInvalidGrant
+	}
+	hash := secretHash(raw)
+	old, err := s.store.RefreshTokenByHash(ctx, hash)
+	if isNotFound(err) {
+		return Grant{}, ErrInvalidGrant
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("refresh grant: %w", err)
+	}
+	now := s.now().UTC()
+	if !old.RotatedAt.IsZero() && old.RevokedAt.IsZero() {
+		s.refreshReuse(ctx, old, c, now)
+		return Grant{}, ErrInvalidGrant
+	}
+	if !old.RevokedAt.IsZero() || !now.Before(old.ExpiresAt) || clientID != "" && clientID != old.ClientID {
+		return Grant{}, ErrInvalidGrant
+	}
+	u, err := s.store.UserByID(ctx, old.UserID)
+	if err != nil || !u.Active {
+		return Grant{}, ErrInvalidGrant
+	}
+	tok, err := s.issue(ctx, u, nil, s.opts.DefaultValidity)
+	if err != nil {
+		return Grant{}, err
+	}
+	newRaw, newHash, err := newSecret()
+	if err != nil {
+		return Grant{}, err
+	}
+	reused := false
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		ok, err := q.RotateRefreshToken(ctx, hash, now)
+		if err != nil {
+			return err
+		}
+		if !ok { // lost a race with another rotation of the same token: reuse
+			reused = true
+			return nil
+		}
+		return q.CreateRefreshToken(ctx, store.RefreshToken{Hash: newHash, Family: old.Family, UserID: u.ID, ClientID: old.ClientID,
+			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)})
+	})
+	if err != nil {
+		return Grant{}, fmt.Errorf("refresh grant: %w", err)
+	}
+	if reused {
+		s.refreshReuse(ctx, old, c, now)
+		return Grant{}, ErrInvalidGrant
+	}
+	s.audit(ctx, nil, store.AuditEvent{Type: "token.refreshed", UserID: u.ID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, c)
+	return Grant{Access: tok, Refresh: newRaw}, nil
+}
+
+func (s *Service) refreshReuse(ctx context.Context, t store.RefreshToken, c Client, now time.Time) {
+	if err := s.store.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
+		s.log.ErrorContext(ctx, "revoke refresh family failed", "err", err)
+	}
+	s.audit(ctx, nil, store.AuditEvent{Type: "refresh.reuse", UserID: t.UserID, Detail: `{"client_id":` + quote(t.ClientID) + `}`}, c)
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
