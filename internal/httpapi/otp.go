@@ -20,14 +20,7 @@ func (s *Server) handleSendCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fe := auth.FieldErrors{}
-	email := strings.TrimSpace(field(f, fe, "email"))
-	if _, bad := fe["email"]; !bad {
-		if email == "" {
-			fe.Add("email", "field_required")
-		} else if !auth.ValidEmail(email) {
-			fe.Add("email", "invalid_email")
-		}
-	}
+	email := emailField(f, fe)
 	var bid int64
 	if _, given := f["businessid"]; given {
 		n, err := f.minutes("businessId")

@@ -52,13 +52,8 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 
 // handleLoginForm signs in with the form's email and password.
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	if !s.checkCSRF(r, f) {
-		s.failPage(w, r, errCSRF)
+	f, ok := s.form(w, r)
+	if !ok {
 		return
 	}
 	b, _ := businessOf(r)
@@ -95,13 +90,8 @@ func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) {
 // handleForgot requests a reset email from the form. The page always says
 // the same thing, so the form is no oracle for which emails exist.
 func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	if !s.checkCSRF(r, f) {
-		s.failPage(w, r, errCSRF)
+	f, ok := s.form(w, r)
+	if !ok {
 		return
 	}
 	b, _ := businessOf(r)
@@ -115,7 +105,7 @@ func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
 		s.pages.Render(w, http.StatusBadRequest, "forgot", p)
 		return
 	}
-	err = s.auth.RequestPasswordReset(r.Context(), auth.ResetRequest{Business: &b, Lang: p.Lang, Email: email, Client: s.client(r)})
+	err := s.auth.RequestPasswordReset(r.Context(), auth.ResetRequest{Business: &b, Lang: p.Lang, Email: email, Client: s.client(r)})
 	if err != nil && !errors.Is(err, auth.ErrNotFound) {
 		s.failPage(w, r, err)
 		return
@@ -152,13 +142,8 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	everywhere := false
 	if r.Method == http.MethodPost {
-		f, err := decodeBody(w, r)
-		if err != nil {
-			s.failPage(w, r, err)
-			return
-		}
-		if !s.checkCSRF(r, f) {
-			s.failPage(w, r, errCSRF)
+		f, ok := s.form(w, r)
+		if !ok {
 			return
 		}
 		v, _ := f.str("everywhere")

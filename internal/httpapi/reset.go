@@ -21,14 +21,7 @@ func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fe := auth.FieldErrors{}
-	email := strings.TrimSpace(field(f, fe, "email"))
-	if _, bad := fe["email"]; !bad {
-		if email == "" {
-			fe.Add("email", "field_required")
-		} else if !auth.ValidEmail(email) {
-			fe.Add("email", "invalid_email")
-		}
-	}
+	email := emailField(f, fe)
 	if len(fe) > 0 {
 		s.fail(w, r, fe)
 		return
@@ -49,6 +42,20 @@ func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 	s.ok(w, r, nil, "reset_sent")
 }
 
+// emailField reads the required email field, recording in fe why it is
+// missing or not an address.
+func emailField(f fields, fe auth.FieldErrors) string {
+	email := strings.TrimSpace(field(f, fe, "email"))
+	if _, bad := fe["email"]; !bad {
+		if email == "" {
+			fe.Add("email", "field_required")
+		} else if !auth.ValidEmail(email) {
+			fe.Add("email", "invalid_email")
+		}
+	}
+	return email
+}
+
 // handleNewPasswordForm shows the form the reset email links to.
 func (s *Server) handleNewPasswordForm(w http.ResponseWriter, r *http.Request) {
 	b, _ := businessOf(r)
@@ -66,13 +73,8 @@ func (s *Server) handleNewPasswordForm(w http.ResponseWriter, r *http.Request) {
 
 // handleNewPassword sets the new password.
 func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	if !s.checkCSRF(r, f) {
-		s.failPage(w, r, errCSRF)
+	f, ok := s.form(w, r)
+	if !ok {
 		return
 	}
 	b, _ := businessOf(r)
@@ -84,7 +86,7 @@ func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) {
 	pw, _ := f.str("password")
 	confirm, _ := f.str("confirm")
 	p := s.page(r)
-	err = s.auth.CompletePasswordReset(r.Context(), auth.PasswordReset{
+	err := s.auth.CompletePasswordReset(r.Context(), auth.PasswordReset{
 		Business: b, Lang: p.Lang, Token: raw, Password: pw, Confirm: confirm, Client: s.client(r)})
 	var verr auth.FieldErrors
 	switch {
