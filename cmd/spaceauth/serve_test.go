@@ -79,6 +79,23 @@ func TestDemo(t *testing.T) {
 	if env.Status != 200 || env.Value == "" {
 		t.Fatalf("demo credentials refused: %+v", env)
 	}
+	// /metrics carries what an operator watches (issue 5's list).
+	mresp, err := http.Get("http://127.0.0.1:" + port + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{
+		`spaceauth_http_request_duration_seconds_bucket{method="POST",route="POST /api/sys/users/token",status="200"`,
+		`spaceauth_security_events_total{type="signin.success"} 1`,
+		"spaceauth_hash_queue 0", "spaceauth_outbox_pending ", "spaceauth_mail_failures_total 0",
+		`go_sql_open_connections{db_name="writer"}`, `go_sql_in_use_connections{db_name="reader"}`,
+	} {
+		if !strings.Contains(string(mb), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	if !strings.Contains(stderr.String(), "request_id=") {
 		t.Errorf("log lines of a request carry no request id:\n%s", stderr.String())
 	}
