@@ -33,10 +33,17 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password, clientID s
 	if err != nil {
 		return Grant{}, err
 	}
+	return s.newGrant(ctx, u, clientID, s.opts.DefaultValidity, nil, "oauth_password", c)
+}
+
+// newGrant issues an access token and a new refresh-token family for u and
+// clientID (the email when empty), killing that client's earlier refresh
+// tokens; before, if any, runs in the same transaction.
+func (s *Service) newGrant(ctx context.Context, u store.User, clientID string, validity time.Duration, before func(store.Queries) error, method string, c Client) (Grant, error) {
 	if clientID == "" {
 		clientID = u.Email
 	}
-	tok, err := s.issue(ctx, u, nil, s.opts.DefaultValidity)
+	tok, err := s.issue(ctx, u, nil, validity)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -50,6 +57,11 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password, clientID s
 	}
 	now := s.now().UTC()
 	err = s.store.InTx(ctx, func(q store.Queries) error {
+		if before != nil {
+			if err := before(q); err != nil {
+				return err
+			}
+		}
 		if err := q.RevokeRefreshTokens(ctx, u.ID, clientID, now); err != nil {
 			return err
 		}
@@ -58,13 +70,53 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password, clientID s
 			return err
 		}
 		s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
-			Detail: `{"method":"oauth_password","jti":"` + tok.Claims.ID + `"}`}, c)
+			Detail: `{"method":"` + method + `","jti":"` + tok.Claims.ID + `"}`}, c)
 		return nil
 	})
 	if err != nil {
-		return Grant{}, fmt.Errorf("password grant: %w", err)
+		return Grant{}, fmt.Errorf("grant: %w", err)
 	}
 	return Grant{Access: tok, Refresh: raw}, nil
+}
+
+// Exchange turns a one-time token (from a reset completion, a sign-in code,
+// a link) into an access token and a refresh token (SPEC §5.3). The token
+// is spent, so it works once, here or on the portal.
+func (s *Service) Exchange(ctx context.Context, raw string, validity time.Duration, c Client) (Grant, error) {
+	claims, err := s.tokens.Verify(ctx, raw)
+	if err != nil {
+		return Grant{}, ErrLinkInvalid
+	}
+	u, err := s.liveUser(ctx, claims)
+	if errors.Is(err, ErrBadCredentials) {
+		return Grant{}, ErrLinkInvalid
+	}
+	if err != nil {
+		return Grant{}, err
+	}
+	return s.newGrant(ctx, u, "", validity, func(q store.Queries) error {
+		spent, err := q.SpendToken(ctx, claims.ID, claims.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		if !spent {
+			return ErrLinkInvalid
+		}
+		return nil
+	}, "exchange", c)
+}
+
+// LinkTokenTTL is the life of a one-time token for a ?t= link.
+const LinkTokenTTL = 5 * time.Minute
+
+// LinkToken gives the bearer of a valid access token a short-lived token
+// for a §3.3 ?t= link (SPEC §5.3, POST /api/sys/users/token/refresh).
+func (s *Service) LinkToken(ctx context.Context, bearer string) (Token, error) {
+	u, _, err := s.VerifyBearer(ctx, bearer)
+	if err != nil {
+		return Token{}, err
+	}
+	return s.issue(ctx, u, nil, LinkTokenTTL)
 }
 
 func newFamily() (string, error) {

@@ -229,3 +229,53 @@ func (s *Service) changePassword(ctx context.Context, q store.Queries, u store.U
 	s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
 	return nil
 }
+
+// StartPasswordReset is SPEC §5.4's start: like RequestPasswordReset for the
+// business with id businessID (0: the user's default business), but it
+// never says whether the email exists.
+func (s *Service) StartPasswordReset(ctx context.Context, email string, businessID int64, lang string, c Client) error {
+	r := ResetRequest{Email: email, Lang: lang, Client: c}
+	if businessID != 0 {
+		b, err := s.store.BusinessByID(ctx, businessID)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("start reset: %w", err)
+		}
+		r.Business = &b
+	}
+	err := s.RequestPasswordReset(ctx, r)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// CompletePasswordResetForToken is SPEC §5.4's completion: it sets the
+// password from a reset token (of business businessID when not 0) and
+// returns a one-time token for §5.3's exchange.
+func (s *Service) CompletePasswordResetForToken(ctx context.Context, raw, password string, businessID int64, lang string, c Client) (Token, error) {
+	if raw == "" || len(raw) > 256 {
+		return Token{}, ErrResetInvalid
+	}
+	t, err := s.store.ResetTokenByHash(ctx, secretHash(raw))
+	if isNotFound(err) || err == nil && businessID != 0 && businessID != t.BusinessID {
+		return Token{}, ErrResetInvalid
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("complete reset: %w", err)
+	}
+	b, err := s.store.BusinessByID(ctx, t.BusinessID)
+	if err != nil {
+		return Token{}, ErrResetInvalid
+	}
+	if err := s.CompletePasswordReset(ctx, PasswordReset{Business: b, Lang: lang, Token: raw, Password: password, Confirm: password, Client: c}); err != nil {
+		return Token{}, err
+	}
+	u, err := s.store.UserByID(ctx, t.UserID) // reloaded: its token version moved
+	if err != nil {
+		return Token{}, fmt.Errorf("complete reset: %w", err)
+	}
+	return s.issue(ctx, u, nil, LinkTokenTTL)
+}

@@ -336,6 +336,8 @@ func fieldName(key string) string {
 		return "code"
 	case "businessid":
 		return "businessId"
+	case "validforinminutes":
+		return "validForInMinutes"
 	}
 	if len(key) > 64 {
 		key = key[:64]

@@ -21,14 +21,7 @@ func (s *Server) handleSendCode(w http.ResponseWriter, r *http.Request) {
 	}
 	fe := auth.FieldErrors{}
 	email := emailField(f, fe)
-	var bid int64
-	if _, given := f["businessid"]; given {
-		n, err := f.minutes("businessId")
-		if err != nil || n == 1<<63-1 {
-			fe.Add("businessId", "invalid_integer")
-		}
-		bid = n
-	}
+	bid := businessIDField(f, fe)
 	if len(fe) > 0 {
 		s.fail(w, r, fe)
 		return

@@ -20,6 +20,11 @@ func (s *Server) routes() {
 	m.Handle("POST /{language}/user/newPassword", s.cop.Handler(s.tenant(s.handleNewPassword)))
 	// §5.1 OAuth2 token endpoint
 	m.HandleFunc("POST /api/token", s.handleOAuthToken)
+	// §5.3 one-time tokens; §5.4 reset through the API
+	m.HandleFunc("POST /api/sys/users/exchange", s.handleExchange)
+	m.HandleFunc("POST /api/sys/users/token/refresh", s.handleLinkToken)
+	m.HandleFunc("POST /api/sys/users/startPasswordReset", s.handleStartReset)
+	m.HandleFunc("POST /api/sys/users/completePasswordReset", s.handleCompleteReset)
 	// §5.5 passwordless sign-in codes
 	m.HandleFunc("GET /api/sys/users/sendOtp", s.handleSendCode)
 	m.HandleFunc("POST /api/sys/users/verifyOtp", s.handleVerifyCode)
@@ -29,6 +34,7 @@ func (s *Server) routes() {
 	m.Handle("GET /{language}/user/forgot", s.tenant(s.handleForgotForm))
 	m.Handle("POST /{language}/user/forgot", s.cop.Handler(s.tenant(s.handleForgot)))
 	m.Handle("GET /{language}/user/account", s.tenant(s.handleAccount))
+	m.Handle("GET /{language}/user/me", s.tenant(s.handleMe))
 	m.Handle("GET /{language}/user/logout", s.tenant(s.handleLogout))
 	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.handleLogout)))
 	// §4 keys; §7 operations
