@@ -25,6 +25,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/sys/users/token/refresh", s.handleLinkToken)
 	m.HandleFunc("POST /api/sys/users/startPasswordReset", s.handleStartReset)
 	m.HandleFunc("POST /api/sys/users/completePasswordReset", s.handleCompleteReset)
+	// §5.7 revocation and introspection for resource servers
+	m.HandleFunc("POST /api/oauth/revoke", s.handleRevoke)
+	m.HandleFunc("POST /api/oauth/introspect", s.handleIntrospect)
 	// §5.5 passwordless sign-in codes
 	m.HandleFunc("GET /api/sys/users/sendOtp", s.handleSendCode)
 	m.HandleFunc("POST /api/sys/users/verifyOtp", s.handleVerifyCode)

@@ -1,0 +1,98 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/token"
+)
+
+// Introspection is RFC 7662's answer; Active false says nothing else.
+type Introspection struct {
+	Active    bool
+	TokenType string // "access_token" or "refresh_token"
+	Claims    token.Claims
+	ClientID  string
+}
+
+// apiCaller authenticates a resource server: an admin, or a User-Edit
+// holder (who sees only users sharing one of its businesses).
+func (s *Service) apiCaller(ctx context.Context, cred Credentials, c Client) (store.User, error) {
+	caller, err := s.Authenticate(ctx, cred, c)
+	if err != nil {
+		return store.User{}, err
+	}
+	if !caller.IsAdmin && !caller.HasRole(RoleUserEdit) {
+		return store.User{}, ErrForbidden
+	}
+	return caller, nil
+}
+
+func (s *Service) mayAct(ctx context.Context, caller store.User, userID int64) bool {
+	if caller.IsAdmin {
+		return true
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	return err == nil && sharesBusiness(caller, u)
+}
+
+func looksLikeJWT(raw string) bool { return strings.Count(raw, ".") == 2 }
+
+// Introspect describes raw (an access or refresh token) to an API user.
+func (s *Service) Introspect(ctx context.Context, cred Credentials, raw string, c Client) (Introspection, error) {
+	caller, err := s.apiCaller(ctx, cred, c)
+	if err != nil {
+		return Introspection{}, err
+	}
+	if looksLikeJWT(raw) {
+		u, claims, err := s.VerifyBearer(ctx, raw)
+		if err != nil || !s.mayAct(ctx, caller, u.ID) {
+			return Introspection{}, nil
+		}
+		return Introspection{Active: true, TokenType: "access_token", Claims: claims}, nil
+	}
+	t, err := s.store.RefreshTokenByHash(ctx, secretHash(raw))
+	if err != nil || !t.RotatedAt.IsZero() || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) || !s.mayAct(ctx, caller, t.UserID) {
+		return Introspection{}, nil
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil || !u.Active {
+		return Introspection{}, nil
+	}
+	return Introspection{Active: true, TokenType: "refresh_token", ClientID: t.ClientID,
+		Claims: token.Claims{Subject: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.FullName, IssuedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}}, nil
+}
+
+// Revoke revokes raw for an API user (RFC 7009): an access token by its
+// jti, a refresh token with its whole family. Tokens that are not ours, or
+// not the caller's to touch, are silently left alone.
+func (s *Service) Revoke(ctx context.Context, cred Credentials, raw string, c Client) error {
+	caller, err := s.apiCaller(ctx, cred, c)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	if looksLikeJWT(raw) {
+		claims, err := s.tokens.Verify(ctx, raw)
+		if err != nil || !s.mayAct(ctx, caller, claims.UserID()) {
+			return nil
+		}
+		if err := s.store.RevokeToken(ctx, claims.ID, claims.ExpiresAt); err != nil {
+			return fmt.Errorf("revoke: %w", err)
+		}
+		s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: claims.UserID(), ActorID: caller.ID, Detail: `{"jti":"` + claims.ID + `"}`}, c)
+		return nil
+	}
+	t, err := s.store.RefreshTokenByHash(ctx, secretHash(raw))
+	if err != nil || !s.mayAct(ctx, caller, t.UserID) {
+		return nil
+	}
+	if err := s.store.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: t.UserID, ActorID: caller.ID, Detail: `{"kind":"refresh_token"}`}, c)
+	return nil
+}
