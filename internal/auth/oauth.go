@@ -28,9 +28,12 @@ type Grant struct {
 // PasswordGrant is grant_type=password: it checks the credentials and
 // issues an access token and a refresh token for clientID (the email when
 // empty). Earlier refresh tokens of the same user and client die.
-func (s *Service) PasswordGrant(ctx context.Context, email, password, clientID string, c Client) (Grant, error) {
+func (s *Service) PasswordGrant(ctx context.Context, email, password, totpCode, clientID string, c Client) (Grant, error) {
 	u, err := s.checkPassword(ctx, email, password, c)
 	if err != nil {
+		return Grant{}, err
+	}
+	if err := s.secondFactor(ctx, u, totpCode); err != nil {
 		return Grant{}, err
 	}
 	return s.newGrant(ctx, u, clientID, s.opts.DefaultValidity, nil, "oauth_password", c)

@@ -53,7 +53,9 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 	if bid == 0 {
 		bid = u.DefaultBusinessID
 	}
-	if !u.Active || bid == 0 || !u.IsAdmin && !u.InBusiness(bid) {
+	// Accounts with two-factor on get no passwordless codes: a mailbox
+	// alone must not stand in for the second factor.
+	if !u.Active || u.TOTPSecret != "" || bid == 0 || !u.IsAdmin && !u.InBusiness(bid) {
 		return nil
 	}
 	b, err := s.store.BusinessByID(ctx, bid)

@@ -150,7 +150,7 @@ func (s *Service) SignOut(ctx context.Context, ps PortalSession, everywhere bool
 // PortalPasswordSignIn signs in with the portal form. A user without a
 // profile at b (and not an admin) gets ErrBadCredentials, like a wrong
 // password, so the form reveals no membership.
-func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, email, password string, c Client) (string, PortalSession, error) {
+func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, email, password, totpCode string, c Client) (string, PortalSession, error) {
 	u, err := s.checkPassword(ctx, email, password, c)
 	if err != nil {
 		return "", PortalSession{}, err
@@ -158,6 +158,14 @@ func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, em
 	if !u.IsAdmin && !u.InBusiness(b.ID) {
 		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, BusinessID: b.ID, Detail: `{"reason":"no_profile"}`}, c)
 		return "", PortalSession{}, ErrBadCredentials
+	}
+	if u.TOTPSecret != "" {
+		if totpCode == "" {
+			return "", PortalSession{}, s.beginTwoFactor(ctx, u, b)
+		}
+		if err := s.secondFactor(ctx, u, totpCode); err != nil {
+			return "", PortalSession{}, err
+		}
 	}
 	sess, cookie, err := s.openSession(ctx, u, b, c, nil, "password")
 	if err != nil {

@@ -37,6 +37,9 @@ func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (To
 	if err != nil {
 		return Token{}, err
 	}
+	if err := s.secondFactor(ctx, u, in.TOTP); err != nil {
+		return Token{}, err
+	}
 	tok, err := s.issue(ctx, u, nil, in.Validity)
 	if err != nil {
 		return Token{}, err
@@ -161,7 +164,13 @@ func (s *Service) Authenticate(ctx context.Context, cred Credentials, c Client) 
 	if cred.Email == "" || cred.Password == "" {
 		return store.User{}, ErrBadCredentials
 	}
-	return s.checkPassword(ctx, cred.Email, cred.Password, c)
+	u, err := s.checkPassword(ctx, cred.Email, cred.Password, c)
+	if err == nil && u.TOTPSecret != "" {
+		// A password alone does not stand for a user with two-factor on:
+		// such a caller authenticates with a bearer token instead.
+		return store.User{}, ErrTwoFactorNeeded
+	}
+	return u, err
 }
 
 // VerifyBearer checks an access token: signature, expiry, revocation of the

@@ -66,7 +66,8 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, "invalid_request", "username and password are required")
 			return
 		}
-		g, err = s.auth.PasswordGrant(r.Context(), user, pw, clientID, s.client(r))
+		totp := field(f, fe, "totp")
+		g, err = s.auth.PasswordGrant(r.Context(), user, pw, totp, clientID, s.client(r))
 	case "refresh_token":
 		rt := field(f, fe, "refresh_token")
 		if len(fe) > 0 || rt == "" {
@@ -88,6 +89,10 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
 			ExpiresIn: int64(g.Access.Claims.ExpiresAt.Sub(g.Access.Claims.IssuedAt) / time.Second), RefreshToken: g.Refresh})
 	case errors.Is(err, auth.ErrBadCredentials):
 		fail(http.StatusBadRequest, "invalid_grant", s.cat.T(lang, "invalid_credentials"))
+	case errors.Is(err, auth.ErrTwoFactorNeeded):
+		fail(http.StatusBadRequest, "two_factor_auth_check", s.cat.T(lang, "two_factor_required"))
+	case errors.Is(err, auth.ErrTwoFactorInvalid):
+		fail(http.StatusBadRequest, "two_factor_auth_check", s.cat.T(lang, "two_factor_invalid"))
 	case errors.Is(err, auth.ErrInvalidGrant):
 		fail(http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired or revoked")
 	case errors.As(err, &rl):

@@ -61,11 +61,20 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	pw, _ := f.str("password")
 	redirect := r.URL.Query().Get("redirectUrl")
 	lang := langOf(r)
+	if pendingToken, _ := f.str("token"); pendingToken != "" {
+		s.finishTOTPStep(w, r, f, email, pendingToken, redirect)
+		return
+	}
 	if email == "" || pw == "" {
 		s.renderLogin(w, r, http.StatusBadRequest, s.cat.T(lang, "invalid_credentials"), redirect)
 		return
 	}
-	cookie, ps, err := s.auth.PortalPasswordSignIn(r.Context(), b, email, pw, s.client(r))
+	cookie, ps, err := s.auth.PortalPasswordSignIn(r.Context(), b, email, pw, "", s.client(r))
+	var pending *auth.TwoFactorPending
+	if errors.As(err, &pending) {
+		s.renderTOTPStep(w, r, http.StatusOK, email, pending.Token, "", redirect)
+		return
+	}
 	if err != nil {
 		f := classify(err)
 		if errors.Is(err, auth.ErrBadCredentials) {
@@ -194,4 +203,37 @@ func (s *Server) page(r *http.Request) pages.Page {
 		p.BusinessName = "spaceauth"
 	}
 	return p
+}
+
+// renderTOTPStep asks for the authenticator code of a half-done sign-in.
+func (s *Server) renderTOTPStep(w http.ResponseWriter, r *http.Request, status int, email, pending, msg, redirect string) {
+	p := s.page(r)
+	p.CSRF = s.csrfToken(w, r)
+	p.TOTPStep, p.Email, p.Token, p.Message = true, email, pending, msg
+	p.ActionURL = "/" + p.Lang + "/user/login"
+	if redirect != "" && safeRedirect(redirect, p.Lang) == redirect {
+		p.ActionURL += "?redirectUrl=" + url.QueryEscape(redirect)
+	}
+	s.pages.Render(w, status, "login", p)
+}
+
+// finishTOTPStep checks the code of the TOTP step and opens the session.
+func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields, email, pending, redirect string) {
+	b, _ := businessOf(r)
+	code, _ := f.str("totp")
+	cookie, ps, err := s.auth.PortalTwoFactorSignIn(r.Context(), b, email, pending, code, s.client(r))
+	lang := langOf(r)
+	if errors.Is(err, auth.ErrTwoFactorInvalid) {
+		// The pending sign-in may be spent or out of tries: start over.
+		s.renderLogin(w, r, http.StatusUnauthorized, s.cat.T(lang, "two_factor_invalid"), redirect)
+		return
+	}
+	if err != nil {
+		f := classify(err)
+		s.answer(w, r, err)
+		s.renderLogin(w, r, f.http, s.cat.T(lang, f.key), redirect)
+		return
+	}
+	s.setSession(w, cookie, ps.Session.ExpiresAt)
+	http.Redirect(w, r, safeRedirect(redirect, lang), http.StatusFound)
 }

@@ -25,6 +25,10 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/sys/users/token/refresh", s.handleLinkToken)
 	m.HandleFunc("POST /api/sys/users/startPasswordReset", s.handleStartReset)
 	m.HandleFunc("POST /api/sys/users/completePasswordReset", s.handleCompleteReset)
+	// §5.2 two-factor enrolment for the signed-in (bearer) user
+	m.HandleFunc("POST /api/sys/users/me/totp", s.handleTOTPStart)
+	m.HandleFunc("POST /api/sys/users/me/totp/confirm", s.handleTOTPConfirm)
+	m.HandleFunc("DELETE /api/sys/users/me/totp", s.handleTOTPDisable)
 	// §5.7 revocation and introspection for resource servers
 	m.HandleFunc("POST /api/oauth/revoke", s.handleRevoke)
 	m.HandleFunc("POST /api/oauth/introspect", s.handleIntrospect)

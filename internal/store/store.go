@@ -37,6 +37,7 @@ type Queries interface {
 	Throttles
 	OTPs
 	Refresh
+	TwoFactor
 }
 
 // Businesses stores tenants.
@@ -169,4 +170,17 @@ type Refresh interface {
 	// RevokeRefreshTokens revokes the user's live tokens of clientID, or of
 	// every client when clientID is "".
 	RevokeRefreshTokens(ctx context.Context, userID int64, clientID string, at time.Time) error
+}
+
+// TwoFactor stores TOTP state and recovery codes.
+type TwoFactor interface {
+	SetTOTPPending(ctx context.Context, userID int64, secret string) error
+	// EnableTOTP turns two-factor on with secret, replacing the recovery codes.
+	EnableTOTP(ctx context.Context, userID int64, secret string, step int64, recoveryHashes [][]byte) error
+	DisableTOTP(ctx context.Context, userID int64) error
+	// UseTOTPStep records that step's code was used; false when a code of
+	// that step or a later one was already accepted (a replay).
+	UseTOTPStep(ctx context.Context, userID, step int64) (bool, error)
+	// UseRecoveryCode spends one recovery code; false when unknown or used.
+	UseRecoveryCode(ctx context.Context, userID int64, hash []byte, at time.Time) (bool, error)
 }

@@ -27,10 +27,16 @@ type User struct {
 	// must stop working (password change, "sign out everywhere").
 	TokenVersion    int64
 	TokensRevokedAt time.Time
-	Roles           []string
-	BusinessIDs     []int64 // businesses where the user has a profile
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// TOTPSecret is set while two-factor authentication is on; TOTPPending
+	// holds a secret being enrolled; TOTPLastStep is the newest time step
+	// whose code was accepted (replay refusal).
+	TOTPSecret   string
+	TOTPPending  string
+	TOTPLastStep int64
+	Roles        []string
+	BusinessIDs  []int64 // businesses where the user has a profile
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // HasRole reports whether the user holds role (case-sensitive).

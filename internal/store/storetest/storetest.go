@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"ThrottleConcurrentHits", testThrottleRace},
 		{"OTPCodes", testOTP},
 		{"RefreshTokens", testRefresh},
+		{"TwoFactor", testTwoFactor},
 		{"RefreshRotationRace", testRefreshRace},
 		{"Health", testHealth},
 	}
@@ -681,6 +682,44 @@ func testRefreshRace(t *testing.T, s store.Store) {
 	wg.Wait()
 	if wins.Load() != 1 {
 		t.Fatalf("rotated %d times", wins.Load())
+	}
+}
+
+func testTwoFactor(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "2fa@example.com")
+	must(t, s.SetTOTPPending(ctx, u.ID, "PENDING"))
+	got, err := s.UserByID(ctx, u.ID)
+	must(t, err)
+	if got.TOTPPending != "PENDING" || got.TOTPSecret != "" {
+		t.Errorf("pending: %+v", got)
+	}
+	must(t, s.EnableTOTP(ctx, u.ID, "SECRET", 100, [][]byte{[]byte("r1"), []byte("r2")}))
+	got, _ = s.UserByID(ctx, u.ID)
+	if got.TOTPSecret != "SECRET" || got.TOTPPending != "" || got.TOTPLastStep != 100 {
+		t.Errorf("enabled: %+v", got)
+	}
+	for _, c := range []struct {
+		step int64
+		want bool
+	}{{100, false}, {99, false}, {101, true}, {101, false}} {
+		ok, err := s.UseTOTPStep(ctx, u.ID, c.step)
+		must(t, err)
+		if ok != c.want {
+			t.Errorf("step %d: %v, want %v", c.step, ok, c.want)
+		}
+	}
+	ok, err := s.UseRecoveryCode(ctx, u.ID, []byte("r1"), t0)
+	must(t, err)
+	again, _ := s.UseRecoveryCode(ctx, u.ID, []byte("r1"), t0)
+	unknown, _ := s.UseRecoveryCode(ctx, u.ID, []byte("zz"), t0)
+	if !ok || again || unknown {
+		t.Errorf("recovery: %v %v %v", ok, again, unknown)
+	}
+	must(t, s.DisableTOTP(ctx, u.ID))
+	got, _ = s.UserByID(ctx, u.ID)
+	if ok, _ := s.UseRecoveryCode(ctx, u.ID, []byte("r2"), t0); got.TOTPSecret != "" || ok {
+		t.Errorf("after disable: %+v, recovery %v", got, ok)
 	}
 }
 

@@ -1,0 +1,216 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+// ErrTOTPEnabled is an enrolment started while two-factor is already on.
+var ErrTOTPEnabled = errors.New("auth: two-factor already enabled")
+
+// TOTP parameters (SPEC §5.2): RFC 6238, 30-second steps, 6 digits, SHA-1
+// (what authenticator apps implement), one step of skew either way.
+const (
+	totpPeriod        = 30
+	recoveryCodeCount = 10
+)
+
+var totpOpts = totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
+// StartTOTP begins enrolment for the bearer's user: a new secret and its
+// otpauth:// URI, pending until ConfirmTOTP sees a code from it.
+func (s *Service) StartTOTP(ctx context.Context, bearer string) (secret, uri string, err error) {
+	u, _, err := s.VerifyBearer(ctx, bearer)
+	if err != nil {
+		return "", "", err
+	}
+	if u.TOTPSecret != "" {
+		return "", "", ErrTOTPEnabled
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: s.issuerName(ctx, u), AccountName: u.Email, Period: totpPeriod,
+		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1, SecretSize: 20})
+	if err != nil {
+		return "", "", fmt.Errorf("totp: %w", err)
+	}
+	if err := s.store.SetTOTPPending(ctx, u.ID, key.Secret()); err != nil {
+		return "", "", fmt.Errorf("totp: %w", err)
+	}
+	return key.Secret(), key.URL(), nil
+}
+
+func (s *Service) issuerName(ctx context.Context, u store.User) string {
+	if b, err := s.store.BusinessByID(ctx, u.DefaultBusinessID); err == nil {
+		return b.Name
+	}
+	return "spaceauth"
+}
+
+// ConfirmTOTP turns two-factor on when code matches the pending secret,
+// and returns the recovery codes (shown once; only hashes are kept).
+func (s *Service) ConfirmTOTP(ctx context.Context, bearer, code string, c Client) ([]string, error) {
+	u, _, err := s.VerifyBearer(ctx, bearer)
+	if err != nil {
+		return nil, err
+	}
+	if u.TOTPSecret != "" {
+		return nil, ErrTOTPEnabled
+	}
+	step, ok := matchTOTP(u.TOTPPending, code, s.now())
+	if u.TOTPPending == "" || !ok {
+		return nil, FieldErrors{"code": {"two_factor_invalid"}}
+	}
+	codes := make([]string, recoveryCodeCount)
+	hashes := make([][]byte, recoveryCodeCount)
+	for i := range codes {
+		var b [10]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("totp: %w", err)
+		}
+		codes[i] = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+		hashes[i] = recoveryHash(u.ID, codes[i])
+	}
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); err != nil {
+			return err
+		}
+		s.audit(ctx, q, store.AuditEvent{Type: "totp.enabled", UserID: u.ID}, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("totp: %w", err)
+	}
+	return codes, nil
+}
+
+// DisableTOTP turns two-factor off; it takes a current code or a recovery
+// code, so a stolen bearer token alone cannot remove the second factor.
+func (s *Service) DisableTOTP(ctx context.Context, bearer, code string, c Client) error {
+	u, _, err := s.VerifyBearer(ctx, bearer)
+	if err != nil {
+		return err
+	}
+	if u.TOTPSecret == "" {
+		return nil
+	}
+	if err := s.secondFactor(ctx, u, code); err != nil {
+		return FieldErrors{"code": {"two_factor_invalid"}}
+	}
+	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
+		return fmt.Errorf("totp: %w", err)
+	}
+	s.audit(ctx, nil, store.AuditEvent{Type: "totp.disabled", UserID: u.ID}, c)
+	return nil
+}
+
+// secondFactor checks code for a user with two-factor on: a TOTP code
+// within one step of now, never one of a step already used, or an unused
+// recovery code. Users without two-factor pass.
+func (s *Service) secondFactor(ctx context.Context, u store.User, code string) error {
+	if u.TOTPSecret == "" {
+		return nil
+	}
+	code = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), " ", ""))
+	if code == "" {
+		return ErrTwoFactorNeeded
+	}
+	if step, ok := matchTOTP(u.TOTPSecret, code, s.now()); ok {
+		fresh, err := s.store.UseTOTPStep(ctx, u.ID, step)
+		if err != nil {
+			return fmt.Errorf("totp: %w", err)
+		}
+		if fresh {
+			return nil
+		}
+		return ErrTwoFactorInvalid // a replay
+	}
+	used, err := s.store.UseRecoveryCode(ctx, u.ID, recoveryHash(u.ID, code), s.now().UTC())
+	if err != nil {
+		return fmt.Errorf("totp: %w", err)
+	}
+	if !used {
+		return ErrTwoFactorInvalid
+	}
+	return nil
+}
+
+// matchTOTP finds the step (now ±1) whose code is code.
+func matchTOTP(secret, code string, now time.Time) (int64, bool) {
+	if secret == "" || len(code) != 6 {
+		return 0, false
+	}
+	cur := now.Unix() / totpPeriod
+	for _, step := range []int64{cur - 1, cur, cur + 1} {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(step*totpPeriod, 0), totpOpts)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step, true
+		}
+	}
+	return 0, false
+}
+
+func recoveryHash(userID int64, code string) []byte { return codeHash(userID, "recovery:"+code) }
+
+// TwoFactorPending is returned by PortalPasswordSignIn when the password
+// checked out and a code is needed: Token identifies the half-done sign-in
+// for PortalTwoFactorSignIn (5 minutes, 5 tries, single use).
+type TwoFactorPending struct{ Token string }
+
+func (e *TwoFactorPending) Error() string { return "auth: two-factor code needed" }
+
+const pendingTTL = 5 * time.Minute
+
+func (s *Service) beginTwoFactor(ctx context.Context, u store.User, b store.Business) error {
+	raw, _, err := newSecret()
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	o := store.OTP{UserID: u.ID, BusinessID: b.ID, CodeHash: codeHash(u.ID, "pending:"+raw), CreatedAt: now, ExpiresAt: now.Add(pendingTTL)}
+	if err := s.store.CreateOTP(ctx, &o); err != nil {
+		return fmt.Errorf("two-factor: %w", err)
+	}
+	return &TwoFactorPending{Token: raw}
+}
+
+// PortalTwoFactorSignIn finishes a portal sign-in begun with a password.
+func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, email, pending, code string, c Client) (string, PortalSession, error) {
+	if err := s.checkSignInThrottle(ctx, email, c); err != nil {
+		return "", PortalSession{}, err
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil || !u.Active || u.TOTPSecret == "" {
+		return "", PortalSession{}, ErrTwoFactorInvalid
+	}
+	o, err := s.store.LatestOTP(ctx, u.ID)
+	if err != nil || !o.SpentAt.IsZero() || !s.now().Before(o.ExpiresAt) || o.BusinessID != b.ID ||
+		subtle.ConstantTimeCompare(o.CodeHash, codeHash(u.ID, "pending:"+pending)) != 1 {
+		return "", PortalSession{}, ErrTwoFactorInvalid
+	}
+	if tries, err := s.store.OTPTry(ctx, o.ID); err != nil || tries > codeMaxTries {
+		return "", PortalSession{}, ErrTwoFactorInvalid
+	}
+	if err := s.secondFactor(ctx, u, code); err != nil {
+		s.recordSignInFailure(ctx, email, c)
+		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, BusinessID: b.ID, Detail: `{"reason":"two_factor"}`}, c)
+		return "", PortalSession{}, ErrTwoFactorInvalid
+	}
+	if spent, err := s.store.SpendOTP(ctx, o.ID, s.now().UTC()); err != nil || !spent {
+		return "", PortalSession{}, ErrTwoFactorInvalid
+	}
+	sess, cookie, err := s.openSession(ctx, u, b, c, nil, "password+totp")
+	if err != nil {
+		return "", PortalSession{}, err
+	}
+	return cookie, PortalSession{Session: sess, User: u}, nil
+}

@@ -1,0 +1,155 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+)
+
+func code(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCode(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// enrol turns two-factor on for email and returns the secret and the
+// recovery codes.
+func enrol(t *testing.T, h *harness, c *http.Client, email string) (string, []string) {
+	t.Helper()
+	bearer := signIn(t, h, c, email, 30)
+	auth := []string{"Authorization", "Bearer " + bearer}
+	status, _, body := do(t, c, "POST", h.base()+"/api/sys/users/me/totp", "", "", auth...)
+	v, _ := parseEnv(t, body).Value.(map[string]any)
+	secret, _ := v["Secret"].(string)
+	if status != 200 || secret == "" || !regexp.MustCompile(`^otpauth://totp/`).MatchString(v["Uri"].(string)) {
+		t.Fatalf("start: %d %s", status, body)
+	}
+	if status, _, body := do(t, c, "POST", h.base()+"/api/sys/users/me/totp/confirm", ctJSON, `{"code":"000000"}`, auth...); status != 400 {
+		t.Fatalf("wrong confirm code: %d %s", status, body)
+	}
+	status, _, body = do(t, c, "POST", h.base()+"/api/sys/users/me/totp/confirm", ctJSON, `{"code":"`+code(t, secret, h.clock.Now())+`"}`, auth...)
+	v, _ = parseEnv(t, body).Value.(map[string]any)
+	raw, _ := v["RecoveryCodes"].([]any)
+	if status != 200 || len(raw) != 10 {
+		t.Fatalf("confirm: %d %s", status, body)
+	}
+	var rec []string
+	for _, r := range raw {
+		rec = append(rec, r.(string))
+	}
+	if status, _, _ := do(t, c, "POST", h.base()+"/api/sys/users/me/totp", "", "", auth...); status != http.StatusConflict {
+		t.Fatalf("second enrolment: %d", status)
+	}
+	return secret, rec
+}
+
+// TestTOTP covers SPEC §5.2: enrolment, each code accepted once, ±1 step,
+// recovery codes, and the totp field of §3.1.
+func TestTOTP(t *testing.T) {
+	h := newHarness(t)
+	h.seed()
+	c := h.client()
+	secret, recovery := enrol(t, h, c, "alice@example.com")
+	h.clock.Add(90 * time.Second) // past the step used to confirm
+	signInWith := func(totpCode string) env {
+		_, _, body := do(t, c, "POST", h.base()+"/api/sys/users/token", ctJSON,
+			`{"email":"alice@example.com","password":"`+pw+`","totp":"`+totpCode+`"}`)
+		return parseEnv(t, body)
+	}
+	if e := signInWith(""); e.Status != 500 || e.Message != "Enter the code from your authenticator app." {
+		t.Fatalf("no code: %+v", e)
+	}
+	if e := signInWith("123456"); e.Status != 500 || e.Message != "The two-factor code is not valid." {
+		t.Fatalf("wrong code: %+v", e)
+	}
+	now := h.clock.Now()
+	early := code(t, secret, now.Add(-30*time.Second))
+	if e := signInWith(early); e.Status != 200 {
+		t.Fatalf("code one step old refused: %+v", e)
+	}
+	if e := signInWith(early); e.Status != 500 {
+		t.Fatalf("replayed code accepted: %+v", e)
+	}
+	if e := signInWith(code(t, secret, now.Add(-60*time.Second))); e.Status != 500 {
+		t.Fatalf("code two steps old accepted: %+v", e)
+	}
+	if e := signInWith(code(t, secret, now.Add(30*time.Second))); e.Status != 200 {
+		t.Fatalf("code one step ahead refused: %+v", e)
+	}
+	if e := signInWith(code(t, secret, now)); e.Status != 500 {
+		t.Fatalf("code older than the last accepted one accepted: %+v", e)
+	}
+	if e := signInWith(recovery[0]); e.Status != 200 {
+		t.Fatalf("recovery code refused: %+v", e)
+	}
+	if e := signInWith(recovery[0]); e.Status != 500 {
+		t.Fatalf("recovery code accepted twice: %+v", e)
+	}
+	// §5.1 says two_factor_auth_check; §3.2 refuses a password-only caller.
+	if status, r := oauth(t, h, c, ctForm, form("grant_type", "password", "username", "alice@example.com", "password", pw)); status != 400 || r.Error != "two_factor_auth_check" {
+		t.Fatalf("password grant without code: %d %+v", status, r)
+	}
+	h.clock.Add(60 * time.Second)
+	if status, r := oauth(t, h, c, ctForm, form("grant_type", "password", "username", "alice@example.com", "password", pw, "totp", code(t, secret, h.clock.Now()))); status != 200 {
+		t.Fatalf("password grant with code: %d %+v", status, r)
+	}
+	// Passwordless codes are not sent to accounts with two-factor on.
+	do(t, c, "GET", h.base()+"/api/sys/users/sendOtp?email=alice@example.com", "", "")
+	time.Sleep(200 * time.Millisecond)
+	if n := len(h.smtp.Messages()); n != 0 {
+		t.Fatalf("%d sign-in codes sent to a two-factor account", n)
+	}
+}
+
+// TestTOTPPortalAndDisable: the portal form asks for the code after the
+// password, and two-factor can be turned off with a code.
+func TestTOTPPortalAndDisable(t *testing.T) {
+	h := newHarness(t)
+	h.seed()
+	c := h.client()
+	secret, recovery := enrol(t, h, c, "editor@example.com")
+	h.clock.Add(60 * time.Second)
+	b := h.client()
+	_, _, page := do(t, b, "GET", h.tenant("demo")+"/en/user/login", "", "")
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	status, _, page := do(t, b, "POST", h.tenant("demo")+"/en/user/login", ctForm, form("csrf", csrf, "email", "editor@example.com", "password", pw))
+	pending := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(page)
+	if status != 200 || pending == nil || !regexp.MustCompile(`name="totp"`).MatchString(page) {
+		t.Fatalf("TOTP step: %d %s", status, page)
+	}
+	status, hdr, _ := do(t, b, "POST", h.tenant("demo")+"/en/user/login", ctForm,
+		form("csrf", csrf, "email", "editor@example.com", "token", pending[1], "totp", code(t, secret, h.clock.Now())))
+	if status != http.StatusFound || hdr.Get("Location") != "/en/user/account" {
+		t.Fatalf("TOTP step answer: %d %q", status, hdr.Get("Location"))
+	}
+	if status, _, _ := do(t, b, "GET", h.tenant("demo")+"/en/user/account", "", ""); status != 200 {
+		t.Fatalf("account after the TOTP step: %d", status)
+	}
+	// The pending sign-in is single use.
+	status, _, _ = do(t, h.client(), "POST", h.tenant("demo")+"/en/user/login", ctForm,
+		form("csrf", csrf, "email", "editor@example.com", "token", pending[1], "totp", recovery[1]))
+	if status == http.StatusFound {
+		t.Fatal("pending sign-in used twice")
+	}
+	// Turning two-factor off takes a code.
+	h.clock.Add(60 * time.Second)
+	bearer := func() string {
+		_, _, body := do(t, c, "POST", h.base()+"/api/sys/users/token", ctJSON,
+			`{"email":"editor@example.com","password":"`+pw+`","totp":"`+recovery[2]+`"}`)
+		v, _ := parseEnv(t, body).Value.(string)
+		return v
+	}()
+	if status, _, _ := do(t, c, "DELETE", h.base()+"/api/sys/users/me/totp", ctJSON, `{"code":"nope"}`, "Authorization", "Bearer "+bearer); status != 400 {
+		t.Fatalf("disable with a wrong code: %d", status)
+	}
+	if status, _, body := do(t, c, "DELETE", h.base()+"/api/sys/users/me/totp", ctJSON, `{"code":"`+recovery[3]+`"}`, "Authorization", "Bearer "+bearer); status != 200 {
+		t.Fatalf("disable: %d %s", status, body)
+	}
+	signIn(t, h, c, "editor@example.com", 5) // no code needed any more
+}
