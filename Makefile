@@ -15,8 +15,10 @@ vet:
 unit:
 	go test -race -count=1 $$(go list ./... | grep -v /internal/e2e)
 
+# Browser tests keep a screenshot of each test's last page under test-output/.
 e2e:
-	go test -count=1 ./internal/e2e
+	mkdir -p test-output
+	go test -count=1 -artifacts -outputdir=$(CURDIR)/test-output ./internal/e2e
 
 fuzz:
 	go test -run='^$$' -fuzz='^FuzzParseBody$$' -fuzztime=$(FUZZTIME) ./internal/httpapi
