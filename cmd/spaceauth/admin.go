@@ -197,10 +197,28 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 			fmt.Fprintf(e.stdout, "password of user %d changed; its sessions and tokens are revoked\n", u.ID)
 			return nil
 		})
+	case "require-reset":
+		var email string
+		fs.StringVar(&email, "email", "", "the user's email (or give it as the argument)")
+		if err := parse(fs, args[1:], e); err != nil {
+			return err
+		}
+		email, err := oneEmail(email, fs.Args())
+		if err != nil {
+			return err
+		}
+		return withApp(ctx, cfg, func(a *app) error {
+			u, err := a.auth.RequireReset(ctx, email)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "user %d must reset the password before signing in\n", u.ID)
+			return nil
+		})
 	case "import":
 		return cmdImport(ctx, e, config.Default(), args[1:])
 	}
-	return usagef("unknown subcommand %q: want add, list, disable, enable, set-password or import", args[0])
+	return usagef("unknown subcommand %q: want add, list, disable, enable, set-password, require-reset or import", args[0])
 }
 
 func cmdKeys(ctx context.Context, e env, args []string) error {

@@ -24,6 +24,7 @@ Usage:
   spaceauth user list [--business SLUG]
   spaceauth user disable|enable EMAIL
   spaceauth user set-password EMAIL (--password P | --password-stdin)
+  spaceauth user require-reset EMAIL                 (the next sign-in must choose a new password)
   spaceauth user import [--skip-invalid] FILE.csv    (spaceauth user import -h lists the columns)
   spaceauth keys rotate | keys list
   spaceauth audit [--user ID|EMAIL] [--business SLUG] [--type T] [--since T] [--until T] [--format table|json]

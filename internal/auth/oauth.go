@@ -36,6 +36,9 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password, totpCode, 
 	if err := s.secondFactor(ctx, u, totpCode); err != nil {
 		return Grant{}, err
 	}
+	if err := s.mustReset(ctx, u, nil); err != nil {
+		return Grant{}, err
+	}
 	return s.newGrant(ctx, u, clientID, s.opts.DefaultValidity, nil, "oauth_password", c)
 }
 

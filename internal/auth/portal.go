@@ -167,6 +167,9 @@ func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, em
 			return "", PortalSession{}, err
 		}
 	}
+	if err := s.mustReset(ctx, u, &b); err != nil {
+		return "", PortalSession{}, err
+	}
 	sess, cookie, err := s.openSession(ctx, u, b, c, nil, "password")
 	if err != nil {
 		return "", PortalSession{}, err

@@ -214,6 +214,7 @@ func (s *Service) changePassword(ctx context.Context, q store.Queries, u store.U
 		func() error { return q.RevokeUserTokens(ctx, u.ID, now) },
 		func() error { return q.RevokeUserSessions(ctx, u.ID, now) },
 		func() error { return q.RevokeRefreshTokens(ctx, u.ID, "", now) },
+		func() error { return q.SetMustReset(ctx, u.ID, false) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -40,6 +40,9 @@ func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (To
 	if err := s.secondFactor(ctx, u, in.TOTP); err != nil {
 		return Token{}, err
 	}
+	if err := s.mustReset(ctx, u, nil); err != nil {
+		return Token{}, err
+	}
 	tok, err := s.issue(ctx, u, nil, in.Validity)
 	if err != nil {
 		return Token{}, err

@@ -208,6 +208,9 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 	if spent, err := s.store.SpendOTP(ctx, o.ID, s.now().UTC()); err != nil || !spent {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
+	if err := s.mustReset(ctx, u, &b); err != nil {
+		return "", PortalSession{}, err
+	}
 	sess, cookie, err := s.openSession(ctx, u, b, c, nil, "password+totp")
 	if err != nil {
 		return "", PortalSession{}, err

@@ -83,7 +83,12 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rl *auth.RateLimited
+	var mr *auth.MustReset
 	switch {
+	case errors.As(err, &mr):
+		// SPEC §5.1: the description carries a reset token, for
+		// completePasswordReset.
+		fail(http.StatusBadRequest, "must_reset_password", mr.Token)
 	case err == nil:
 		writeJSON(w, http.StatusOK, oauthTokenResponse{AccessToken: g.Access.Value, TokenType: "bearer",
 			ExpiresIn: int64(g.Access.Claims.ExpiresAt.Sub(g.Access.Claims.IssuedAt) / time.Second), RefreshToken: g.Refresh})

@@ -75,6 +75,9 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		s.renderTOTPStep(w, r, http.StatusOK, email, pending.Token, "", redirect)
 		return
 	}
+	if s.mustResetRedirect(w, r, err) {
+		return
+	}
 	if err != nil {
 		f := classify(err)
 		if errors.Is(err, auth.ErrBadCredentials) {
@@ -228,6 +231,9 @@ func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields
 		s.renderLogin(w, r, http.StatusUnauthorized, s.cat.T(lang, "two_factor_invalid"), redirect)
 		return
 	}
+	if s.mustResetRedirect(w, r, err) {
+		return
+	}
 	if err != nil {
 		f := classify(err)
 		s.answer(w, r, err)
@@ -236,4 +242,15 @@ func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields
 	}
 	s.setSession(w, cookie, ps.Session.ExpiresAt)
 	http.Redirect(w, r, safeRedirect(redirect, lang), http.StatusFound)
+}
+
+// mustResetRedirect sends a user who must change their password to the
+// new-password page with a fresh reset token.
+func (s *Server) mustResetRedirect(w http.ResponseWriter, r *http.Request, err error) bool {
+	var mr *auth.MustReset
+	if !errors.As(err, &mr) {
+		return false
+	}
+	http.Redirect(w, r, "/"+langOf(r)+"/user/newPassword?token="+url.QueryEscape(mr.Token), http.StatusFound)
+	return true
 }

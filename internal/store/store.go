@@ -63,6 +63,7 @@ type Users interface {
 	// by increasing its TokenVersion.
 	RevokeUserTokens(ctx context.Context, id int64, at time.Time) error
 	AddProfile(ctx context.Context, userID, businessID int64) error
+	SetMustReset(ctx context.Context, id int64, must bool) error
 }
 
 // Keys stores JWT signing keys.

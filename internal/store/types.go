@@ -33,10 +33,12 @@ type User struct {
 	TOTPSecret   string
 	TOTPPending  string
 	TOTPLastStep int64
-	Roles        []string
-	BusinessIDs  []int64 // businesses where the user has a profile
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// MustReset refuses sign-in until the password is changed.
+	MustReset   bool
+	Roles       []string
+	BusinessIDs []int64 // businesses where the user has a profile
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // HasRole reports whether the user holds role (case-sensitive).

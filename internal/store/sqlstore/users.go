@@ -117,7 +117,7 @@ func (q *queries) AddProfile(ctx context.Context, userID, businessID int64) erro
 func (q *queries) userCols() string {
 	return `u.id, u.email, u.full_name, u.password_hash, u.is_admin, u.active, u.language,
 		COALESCE(u.default_business_id, 0), u.token_version, u.tokens_revoked_at, u.created_at, u.updated_at,
-		u.totp_secret, u.totp_pending, u.totp_last_step,
+		u.totp_secret, u.totp_pending, u.totp_last_step, u.must_reset,
 		COALESCE((SELECT ` + q.d.listAgg("r.role") + ` FROM user_roles r WHERE r.user_id = u.id), ''),
 		COALESCE((SELECT ` + q.d.listAgg("p.business_id") + ` FROM profiles p WHERE p.user_id = u.id), '')`
 }
@@ -127,7 +127,7 @@ func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var revoked, created, updated int64
 	var roles, businesses string
 	err := row.Scan(&u.ID, &u.Email, &u.FullName, &u.PasswordHash, &u.IsAdmin, &u.Active, &u.Language,
-		&u.DefaultBusinessID, &u.TokenVersion, &revoked, &created, &updated, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep,
+		&u.DefaultBusinessID, &u.TokenVersion, &revoked, &created, &updated, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &u.MustReset,
 		&roles, &businesses)
 	if err != nil {
 		return u, err
@@ -206,4 +206,12 @@ func (q *queries) RevokeUserTokens(ctx context.Context, id int64, at time.Time) 
 		return q.wrap("revoke user tokens", err)
 	}
 	return mustAffect(res, "revoke user tokens")
+}
+
+func (q *queries) SetMustReset(ctx context.Context, id int64, must bool) error {
+	res, err := q.exec(ctx, `UPDATE users SET must_reset = ? WHERE id = ?`, must, id)
+	if err != nil {
+		return q.wrap("set must reset", err)
+	}
+	return mustAffect(res, "set must reset")
 }

@@ -179,10 +179,15 @@ func testUserStateChanges(t *testing.T, s store.Store) {
 	if got.Active || got.PasswordHash != "h2" || got.TokenVersion != u.TokenVersion+2 || !got.TokensRevokedAt.Equal(t1.Add(time.Second)) {
 		t.Errorf("after changes: %+v", got)
 	}
+	must(t, s.SetMustReset(ctx, u.ID, true))
+	if got, _ := s.UserByID(ctx, u.ID); !got.MustReset {
+		t.Error("must-reset flag not stored")
+	}
 	for name, err := range map[string]error{
-		"active":   s.SetUserActive(ctx, 4242, true, t1),
-		"password": s.SetPasswordHash(ctx, 4242, "x", t1),
-		"revoke":   s.RevokeUserTokens(ctx, 4242, t1),
+		"must reset": s.SetMustReset(ctx, 4242, true),
+		"active":     s.SetUserActive(ctx, 4242, true, t1),
+		"password":   s.SetPasswordHash(ctx, 4242, "x", t1),
+		"revoke":     s.RevokeUserTokens(ctx, 4242, t1),
 	} {
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s on unknown user: %v", name, err)
