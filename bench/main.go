@@ -1,0 +1,454 @@
+// Command bench measures spaceauth: it builds the real binary, starts it on
+// a fresh database (SQLite, and PostgreSQL when -postgres is given),
+// prepares users and tokens, and drives each scenario with a fixed number
+// of keep-alive connections for a fixed time. It prints a table (and, with
+// -append, adds it to BENCHMARKS.md with the machine and the command).
+// The server runs with its default security parameters; the harness prints
+// them. Traffic goes to 127.0.0.1 only and every run stops by itself.
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"golang.org/x/crypto/argon2"
+
+	"github.com/spaceauth/spaceauth/internal/password"
+)
+
+const benchPW = "bench passphrase 42"
+
+type result struct {
+	db, scenario string
+	n, errs      int64
+	dur          time.Duration
+	p50, p99     time.Duration
+	cpu          float64 // server CPU seconds per wall second
+	rssMB        float64
+}
+
+func main() {
+	dur := flag.Duration("duration", 8*time.Second, "time per scenario")
+	conns := flag.Int("conns", 32, "concurrent connections")
+	users := flag.Int("users", 5000, "users to prepare")
+	pg := flag.String("postgres", os.Getenv("SPACEAUTH_TEST_POSTGRES"), "admin URL of a PostgreSQL server (also run there)")
+	appendTo := flag.String("append", "", "append the results to this Markdown file (e.g. BENCHMARKS.md)")
+	flag.Parse()
+	if err := run(*dur, *conns, *users, *pg, *appendTo); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dur time.Duration, conns, users int, pg, appendTo string) error {
+	work, err := os.MkdirTemp("", "spaceauth-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "spaceauth")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/spaceauth")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	p := password.DefaultParams()
+	fmt.Printf("security parameters: Argon2id m=%d KiB t=%d p=%d (password.DefaultParams, the binary's own); EdDSA tokens\n", p.Memory, p.Time, p.Threads)
+	ceiling := argonCeiling(p, 3*time.Second)
+	fmt.Printf("raw Argon2id ceiling on %d CPUs: %.1f hashes/s\n", runtime.NumCPU(), ceiling)
+
+	var all []result
+	dbs := []string{"sqlite"}
+	if pg != "" {
+		dbs = append(dbs, "postgres")
+	}
+	for _, kind := range dbs {
+		dsn, cleanup, err := freshDB(kind, work, pg)
+		if err != nil {
+			return err
+		}
+		rs, err := benchOne(bin, kind, dsn, work, dur, conns, users)
+		cleanup()
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		all = append(all, rs...)
+	}
+	table := render(all, ceiling, dur, conns)
+	fmt.Print(table)
+	if appendTo != "" {
+		return appendResults(appendTo, table, dur, conns, users, pg != "")
+	}
+	return nil
+}
+
+// argonCeiling hashes with p on every CPU for d and returns hashes/s.
+func argonCeiling(p password.Params, d time.Duration) float64 {
+	var n atomic.Int64
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			salt := make([]byte, p.SaltLen)
+			for time.Now().Before(stop) {
+				argon2.IDKey([]byte(benchPW), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
+
+func freshDB(kind, work, pgAdmin string) (string, func(), error) {
+	if kind == "sqlite" {
+		return filepath.Join(work, "bench.db"), func() {}, nil
+	}
+	admin, err := sql.Open("pgx", pgAdmin)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("spaceauth_bench_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u, _ := url.Parse(pgAdmin)
+	u.Path = "/" + name
+	return u.String(), func() {
+		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		admin.Close()
+	}, nil
+}
+
+func cli(bin, stdin string, args ...string) error {
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("spaceauth %s: %v: %s", args[0], err, out)
+	}
+	return nil
+}
+
+// benchOne prepares kind's database and runs every scenario against it.
+func benchOne(bin, kind, dsn, work string, dur time.Duration, conns, users int) ([]result, error) {
+	if err := cli(bin, "", "business", "add", "--db", dsn, "--slug", "demo", "--name", "Bench Space"); err != nil {
+		return nil, err
+	}
+	// One real Argon2id hash (the binary's parameters) shared by every user,
+	// so that preparing thousands of users takes a second, not minutes.
+	hash, err := password.NewHasher(password.DefaultParams()).Hash(benchPW)
+	if err != nil {
+		return nil, err
+	}
+	var csv bytes.Buffer
+	csv.WriteString("email,name,password_hash,businesses,roles,admin\n")
+	// The PHC string holds commas: quote it.
+	csv.WriteString("admin@bench.test,Bench Admin,\"" + hash + "\",demo,,true\n")
+	for i := range users {
+		fmt.Fprintf(&csv, "u%d@bench.test,User %d,\"%s\",demo,,false\n", i, i, hash)
+	}
+	if err := cli(bin, csv.String(), "user", "import", "--db", dsn, "-"); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	srv := exec.Command(bin, "serve", "--db", dsn, "--listen", "127.0.0.1:"+port, "--public-url", "http://localhost:"+port,
+		"--mail-dir", filepath.Join(work, "mail-"+kind), "--log-level", "error", "--trusted-proxy", "127.0.0.1")
+	srv.Stderr = os.Stderr
+	started := time.Now()
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	c := newClient(port, conns)
+	for {
+		if resp, err := c.Get("http://localhost/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Since(started) > 20*time.Second {
+			return nil, errors.New("server not ready in 20s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fmt.Printf("[%s] ready in %v; idle RSS %.1f MB\n", kind, time.Since(started).Round(time.Millisecond), rss(srv.Process.Pid, "VmRSS"))
+	b := &bencher{c: c, pid: srv.Process.Pid, db: kind, dur: dur, conns: conns, users: users}
+	adminTok, ok := b.token("admin@bench.test")
+	if !ok {
+		return nil, errors.New("admin sign-in failed")
+	}
+	var out []result
+	out = append(out, b.scenario("password sign-in", func(w, i int) bool {
+		_, ok := b.token(fmt.Sprintf("u%d@bench.test", rand.IntN(users)))
+		return ok
+	}))
+	// Portal tokens are made beforehand by impersonation (no hashing).
+	tokens := b.prepareTokens(adminTok, int(float64(dur.Seconds())*6000))
+	var next atomic.Int64
+	out = append(out, b.scenario("portal sign-in by token", func(w, i int) bool {
+		k := int(next.Add(1)) - 1
+		if k >= len(tokens) {
+			return false
+		}
+		resp, err := b.c.Get("http://demo.localhost/en/user/login?t=" + url.QueryEscape(tokens[k]))
+		if err != nil {
+			return false
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusFound
+	}))
+	var resetN atomic.Int64
+	out = append(out, b.scenario("reset request", func(w, i int) bool {
+		k := resetN.Add(1)
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://demo.localhost/en/user/resetPassword?email=u%d@bench.test", k%int64(users)), nil)
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.18.%d.%d", (k/250)%250, k%250+1))
+		return b.ok(req, http.StatusOK)
+	}))
+	out = append(out, b.scenario("bearer check (/en/user/me)", func(w, i int) bool {
+		req, _ := http.NewRequest("GET", "http://demo.localhost/en/user/me", nil)
+		req.Header.Set("Authorization", "Bearer "+adminTok)
+		return b.ok(req, http.StatusOK)
+	}))
+	refresh := make([]string, conns)
+	for w := range conns {
+		refresh[w] = b.passwordGrant(fmt.Sprintf("u%d@bench.test", w))
+	}
+	out = append(out, b.scenario("refresh grant", func(w, i int) bool {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh[w]}}
+		req, _ := http.NewRequest("POST", "http://localhost/api/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := b.c.Do(req)
+		if err != nil {
+			return false
+		}
+		var g struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&g)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || g.RefreshToken == "" {
+			return false
+		}
+		refresh[w] = g.RefreshToken
+		return true
+	}))
+	return out, nil
+}
+
+type bencher struct {
+	c     *http.Client
+	pid   int
+	db    string
+	dur   time.Duration
+	conns int
+	users int
+}
+
+func newClient(port string, conns int) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, network, "127.0.0.1:"+port)
+			},
+			MaxIdleConnsPerHost: conns * 2,
+			MaxConnsPerHost:     conns * 2,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func (b *bencher) ok(req *http.Request, want int) bool {
+	resp, err := b.c.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == want
+}
+
+func (b *bencher) token(email string) (string, bool) {
+	body := url.Values{"email": {email}, "password": {benchPW}}.Encode()
+	req, _ := http.NewRequest("POST", "http://localhost/api/sys/users/token", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		return "", false
+	}
+	var env struct {
+		Status int
+		Value  string
+	}
+	json.NewDecoder(resp.Body).Decode(&env)
+	resp.Body.Close()
+	return env.Value, resp.StatusCode == 200 && env.Status == 200
+}
+
+func (b *bencher) passwordGrant(email string) string {
+	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {benchPW}}
+	req, _ := http.NewRequest("POST", "http://localhost/api/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		return ""
+	}
+	var g struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&g)
+	resp.Body.Close()
+	return g.RefreshToken
+}
+
+// prepareTokens makes n portal tokens through impersonation.
+func (b *bencher) prepareTokens(admin string, n int) []string {
+	out := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range b.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= n {
+					return
+				}
+				req, _ := http.NewRequest("POST", fmt.Sprintf("http://localhost/api/sys/users/%d/token/refresh", 2+k%b.users), nil)
+				req.Header.Set("Authorization", "Bearer "+admin)
+				resp, err := b.c.Do(req)
+				if err != nil {
+					continue
+				}
+				var env struct{ Value string }
+				json.NewDecoder(resp.Body).Decode(&env)
+				resp.Body.Close()
+				out[k] = env.Value
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// scenario runs op on conns workers for the duration.
+func (b *bencher) scenario(name string, op func(worker, i int) bool) result {
+	cpu0 := cpuSeconds(b.pid)
+	start := time.Now()
+	stop := start.Add(b.dur)
+	lats := make([][]time.Duration, b.conns)
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	for w := range b.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(stop); i++ {
+				t0 := time.Now()
+				if !op(w, i) {
+					errs.Add(1)
+				}
+				lats[w] = append(lats[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	all := slices.Concat(lats...)
+	slices.Sort(all)
+	r := result{db: b.db, scenario: name, n: int64(len(all)), errs: errs.Load(), dur: wall,
+		cpu: (cpuSeconds(b.pid) - cpu0) / wall.Seconds(), rssMB: rss(b.pid, "VmHWM")}
+	if len(all) > 0 {
+		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
+	}
+	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d\n", b.db, name, float64(r.n)/wall.Seconds(),
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
+	return r
+}
+
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	var ut, st float64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return (ut + st) / 100 // clock ticks (USER_HZ = 100 on Linux)
+}
+
+func rss(pid int, field string) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			var kb float64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(line, field+":"), "kB")), &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func render(rs []result, ceiling float64, dur time.Duration, conns int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| database | scenario | req/s | p50 | p99 | errors | server CPU (cores) | peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %v | %v | %d | %.2f | %.1f MB |\n", r.db, r.scenario, float64(r.n)/r.dur.Seconds(),
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, r.rssMB)
+	}
+	fmt.Fprintf(&b, "\nRaw Argon2id ceiling (same parameters, all %d CPUs, in the harness process): %.1f hashes/s.\n", runtime.NumCPU(), ceiling)
+	return b.String()
+}
+
+func appendResults(path, table string, dur time.Duration, conns, users int, pg bool) error {
+	host, _ := os.Hostname()
+	cmd := "go run ./bench -append BENCHMARKS.md"
+	if pg {
+		cmd += " (with SPACEAUTH_TEST_POSTGRES set)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n## %s — harness run\n\nCommand: `%s`; %d connections, %v per scenario, %d users; machine: %d CPUs, %s, %s (%s).\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cmd, conns, dur, users, runtime.NumCPU(), runtime.GOOS, runtime.Version(), host)
+	b.WriteString(table)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(b.String())
+	return err
+}
