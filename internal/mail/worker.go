@@ -2,7 +2,9 @@ package mail
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -23,10 +25,18 @@ type WorkerOptions struct {
 	RetryMax     time.Duration // default 30m
 	MaxAttempts  int           // default 20
 	Concurrency  int           // default 2
+	// ShutdownGrace bounds how long sends in flight may go on once Run's
+	// context ends (default 10s).
+	ShutdownGrace time.Duration
 }
 
-// Stats are the worker's counters since start.
+// Stats are the worker's counters since start. Failed counts failed
+// attempts, the last attempts of dead messages included.
 type Stats struct{ Sent, Failed, Dead int64 }
+
+// releasedError is recorded on claimed messages a stopping worker did not
+// try; they are due again at once, for another worker or the next start.
+const releasedError = "not attempted: worker stopping"
 
 // Worker delivers the outbox. Several workers (in several processes) may
 // share one store: leases keep them off each other's messages.
@@ -38,6 +48,9 @@ type Worker struct {
 	sent   atomic.Int64
 	failed atomic.Int64
 	dead   atomic.Int64
+
+	mu  sync.Mutex // guards rng
+	rng *rand.Rand
 }
 
 // NewWorker makes a Worker.
@@ -63,16 +76,24 @@ func NewWorker(outbox store.Outbox, sender Sender, o WorkerOptions) *Worker {
 	if o.RetryMax <= 0 {
 		o.RetryMax = 30 * time.Minute
 	}
+	o.RetryMax = max(o.RetryMax, o.RetryBase)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 20
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 2
 	}
-	return &Worker{outbox: outbox, sender: sender, o: o, nudge: make(chan struct{}, 1)}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 10 * time.Second
+	}
+	var seed [32]byte
+	_, _ = crand.Read(seed[:]) // never fails (crypto/rand.Read documents it)
+	return &Worker{outbox: outbox, sender: sender, o: o, nudge: make(chan struct{}, 1),
+		rng: rand.New(rand.NewChaCha8(seed))}
 }
 
-// Nudge wakes the worker at once (a message was just queued).
+// Nudge wakes the worker at once (a message was just queued). It never
+// blocks.
 func (w *Worker) Nudge() {
 	select {
 	case w.nudge <- struct{}{}:
@@ -85,19 +106,20 @@ func (w *Worker) Stats() Stats {
 	return Stats{Sent: w.sent.Load(), Failed: w.failed.Load(), Dead: w.dead.Load()}
 }
 
-// Run delivers until ctx ends, then lets sends in flight finish (each is
-// bounded by the SMTP timeout) and returns nil.
+// Run delivers until ctx ends. It then claims nothing more, releases the
+// claimed messages it has not started, gives the sends in flight up to
+// ShutdownGrace to finish, and returns nil.
 func (w *Worker) Run(ctx context.Context) error {
 	t := time.NewTicker(w.o.PollInterval)
 	defer t.Stop()
 	for {
-		for {
+		for ctx.Err() == nil {
 			n, err := w.drain(ctx)
 			if err != nil && ctx.Err() == nil {
-				w.o.Logger.ErrorContext(ctx, "outbox claim failed", "err", err)
+				w.o.Logger.ErrorContext(ctx, "outbox: claim failed", "err", err)
 			}
-			if n < w.o.Batch || ctx.Err() != nil {
-				break
+			if n < w.o.Batch {
+				break // the queue is empty for now
 			}
 		}
 		select {
@@ -111,63 +133,109 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // drain claims one batch and delivers it; it returns how many it claimed.
 func (w *Worker) drain(ctx context.Context) (int, error) {
-	if ctx.Err() != nil {
-		return 0, nil
-	}
 	now := w.o.Clock()
 	msgs, err := w.outbox.ClaimMail(ctx, now, now.Add(w.o.Lease), w.o.Batch)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("claim mail: %w", err)
 	}
-	// Deliveries and their bookkeeping outlive ctx briefly, so a message
-	// sent during shutdown is also marked sent.
-	done := context.WithoutCancel(ctx)
+	// Bookkeeping outlives ctx, so a message sent during shutdown is also
+	// marked sent; sends outlive it by ShutdownGrace at most.
+	book := context.WithoutCancel(ctx)
+	sendCtx, cancel := graceContext(ctx, w.o.ShutdownGrace)
+	defer cancel()
 	sem := make(chan struct{}, w.o.Concurrency)
 	var wg sync.WaitGroup
-	for _, m := range msgs {
+	for i, m := range msgs {
+		if ctx.Err() == nil {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
+			w.release(book, msgs[i:])
+			break
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			w.deliver(done, m)
+			w.deliver(sendCtx, book, m)
 		}()
 	}
 	wg.Wait()
 	return len(msgs), nil
 }
 
-func (w *Worker) deliver(ctx context.Context, m store.Mail) {
-	sctx, cancel := context.WithTimeout(ctx, w.o.Lease/2)
-	err := w.sender.Send(sctx, m, func() error { return w.outbox.MarkMailSent(ctx, m.ID, w.o.Clock()) })
+// graceContext is a context that ends grace after ctx does (or when its
+// cancel is called).
+func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	g, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-g.Done():
+		}
+		cancel()
+	})
+	return g, func() { stop(); cancel() }
+}
+
+// release makes claimed but untried messages due again now, rather than
+// after their lease.
+func (w *Worker) release(ctx context.Context, msgs []store.Mail) {
+	now := w.o.Clock()
+	for _, m := range msgs {
+		if err := w.outbox.MarkMailFailed(ctx, m.ID, now, releasedError, false); err != nil {
+			w.o.Logger.WarnContext(ctx, "outbox: release failed; the message returns after its lease", "id", m.ID, "err", err)
+		}
+	}
+}
+
+// deliver sends m under sendCtx and records the outcome under book.
+func (w *Worker) deliver(sendCtx, book context.Context, m store.Mail) {
+	sctx, cancel := context.WithTimeout(sendCtx, w.o.Lease/2) // done well before the lease ends
+	err := w.sender.Send(sctx, m, func() error { return w.outbox.MarkMailSent(book, m.ID, w.o.Clock()) })
 	cancel()
 	if err == nil {
 		w.sent.Add(1)
+		w.o.Logger.DebugContext(book, "mail sent", "id", m.ID, "kind", m.Kind, "attempt", m.Attempts)
 		return
 	}
 	// A failure after the commit un-marks the message (MarkMailFailed
-	// clears sent_at), so it is retried.
+	// clears the sent mark), so it is retried.
 	var perm *PermanentError
 	dead := errors.As(err, &perm) || m.Attempts >= w.o.MaxAttempts
 	next := w.o.Clock().Add(w.backoff(m.Attempts))
-	if err := w.outbox.MarkMailFailed(ctx, m.ID, next, err.Error(), dead); err != nil {
-		w.o.Logger.ErrorContext(ctx, "outbox: mark failed failed", "id", m.ID, "err", err)
+	if merr := w.outbox.MarkMailFailed(book, m.ID, next, err.Error(), dead); merr != nil {
+		w.o.Logger.ErrorContext(book, "outbox: recording a failed delivery failed; the message returns after its lease",
+			"id", m.ID, "err", merr, "delivery_err", err)
 	}
 	w.failed.Add(1)
 	if dead {
 		w.dead.Add(1)
-		w.o.Logger.ErrorContext(ctx, "mail given up", "id", m.ID, "kind", m.Kind, "attempts", m.Attempts, "err", err)
+		w.o.Logger.ErrorContext(book, "mail given up", "id", m.ID, "kind", m.Kind, "attempts", m.Attempts,
+			"permanent", perm != nil, "err", err)
 		return
 	}
-	w.o.Logger.WarnContext(ctx, "mail delivery failed; will retry", "id", m.ID, "attempt", m.Attempts, "next", next, "err", err)
+	w.o.Logger.WarnContext(book, "mail delivery failed; will retry", "id", m.ID, "kind", m.Kind,
+		"attempt", m.Attempts, "next", next, "err", err)
 }
 
-// backoff is RetryBase doubled per attempt, capped at RetryMax, ±20%.
+// backoff is the wait after a failed attempt (1 for the first): RetryBase
+// doubled per earlier attempt, with ±20% jitter, and never above RetryMax.
 func (w *Worker) backoff(attempts int) time.Duration {
 	d := w.o.RetryBase
 	for i := 1; i < attempts && d < w.o.RetryMax; i++ {
 		d *= 2
 	}
-	d = min(d, w.o.RetryMax)
-	jitter := 0.8 + 0.4*rand.Float64()
-	return time.Duration(float64(d) * jitter)
+	span := 0.4 // 0.8 to 1.2
+	if d >= w.o.RetryMax {
+		d, span = w.o.RetryMax, 0.2 // at the cap, jitter downward only
+	}
+	w.mu.Lock()
+	jitter := 0.8 + span*w.rng.Float64()
+	w.mu.Unlock()
+	return min(time.Duration(float64(d)*jitter), w.o.RetryMax)
 }

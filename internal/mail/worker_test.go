@@ -3,9 +3,12 @@ package mail_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -26,24 +29,39 @@ func openStore(t *testing.T) *sqlstore.Store {
 	return s
 }
 
+const (
+	subject = "Réinitialiser – votre mot de passe"
+	text    = "Follow https://demo.localhost/en/user/newPassword?token=abc"
+	html    = `<p>Follow <a href="x">link</a></p>`
+)
+
 func enqueue(t *testing.T, s store.Store, to string) store.Mail {
 	t.Helper()
-	m := store.Mail{Kind: "reset", FromName: "Demo Space", To: to, Subject: "Réinitialiser – votre mot de passe",
-		Text: "Follow https://demo.localhost/en/user/newPassword?token=abc", HTML: "<p>Follow <a href=\"x\">link</a></p>"}
+	return enqueueMail(t, s, store.Mail{Kind: "reset", FromName: "Demo Space", To: to, Subject: subject, Text: text, HTML: html})
+}
+
+func enqueueMail(t *testing.T, s store.Store, m store.Mail) store.Mail {
+	t.Helper()
 	if err := s.EnqueueMail(context.Background(), &m); err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func startWorker(t *testing.T, w *smail.Worker) func() {
+// startWorker runs w until the returned stop is called (or the test ends).
+func startWorker(t *testing.T, w *smail.Worker) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); w.Run(ctx) }()
-	stop := func() {
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	stop = func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			done <- nil // a second stop returns at once
 		case <-time.After(10 * time.Second):
 			t.Error("worker did not stop")
 		}
@@ -52,103 +70,196 @@ func startWorker(t *testing.T, w *smail.Worker) func() {
 	return stop
 }
 
-func fast() smail.WorkerOptions {
-	return smail.WorkerOptions{PollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond}
+// fast polls and retries quickly, and logs to the test's log.
+func fast(t *testing.T) smail.WorkerOptions {
+	return smail.WorkerOptions{Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		PollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond}
 }
 
-func TestDeliverOverSTARTTLS(t *testing.T) {
-	st := openStore(t)
-	srv := mailtest.NewServer(t, mailtest.WithSTARTTLS())
-	sender, err := smail.NewSMTPSender(srv.URL(), "no-reply@spaces.example")
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+func newSMTP(t *testing.T, url string) *smail.SMTPSender {
+	t.Helper()
+	s, err := smail.NewSMTPSender(url, "no-reply@spaces.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := enqueue(t, st, "ana@example.com")
-	startWorker(t, smail.NewWorker(st, sender, fast()))
-	got := srv.WaitFor(1, 10*time.Second)
-	if len(got) != 1 {
-		t.Fatalf("%d messages", len(got))
-	}
-	r := got[0]
-	if !r.TLS {
-		t.Error("STARTTLS offered but not used")
-	}
-	if r.To[0] != "ana@example.com" || r.Subject != "Réinitialiser – votre mot de passe" || !strings.Contains(r.From, "Demo Space") ||
-		!strings.Contains(r.From, "no-reply@spaces.example") {
-		t.Errorf("headers: %+v", r)
-	}
-	if !strings.Contains(r.Text, "newPassword?token=abc") || !strings.Contains(r.HTML, "<a href=") {
-		t.Errorf("parts: text %q html %q", r.Text, r.HTML)
-	}
-	if id := r.Header.Get("Message-Id"); !strings.Contains(id, fmt.Sprintf("outbox-%d-", m.ID)) {
-		t.Errorf("Message-ID %q", id)
-	}
-	waitSent(t, st, m.ID)
+	return s
 }
 
-func waitSent(t *testing.T, st store.Store, id int64) store.Mail {
+// waitMail polls the row until cond holds.
+func waitMail(t *testing.T, st store.Store, id int64, what string, cond func(store.Mail) bool) store.Mail {
 	t.Helper()
+	var m store.Mail
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		m, err := st.MailByID(context.Background(), id)
-		if err != nil {
+		var err error
+		if m, err = st.MailByID(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		if !m.SentAt.IsZero() || m.Dead {
+		if cond(m) {
 			return m
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("message %d neither sent nor dead", id)
-	return store.Mail{}
+	t.Fatalf("message %d: not %s: %+v", id, what, m)
+	return m
+}
+
+// eventually polls cond: counters move just after the row does.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+	}
+}
+
+func done(m store.Mail) bool { return !m.SentAt.IsZero() || m.Dead }
+
+func TestDeliver(t *testing.T) {
+	cases := []struct {
+		name     string
+		opts     []mailtest.Option
+		userinfo string // user:pass@
+		textOnly bool
+		wantTLS  bool
+		wantUser string
+	}{
+		{name: "plain session", textOnly: true},
+		{name: "STARTTLS", opts: []mailtest.Option{mailtest.WithSTARTTLS()}, wantTLS: true},
+		{name: "AUTH PLAIN", opts: []mailtest.Option{mailtest.WithSTARTTLS(), mailtest.WithAuth("ana", "s3cret")},
+			userinfo: "ana:s3cret@", wantTLS: true, wantUser: "ana"},
+		{name: "AUTH LOGIN", opts: []mailtest.Option{mailtest.WithSTARTTLS(), mailtest.WithAuth("ana", "s3cret", "LOGIN")},
+			userinfo: "ana:s3cret@", wantTLS: true, wantUser: "ana"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := openStore(t)
+			srv := mailtest.NewServer(t, c.opts...)
+			sender := newSMTP(t, strings.Replace(srv.URL(), "smtp://", "smtp://"+c.userinfo, 1))
+			in := store.Mail{Kind: "reset", FromName: "Demo Space", To: "ana@example.com", Subject: subject, Text: text, HTML: html}
+			if c.textOnly {
+				in.HTML = ""
+			}
+			m := enqueueMail(t, st, in)
+			w := smail.NewWorker(st, sender, fast(t))
+			startWorker(t, w)
+			got := srv.WaitFor(1, 10*time.Second)
+			if len(got) != 1 {
+				t.Fatalf("%d messages", len(got))
+			}
+			r := got[0]
+			if r.TLS != c.wantTLS || r.User != c.wantUser {
+				t.Errorf("TLS %v user %q, want %v %q", r.TLS, r.User, c.wantTLS, c.wantUser)
+			}
+			if len(r.To) != 1 || r.To[0] != "ana@example.com" || r.MailFrom != "no-reply@spaces.example" {
+				t.Errorf("envelope: from %q to %q", r.MailFrom, r.To)
+			}
+			if r.Subject != subject || r.From != `"Demo Space" <no-reply@spaces.example>` || r.Header.Get("To") != "<ana@example.com>" {
+				t.Errorf("headers: From %q To %q Subject %q", r.From, r.Header.Get("To"), r.Subject)
+			}
+			ctype := r.Header.Get("Content-Type")
+			if c.textOnly {
+				if !strings.HasPrefix(ctype, "text/plain") || r.HTML != "" {
+					t.Errorf("text-only message: Content-Type %q, HTML %q", ctype, r.HTML)
+				}
+			} else if !strings.HasPrefix(ctype, "multipart/alternative") || !strings.Contains(r.HTML, `<a href="x">`) {
+				t.Errorf("Content-Type %q, HTML %q", ctype, r.HTML)
+			}
+			if !strings.Contains(r.Text, "newPassword?token=abc") {
+				t.Errorf("text %q", r.Text)
+			}
+			wantID := regexp.MustCompile(fmt.Sprintf(`^<outbox-%d-\d+@spaces\.example>$`, m.ID))
+			if id := r.Header.Get("Message-Id"); !wantID.MatchString(id) {
+				t.Errorf("Message-ID %q", id)
+			}
+			if sent := waitMail(t, st, m.ID, "sent", done); sent.Dead || sent.Attempts != 1 {
+				t.Errorf("row %+v", sent)
+			}
+			eventually(t, "stats {Sent:1}", func() bool { return w.Stats() == smail.Stats{Sent: 1} })
+		})
+	}
 }
 
 func TestRetryUntilServerReturns(t *testing.T) {
 	st := openStore(t)
 	srv := mailtest.NewServer(t)
-	sender, _ := smail.NewSMTPSender(srv.URL(), "no-reply@x.example")
+	sender := newSMTP(t, srv.URL())
 	srv.Stop()
 	m := enqueue(t, st, "a@example.com")
-	startWorker(t, smail.NewWorker(st, sender, fast()))
-	time.Sleep(300 * time.Millisecond)
-	got, _ := st.MailByID(context.Background(), m.ID)
-	if got.Attempts < 2 || got.LastError == "" || !got.SentAt.IsZero() {
-		t.Fatalf("while down: %+v", got)
+	w := smail.NewWorker(st, sender, fast(t))
+	startWorker(t, w)
+	down := waitMail(t, st, m.ID, "retried", func(m store.Mail) bool { return m.Attempts >= 3 })
+	if down.LastError == "" || done(down) || !down.NextAttemptAt.After(down.CreatedAt) {
+		t.Fatalf("while down: %+v", down)
 	}
 	srv.Start()
 	if len(srv.WaitFor(1, 10*time.Second)) != 1 {
 		t.Fatal("not delivered after the server came back")
 	}
-	if sent := waitSent(t, st, m.ID); sent.Dead {
+	if sent := waitMail(t, st, m.ID, "sent", done); sent.Dead {
 		t.Fatalf("dead: %+v", sent)
 	}
+	eventually(t, "one sent after failures", func() bool { s := w.Stats(); return s.Sent == 1 && s.Failed >= 2 && s.Dead == 0 })
 }
 
-func TestPermanentAndTemporaryRefusals(t *testing.T) {
+func TestRefusals(t *testing.T) {
 	cases := []struct {
-		code     int
-		wantDead bool
-	}{{550, true}, {451, false}}
+		name      string
+		opts      []mailtest.Option
+		userinfo  string
+		rcpt      int // RCPT reply
+		data      int // reply to the final dot
+		wantDead  bool
+		wantError string
+	}{
+		{name: "RCPT 550", rcpt: 550, wantDead: true, wantError: "RCPT"},
+		{name: "RCPT 451", rcpt: 451, wantError: "RCPT"},
+		{name: "DATA 554", data: 554, wantDead: true, wantError: "DATA"},
+		{name: "DATA 452", data: 452, wantError: "DATA"},
+		// A refusal about the setup, not the message, waits for an operator.
+		{name: "AUTH 535", opts: []mailtest.Option{mailtest.WithSTARTTLS(), mailtest.WithAuth("ana", "right")},
+			userinfo: "ana:wrong@", wantError: "AUTH"},
+		{name: "no STARTTLS for credentials", opts: []mailtest.Option{mailtest.WithAuth("ana", "right")},
+			userinfo: "ana:right@", wantError: "only sent over TLS"},
+	}
 	for _, c := range cases {
-		t.Run(fmt.Sprint(c.code), func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			st := openStore(t)
-			srv := mailtest.NewServer(t)
-			srv.SetReply(c.code)
-			sender, _ := smail.NewSMTPSender(srv.URL(), "no-reply@x.example")
+			srv := mailtest.NewServer(t, c.opts...)
+			srv.SetReply(c.rcpt)
+			srv.SetDataReply(c.data)
+			sender := newSMTP(t, strings.Replace(srv.URL(), "smtp://", "smtp://"+c.userinfo, 1))
 			m := enqueue(t, st, "a@example.com")
-			w := smail.NewWorker(st, sender, fast())
+			w := smail.NewWorker(st, sender, fast(t))
 			stop := startWorker(t, w)
-			time.Sleep(400 * time.Millisecond)
+			var got store.Mail
+			if c.wantDead {
+				got = waitMail(t, st, m.ID, "dead", done)
+				time.Sleep(100 * time.Millisecond) // would it be tried again?
+			} else {
+				got = waitMail(t, st, m.ID, "retried", func(m store.Mail) bool { return m.Attempts >= 3 })
+			}
 			stop()
-			got, _ := st.MailByID(context.Background(), m.ID)
-			if got.Dead != c.wantDead {
-				t.Fatalf("dead=%v after %d: %+v", got.Dead, c.code, got)
+			got, _ = st.MailByID(context.Background(), m.ID)
+			if got.Dead != c.wantDead || !got.SentAt.IsZero() || !strings.Contains(got.LastError, c.wantError) {
+				t.Fatalf("want dead=%v, error with %q: %+v", c.wantDead, c.wantError, got)
 			}
 			if c.wantDead && got.Attempts != 1 {
-				t.Errorf("permanent failure retried: %d attempts", got.Attempts)
+				t.Errorf("permanent failure tried %d times", got.Attempts)
 			}
-			if !c.wantDead && got.Attempts < 2 {
-				t.Errorf("temporary failure not retried: %d attempts", got.Attempts)
+			if n := len(srv.Messages()); n != 0 {
+				t.Errorf("%d messages accepted", n)
+			}
+			if s := w.Stats(); s.Sent != 0 || s.Failed != int64(got.Attempts) || (s.Dead == 1) != c.wantDead {
+				t.Errorf("stats %+v after %d attempts", s, got.Attempts)
 			}
 		})
 	}
@@ -158,13 +269,13 @@ func TestMaxAttempts(t *testing.T) {
 	st := openStore(t)
 	srv := mailtest.NewServer(t)
 	srv.SetReply(421)
-	sender, _ := smail.NewSMTPSender(srv.URL(), "no-reply@x.example")
 	m := enqueue(t, st, "a@example.com")
-	o := fast()
+	o := fast(t)
 	o.MaxAttempts = 3
-	startWorker(t, smail.NewWorker(st, sender, o))
-	got := waitSent(t, st, m.ID)
-	if !got.Dead || got.Attempts != 3 {
+	startWorker(t, smail.NewWorker(st, newSMTP(t, srv.URL()), o))
+	got := waitMail(t, st, m.ID, "dead", done)
+	time.Sleep(100 * time.Millisecond)
+	if got, _ = st.MailByID(context.Background(), m.ID); !got.Dead || got.Attempts != 3 {
 		t.Fatalf("after max attempts: %+v", got)
 	}
 }
@@ -172,77 +283,192 @@ func TestMaxAttempts(t *testing.T) {
 func TestTwoWorkersDeliverOnce(t *testing.T) {
 	st := openStore(t)
 	srv := mailtest.NewServer(t)
-	sender, _ := smail.NewSMTPSender(srv.URL(), "no-reply@x.example")
-	for i := range 50 {
+	sender := newSMTP(t, srv.URL())
+	const n = 50
+	for i := range n {
 		enqueue(t, st, fmt.Sprintf("u%d@example.com", i))
 	}
-	startWorker(t, smail.NewWorker(st, sender, fast()))
-	startWorker(t, smail.NewWorker(st, sender, fast()))
-	got := srv.WaitFor(50, 20*time.Second)
-	time.Sleep(300 * time.Millisecond)
-	got = srv.Messages()
+	w1, w2 := smail.NewWorker(st, sender, fast(t)), smail.NewWorker(st, sender, fast(t))
+	startWorker(t, w1)
+	startWorker(t, w2)
+	srv.WaitFor(n, 30*time.Second)
+	time.Sleep(300 * time.Millisecond) // room for a duplicate to show
+	got := srv.Messages()
 	seen := map[string]int{}
 	for _, r := range got {
 		seen[r.To[0]]++
 	}
-	if len(got) != 50 || len(seen) != 50 {
-		t.Fatalf("%d deliveries to %d recipients, want 50 and 50", len(got), len(seen))
+	if len(got) != n || len(seen) != n {
+		t.Fatalf("%d deliveries to %d recipients, want %d and %d", len(got), len(seen), n, n)
+	}
+	eventually(t, "the workers count every message", func() bool { return w1.Stats().Sent+w2.Stats().Sent == n })
+	if p, err := st.PendingMail(context.Background()); err != nil || p != 0 {
+		t.Errorf("pending %d, %v", p, err)
 	}
 }
 
 func TestNudgeAndPromptStop(t *testing.T) {
 	st := openStore(t)
 	srv := mailtest.NewServer(t)
-	sender, _ := smail.NewSMTPSender(srv.URL(), "no-reply@x.example")
-	w := smail.NewWorker(st, sender, smail.WorkerOptions{PollInterval: time.Hour})
+	w := smail.NewWorker(st, newSMTP(t, srv.URL()), smail.WorkerOptions{Logger: fast(t).Logger, PollInterval: time.Hour})
 	stop := startWorker(t, w)
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // the first, empty, claim is behind us
 	enqueue(t, st, "a@example.com")
 	w.Nudge()
+	w.Nudge() // never blocks
 	if len(srv.WaitFor(1, 5*time.Second)) != 1 {
 		t.Fatal("nudge did not deliver")
 	}
 	start := time.Now()
 	stop()
-	if time.Since(start) > 5*time.Second {
-		t.Fatal("Run did not return promptly")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Run took %v to return", d)
 	}
 	if s := w.Stats(); s.Sent != 1 {
 		t.Errorf("stats %+v", s)
 	}
 }
 
+// TestStopWithSendInFlight: a server that never answers holds one send;
+// stopping gives it ShutdownGrace, and the claimed messages not started
+// are released, due at once.
+func TestStopWithSendInFlight(t *testing.T) {
+	st := openStore(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // and say nothing
+		}
+	}()
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, enqueue(t, st, fmt.Sprintf("u%d@example.com", i)).ID)
+	}
+	o := fast(t)
+	o.Concurrency, o.ShutdownGrace, o.RetryBase, o.RetryMax = 1, 200*time.Millisecond, time.Hour, time.Hour
+	w := smail.NewWorker(st, newSMTP(t, "smtp://"+ln.Addr().String()), o)
+	stop := startWorker(t, w)
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection")
+	}
+	start := time.Now()
+	stop()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("Run took %v to return", d)
+	}
+	if s := w.Stats(); s.Failed != 1 || s.Sent != 0 {
+		t.Errorf("stats %+v", s)
+	}
+	released := 0
+	for _, id := range ids {
+		m, err := st.MailByID(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done(m) || m.LastError == "" || m.Attempts != 1 {
+			t.Errorf("after stop: %+v", m)
+		}
+		if strings.Contains(m.LastError, "worker stopping") {
+			released++
+		}
+	}
+	if released != 2 {
+		t.Errorf("%d released, want 2", released)
+	}
+	now := time.Now()
+	again, err := st.ClaimMail(context.Background(), now, now.Add(time.Minute), 10)
+	if err != nil || len(again) != 2 {
+		t.Errorf("released messages claimable at once: %d, %v", len(again), err)
+	}
+}
+
 func TestDirSender(t *testing.T) {
 	st := openStore(t)
-	dir := filepath.Join(t.TempDir(), "mail")
+	dir := filepath.Join(t.TempDir(), "new", "mail")
 	sender, err := smail.NewDirSender(dir, "no-reply@x.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := enqueue(t, st, "a@example.com")
-	startWorker(t, smail.NewWorker(st, sender, fast()))
-	waitSent(t, st, m.ID)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
-	if len(files) != 1 {
-		t.Fatalf("files %v", files)
+	m1, m2 := enqueue(t, st, "a@example.com"), enqueue(t, st, "b@example.com")
+	startWorker(t, smail.NewWorker(st, sender, fast(t)))
+	waitMail(t, st, m1.ID, "sent", done)
+	waitMail(t, st, m2.ID, "sent", done)
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("dir: %v %v", entries, err)
 	}
-	f, _ := os.Open(files[0])
-	defer f.Close()
-	msg, err := mail.ReadMessage(f)
-	if err != nil || msg.Header.Get("To") != "<a@example.com>" || !strings.Contains(msg.Header.Get("Content-Type"), "multipart/alternative") {
-		t.Fatalf("eml: %v %v", err, msg.Header)
+	for i, m := range []store.Mail{m1, m2} {
+		name := entries[i].Name()
+		if want := fmt.Sprintf("%d-%d.eml", m.CreatedAt.UnixNano(), m.ID); name != want {
+			t.Errorf("file %q, want %q", name, want)
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := mail.ReadMessage(strings.NewReader(string(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.Header.Get("To") != "<"+m.To+">" || !strings.HasPrefix(msg.Header.Get("Content-Type"), "multipart/alternative") ||
+			!strings.HasPrefix(msg.Header.Get("Message-Id"), fmt.Sprintf("<outbox-%d-", m.ID)) {
+			t.Errorf("%s: %v", name, msg.Header)
+		}
 	}
 }
 
-func TestSMTPURLs(t *testing.T) {
-	for _, bad := range []string{"http://x", "smtp://", "smtp://host:99999", "::"} {
-		if _, err := smail.NewSMTPSender(bad, "a@b.co"); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+func TestNewSMTPSender(t *testing.T) {
+	cases := []struct {
+		url, from string
+		wantErr   string // "" accepts
+	}{
+		{url: "smtp://host"},
+		{url: "smtp://mail.example.com:2525?starttls=required&timeout=30s"},
+		{url: "smtps://u:p@host:465?insecure_skip_verify=1"},
+		{url: "SMTP://host/"},
+		{url: "http://x", wantErr: "scheme"},
+		{url: "mail.example.com:587", wantErr: "scheme"},
+		{url: "smtp://", wantErr: "no host"},
+		{url: "smtp://:25", wantErr: "no host"},
+		{url: "smtp://host:99999", wantErr: "port"},
+		{url: "smtp://host:x", wantErr: "not a URL"},
+		{url: "::", wantErr: "not a URL"},
+		{url: "smtp://host/path", wantErr: "path"},
+		{url: "smtp://host?starttls=yes", wantErr: "starttls"},
+		{url: "smtps://host?starttls=required", wantErr: "starttls"},
+		{url: "smtp://host?insecure_skip_verify=maybe", wantErr: "insecure_skip_verify"},
+		{url: "smtp://host?timeout=-1s", wantErr: "timeout"},
+		{url: "smtp://host?tls=on", wantErr: "unknown parameter"},
+		{url: "smtp://u:hunter2@host?tls=on", wantErr: "unknown parameter"},
+		{url: "smtp://host", from: "not an address", wantErr: "sender address"},
 	}
-	for _, good := range []string{"smtp://host", "smtps://u:p@host:465", "smtp://h:2525?starttls=required"} {
-		if _, err := smail.NewSMTPSender(good, "a@b.co"); err != nil {
-			t.Errorf("%q: %v", good, err)
-		}
+	for _, c := range cases {
+		t.Run(c.url, func(t *testing.T) {
+			from := c.from
+			if from == "" {
+				from = "a@b.example"
+			}
+			_, err := smail.NewSMTPSender(c.url, from)
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("error %v, want one about %q", err, c.wantErr)
+			case err != nil && strings.Contains(err.Error(), "hunter2"):
+				t.Fatalf("error shows the password: %v", err)
+			}
+		})
 	}
 }

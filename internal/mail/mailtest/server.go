@@ -1,6 +1,8 @@
 // Package mailtest is a real SMTP server for tests: it speaks SMTP on
-// 127.0.0.1 (with STARTTLS on a throwaway certificate when asked), records
-// what it receives, and can refuse, stop and start again on the same port.
+// 127.0.0.1 (with STARTTLS on a throwaway certificate, and AUTH PLAIN or
+// LOGIN, when asked), records what it receives with its text and HTML
+// parts decoded, and can refuse (at RCPT or after DATA), stop, and start
+// again on the same port.
 package mailtest
 
 import (
@@ -23,19 +25,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
 // Received is one message as the server got it.
 type Received struct {
-	From    string   // the From header, decoded
-	To      []string // envelope recipients
-	Subject string
-	Text    string
-	HTML    string
-	Header  mail.Header
-	Raw     []byte
-	TLS     bool // the session had switched to TLS
+	From     string   // the From header, decoded
+	MailFrom string   // envelope sender (MAIL FROM)
+	To       []string // envelope recipients (RCPT TO)
+	Subject  string
+	Text     string
+	HTML     string
+	Header   mail.Header
+	Raw      []byte
+	TLS      bool   // the session had switched to TLS
+	User     string // who authenticated, "" without AUTH
 }
 
 // Server is an SMTP server on 127.0.0.1.
@@ -46,9 +51,16 @@ type Server struct {
 	srv    *smtp.Server
 	ln     net.Listener
 	msgs   []Received
-	reply  int
+	reply  int // refuse RCPT with it, 0: accept
+	dreply int // refuse the end of DATA with it, 0: accept
 	tls    *tls.Config
+	auth   *authConfig
 	notify chan struct{}
+}
+
+type authConfig struct {
+	user, pass string
+	mechs      []string
 }
 
 // Option configures a Server.
@@ -56,6 +68,15 @@ type Option func(*Server)
 
 // WithSTARTTLS offers STARTTLS with a self-signed certificate.
 func WithSTARTTLS() Option { return func(s *Server) { s.tls = selfSigned(s.t) } }
+
+// WithAuth offers AUTH with mechs (default PLAIN and LOGIN), accepts only
+// user and pass, and refuses MAIL FROM before authentication.
+func WithAuth(user, pass string, mechs ...string) Option {
+	if len(mechs) == 0 {
+		mechs = []string{sasl.Plain, sasl.Login}
+	}
+	return func(s *Server) { s.auth = &authConfig{user: user, pass: pass, mechs: mechs} }
+}
 
 // NewServer starts a server; it stops when the test ends.
 func NewServer(t testing.TB, opts ...Option) *Server {
@@ -133,6 +154,14 @@ func (s *Server) SetReply(code int) {
 	s.mu.Unlock()
 }
 
+// SetDataReply makes every following message refused with code after its
+// final dot (0: accept).
+func (s *Server) SetDataReply(code int) {
+	s.mu.Lock()
+	s.dreply = code
+	s.mu.Unlock()
+}
+
 // Messages returns a copy of what arrived so far.
 func (s *Server) Messages() []Received {
 	s.mu.Lock()
@@ -166,13 +195,47 @@ func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 type session struct {
 	s    *Server
 	conn *smtp.Conn
+	user string
 	from string
 	to   []string
 }
 
-func (x *session) AuthMechanisms() []string { return nil }
+func refuse(code int, msg string) error {
+	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: msg}
+}
+
+func (x *session) AuthMechanisms() []string {
+	if x.s.auth == nil {
+		return nil
+	}
+	return x.s.auth.mechs
+}
+
+func (x *session) Auth(mech string) (sasl.Server, error) {
+	a := x.s.auth
+	if a == nil {
+		return nil, refuse(504, "no AUTH here")
+	}
+	check := func(user, pass string) error {
+		if user != a.user || pass != a.pass {
+			return refuse(535, "bad credentials")
+		}
+		x.user = user
+		return nil
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
+	case sasl.Login:
+		return &loginServer{check: check}, nil
+	}
+	return nil, refuse(504, "unknown mechanism")
+}
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	if x.s.auth != nil && x.user == "" {
+		return refuse(530, "authentication required")
+	}
 	x.from = from
 	return nil
 }
@@ -182,7 +245,7 @@ func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	code := x.s.reply
 	x.s.mu.Unlock()
 	if code != 0 {
-		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: "refused by mailtest"}
+		return refuse(code, "refused by mailtest")
 	}
 	x.to = append(x.to, to)
 	return nil
@@ -194,11 +257,17 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	rec := parse(raw)
-	rec.To = x.to
+	rec.MailFrom, rec.To, rec.User = x.from, x.to, x.user
 	_, rec.TLS = x.conn.TLSConnectionState()
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, rec)
+	code := x.s.dreply
+	if code == 0 {
+		x.s.msgs = append(x.s.msgs, rec)
+	}
 	x.s.mu.Unlock()
+	if code != 0 {
+		return refuse(code, "refused by mailtest")
+	}
 	select {
 	case x.s.notify <- struct{}{}:
 	default:
@@ -206,7 +275,30 @@ func (x *session) Data(r io.Reader) error {
 	return nil
 }
 
-func (x *session) Reset()        { x.from, x.to = "", nil }
+func (x *session) Reset() { x.from, x.to = "", nil }
+
+// loginServer is the server side of AUTH LOGIN, which go-sasl lacks.
+type loginServer struct {
+	step  int
+	user  string
+	check func(user, pass string) error
+}
+
+func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if len(resp) == 0 {
+			return []byte("Username:"), false, nil
+		}
+		fallthrough // the username came as the initial response
+	case 1:
+		l.user, l.step = string(resp), 2
+		return []byte("Password:"), false, nil
+	default:
+		return nil, true, l.check(l.user, string(resp))
+	}
+}
 func (x *session) Logout() error { return nil }
 
 // parse decodes headers and the text and HTML parts.
