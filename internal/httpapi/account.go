@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
@@ -34,11 +33,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.auth.Me(r.Context(), cred, s.client(r))
-	if errors.Is(err, auth.ErrBadCredentials) {
-		err = auth.ErrNoCredentials // a bad credential is a 401 here, not the token endpoints' 200
-	}
 	if err != nil {
-		s.fail(w, r, err)
+		s.apiFail(w, r, err)
 		return
 	}
 	u := p.User
@@ -71,10 +67,7 @@ func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fe := auth.FieldErrors{}
-	raw := strings.TrimSpace(field(f, fe, "token"))
-	if _, bad := fe["token"]; !bad && raw == "" {
-		fe.Add("token", "field_required")
-	}
+	raw := requiredField(f, fe, "token")
 	minutes, err := f.minutes("validForInMinutes")
 	if err != nil {
 		fe.Add("validForInMinutes", "invalid_integer")
@@ -101,11 +94,8 @@ func (s *Server) handleLinkToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok, err := s.auth.LinkToken(r.Context(), cred.Bearer)
-	if errors.Is(err, auth.ErrBadCredentials) {
-		err = auth.ErrNoCredentials
-	}
 	if err != nil {
-		s.fail(w, r, err)
+		s.apiFail(w, r, err)
 		return
 	}
 	s.ok(w, r, tok.Value, "ok")
@@ -141,12 +131,9 @@ func (s *Server) handleCompleteReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fe := auth.FieldErrors{}
-	raw := strings.TrimSpace(field(f, fe, "token"))
+	raw := requiredField(f, fe, "token")
 	pw := field(f, fe, "password")
 	bid := businessIDField(f, fe)
-	if _, bad := fe["token"]; !bad && raw == "" {
-		fe.Add("token", "field_required")
-	}
 	if _, bad := fe["password"]; !bad && pw == "" {
 		fe.Add("password", "field_required")
 	}

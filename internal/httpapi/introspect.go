@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
 )
@@ -16,10 +15,7 @@ func (s *Server) apiToken(w http.ResponseWriter, r *http.Request) (auth.Credenti
 		return auth.Credentials{}, "", false
 	}
 	fe := auth.FieldErrors{}
-	raw := strings.TrimSpace(field(f, fe, "token"))
-	if _, bad := fe["token"]; !bad && raw == "" {
-		fe.Add("token", "field_required")
-	}
+	raw := requiredField(f, fe, "token")
 	if len(fe) > 0 {
 		s.fail(w, r, fe)
 		return auth.Credentials{}, "", false
@@ -32,7 +28,8 @@ func (s *Server) apiToken(w http.ResponseWriter, r *http.Request) (auth.Credenti
 	return cred, raw, true
 }
 
-// apiFail answers a caller failure: bad credentials are a 401 here.
+// apiFail answers a caller failure on the endpoints outside the seed's
+// token endpoints: bad credentials are a 401 there, not HTTP 200/Status 500.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, auth.ErrBadCredentials) {
 		err = auth.ErrNoCredentials

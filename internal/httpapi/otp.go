@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
 )
@@ -42,14 +41,8 @@ func (s *Server) handleVerifyCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fe := auth.FieldErrors{}
-	email := strings.TrimSpace(field(f, fe, "email"))
-	code := strings.TrimSpace(field(f, fe, "code"))
-	if _, bad := fe["email"]; !bad && email == "" {
-		fe.Add("email", "field_required")
-	}
-	if _, bad := fe["code"]; !bad && code == "" {
-		fe.Add("code", "field_required")
-	}
+	email := requiredField(f, fe, "email")
+	code := requiredField(f, fe, "code")
 	if len(fe) > 0 {
 		s.fail(w, r, fe)
 		return

@@ -42,16 +42,22 @@ func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) {
 	s.ok(w, r, nil, "reset_sent")
 }
 
+// requiredField reads a required text field, trimmed, recording in fe why
+// it is missing or unreadable.
+func requiredField(f fields, fe auth.FieldErrors, name string) string {
+	v := strings.TrimSpace(field(f, fe, name))
+	if _, bad := fe[name]; !bad && v == "" {
+		fe.Add(name, "field_required")
+	}
+	return v
+}
+
 // emailField reads the required email field, recording in fe why it is
 // missing or not an address.
 func emailField(f fields, fe auth.FieldErrors) string {
-	email := strings.TrimSpace(field(f, fe, "email"))
-	if _, bad := fe["email"]; !bad {
-		if email == "" {
-			fe.Add("email", "field_required")
-		} else if !auth.ValidEmail(email) {
-			fe.Add("email", "invalid_email")
-		}
+	email := requiredField(f, fe, "email")
+	if _, bad := fe["email"]; !bad && !auth.ValidEmail(email) {
+		fe.Add("email", "invalid_email")
 	}
 	return email
 }

@@ -54,10 +54,7 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fe := auth.FieldErrors{}
-	code := strings.TrimSpace(field(f, fe, "code"))
-	if _, bad := fe["code"]; !bad && code == "" {
-		fe.Add("code", "field_required")
-	}
+	code := requiredField(f, fe, "code")
 	if len(fe) > 0 {
 		s.fail(w, r, fe)
 		return
