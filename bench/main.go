@@ -53,14 +53,33 @@ func main() {
 	users := flag.Int("users", 5000, "users to prepare")
 	pg := flag.String("postgres", os.Getenv("SPACEAUTH_TEST_POSTGRES"), "admin URL of a PostgreSQL server (also run there)")
 	appendTo := flag.String("append", "", "append the results to this Markdown file (e.g. BENCHMARKS.md)")
+	o := opts{}
+	flag.StringVar(&o.only, "only", "", "run only the scenarios whose name contains this")
+	flag.StringVar(&o.dbs, "db", "all", "sqlite, postgres or all (postgres needs -postgres)")
+	flag.StringVar(&o.profile, "profile", "", "save CPU and allocation profiles of each scenario into this directory")
 	flag.Parse()
-	if err := run(*dur, *conns, *users, *pg, *appendTo); err != nil {
+	o.dur, o.conns, o.users = *dur, *conns, *users
+	if err := run(o, *pg, *appendTo); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dur time.Duration, conns, users int, pg, appendTo string) error {
+// opts are the harness's settings.
+type opts struct {
+	dur          time.Duration
+	conns, users int
+	only, dbs    string
+	profile      string
+}
+
+func run(o opts, pg, appendTo string) error {
+	dur, conns, users := o.dur, o.conns, o.users
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+	}
 	work, err := os.MkdirTemp("", "spaceauth-bench-")
 	if err != nil {
 		return err
@@ -78,8 +97,11 @@ func run(dur time.Duration, conns, users int, pg, appendTo string) error {
 	fmt.Printf("raw Argon2id ceiling on %d CPUs: %.1f hashes/s\n", runtime.NumCPU(), ceiling)
 
 	var all []result
-	dbs := []string{"sqlite"}
-	if pg != "" {
+	var dbs []string
+	if o.dbs != "postgres" {
+		dbs = append(dbs, "sqlite")
+	}
+	if pg != "" && o.dbs != "sqlite" {
 		dbs = append(dbs, "postgres")
 	}
 	for _, kind := range dbs {
@@ -87,7 +109,7 @@ func run(dur time.Duration, conns, users int, pg, appendTo string) error {
 		if err != nil {
 			return err
 		}
-		rs, err := benchOne(bin, kind, dsn, work, dur, conns, users)
+		rs, err := benchOne(bin, kind, dsn, work, o)
 		cleanup()
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
@@ -154,7 +176,8 @@ func cli(bin, stdin string, args ...string) error {
 }
 
 // benchOne prepares kind's database and runs every scenario against it.
-func benchOne(bin, kind, dsn, work string, dur time.Duration, conns, users int) ([]result, error) {
+func benchOne(bin, kind, dsn, work string, o opts) ([]result, error) {
+	dur, conns, users := o.dur, o.conns, o.users
 	if err := cli(bin, "", "business", "add", "--db", dsn, "--slug", "demo", "--name", "Bench Space"); err != nil {
 		return nil, err
 	}
@@ -180,8 +203,19 @@ func benchOne(bin, kind, dsn, work string, dur time.Duration, conns, users int) 
 	}
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	srv := exec.Command(bin, "serve", "--db", dsn, "--listen", "127.0.0.1:"+port, "--public-url", "http://localhost:"+port,
-		"--mail-dir", filepath.Join(work, "mail-"+kind), "--log-level", "error", "--trusted-proxy", "127.0.0.1")
+	args := []string{"serve", "--db", dsn, "--listen", "127.0.0.1:" + port, "--public-url", "http://localhost:" + port,
+		"--mail-dir", filepath.Join(work, "mail-"+kind), "--log-level", "error", "--trusted-proxy", "127.0.0.1"}
+	debug := ""
+	if o.profile != "" {
+		dl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		debug = dl.Addr().String()
+		dl.Close()
+		args = append(args, "--debug-listen", debug)
+	}
+	srv := exec.Command(bin, args...)
 	srv.Stderr = os.Stderr
 	started := time.Now()
 	if err := srv.Start(); err != nil {
@@ -202,73 +236,85 @@ func benchOne(bin, kind, dsn, work string, dur time.Duration, conns, users int) 
 		time.Sleep(5 * time.Millisecond)
 	}
 	fmt.Printf("[%s] ready in %v; idle RSS %.1f MB\n", kind, time.Since(started).Round(time.Millisecond), rss(srv.Process.Pid, "VmRSS"))
-	b := &bencher{c: c, pid: srv.Process.Pid, db: kind, dur: dur, conns: conns, users: users}
+	b := &bencher{c: c, addr: "127.0.0.1:" + port, pid: srv.Process.Pid, db: kind, dur: dur, conns: conns, users: users,
+		only: o.only, profile: o.profile, debug: debug}
 	adminTok, ok := b.token("admin@bench.test")
 	if !ok {
 		return nil, errors.New("admin sign-in failed")
 	}
 	var out []result
-	out = append(out, b.scenario("password sign-in", func(w, i int) bool {
-		_, ok := b.token(fmt.Sprintf("u%d@bench.test", rand.IntN(users)))
-		return ok
-	}))
+	signin := func(rc *rawConn, email string) bool {
+		st, _, err := rc.do(request("POST", "localhost", "/api/sys/users/token", formHeaders,
+			url.Values{"email": {email}, "password": {benchPW}}.Encode()))
+		return err == nil && st == http.StatusOK
+	}
+	out = b.run(out, "password sign-in", func(rc *rawConn, w, i int) bool {
+		return signin(rc, fmt.Sprintf("u%d@bench.test", rand.IntN(users)))
+	})
 	// Portal tokens are made beforehand by impersonation (no hashing).
-	tokens := b.prepareTokens(adminTok, int(float64(dur.Seconds())*6000))
+	tokens := b.prepareTokens(adminTok, int(dur.Seconds()*8000))
 	var next atomic.Int64
-	out = append(out, b.scenario("portal sign-in by token", func(w, i int) bool {
+	out = b.run(out, "portal sign-in by token", func(rc *rawConn, w, i int) bool {
 		k := int(next.Add(1)) - 1
 		if k >= len(tokens) {
 			return false
 		}
-		resp, err := b.c.Get("http://demo.localhost/en/user/login?t=" + url.QueryEscape(tokens[k]))
-		if err != nil {
-			return false
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusFound
-	}))
-	var resetN atomic.Int64
-	out = append(out, b.scenario("reset request", func(w, i int) bool {
-		k := resetN.Add(1)
-		req, _ := http.NewRequest("GET", fmt.Sprintf("http://demo.localhost/en/user/resetPassword?email=u%d@bench.test", k%int64(users)), nil)
-		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.18.%d.%d", (k/250)%250, k%250+1))
-		return b.ok(req, http.StatusOK)
-	}))
-	out = append(out, b.scenario("bearer check (/en/user/me)", func(w, i int) bool {
-		req, _ := http.NewRequest("GET", "http://demo.localhost/en/user/me", nil)
-		req.Header.Set("Authorization", "Bearer "+adminTok)
-		return b.ok(req, http.StatusOK)
-	}))
+		st, _, err := rc.do(request("GET", "demo.localhost", "/en/user/login?t="+url.QueryEscape(tokens[k]), nil, ""))
+		return err == nil && st == http.StatusFound
+	})
+	me := request("GET", "demo.localhost", "/en/user/me", map[string]string{"Authorization": "Bearer " + adminTok}, "")
+	out = b.run(out, "bearer check (/en/user/me)", func(rc *rawConn, w, i int) bool {
+		st, _, err := rc.do(me)
+		return err == nil && st == http.StatusOK
+	})
 	refresh := make([]string, conns)
 	for w := range conns {
 		refresh[w] = b.passwordGrant(fmt.Sprintf("u%d@bench.test", w))
 	}
-	out = append(out, b.scenario("refresh grant", func(w, i int) bool {
-		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh[w]}}
-		req, _ := http.NewRequest("POST", "http://localhost/api/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := b.c.Do(req)
-		if err != nil {
+	out = b.run(out, "refresh grant", func(rc *rawConn, w, i int) bool {
+		st, body, err := rc.do(request("POST", "localhost", "/api/token", formHeaders,
+			url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh[w]}}.Encode()))
+		if err != nil || st != http.StatusOK {
 			return false
 		}
 		var g struct {
 			RefreshToken string `json:"refresh_token"`
 		}
-		json.NewDecoder(resp.Body).Decode(&g)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || g.RefreshToken == "" {
+		if json.Unmarshal(body, &g) != nil || g.RefreshToken == "" {
 			return false
 		}
 		refresh[w] = g.RefreshToken
 		return true
-	}))
+	})
+	// Last: its mail is delivered in the background, and the worker's
+	// file writes would otherwise be measured in the scenarios after it.
+	var resetN atomic.Int64
+	out = b.run(out, "reset request", func(rc *rawConn, w, i int) bool {
+		k := resetN.Add(1)
+		st, _, err := rc.do(request("GET", "demo.localhost", fmt.Sprintf("/en/user/resetPassword?email=u%d@bench.test", k%int64(users)),
+			map[string]string{"X-Forwarded-For": fmt.Sprintf("198.18.%d.%d", (k/250)%250, k%250+1)}, ""))
+		return err == nil && st == http.StatusOK
+	})
 	return out, nil
 }
 
+var formHeaders = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+
+// run measures one scenario when the -only filter admits it.
+func (b *bencher) run(out []result, name string, op func(rc *rawConn, worker, i int) bool) []result {
+	if b.only != "" && !strings.Contains(name, b.only) {
+		return out
+	}
+	return append(out, b.scenario(name, op))
+}
+
 type bencher struct {
-	c     *http.Client
-	pid   int
+	c       *http.Client
+	addr    string
+	pid     int
+	only    string
+	profile string // directory for pprof profiles, or ""
+	debug   string // the server's --debug-listen address
 	db    string
 	dur   time.Duration
 	conns int
@@ -364,8 +410,23 @@ func (b *bencher) prepareTokens(admin string, n int) []string {
 	return out
 }
 
-// scenario runs op on conns workers for the duration.
-func (b *bencher) scenario(name string, op func(worker, i int) bool) result {
+// scenario runs op on conns workers (one connection each) for the
+// duration, collecting CPU and allocation profiles meanwhile with -profile.
+func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool) result {
+	var profWG sync.WaitGroup
+	if b.profile != "" {
+		secs := int(b.dur.Seconds())
+		base := filepath.Join(b.profile, b.db+"-"+strings.Fields(name)[0]+"-"+strings.Fields(name)[1])
+		for _, p := range []struct{ kind, file string }{{"profile", base + ".cpu.pprof"}, {"allocs", base + ".allocs.pprof"}} {
+			profWG.Add(1)
+			go func() {
+				defer profWG.Done()
+				if err := fetch(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", b.debug, p.kind, secs), p.file); err != nil {
+					fmt.Fprintln(os.Stderr, "profile:", err)
+				}
+			}()
+		}
+	}
 	cpu0 := cpuSeconds(b.pid)
 	start := time.Now()
 	stop := start.Add(b.dur)
@@ -376,12 +437,16 @@ func (b *bencher) scenario(name string, op func(worker, i int) bool) result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			rc := newRawConn(b.addr)
 			for i := 0; time.Now().Before(stop); i++ {
 				t0 := time.Now()
-				if !op(w, i) {
+				if !op(rc, w, i) {
 					errs.Add(1)
 				}
 				lats[w] = append(lats[w], time.Since(t0))
+			}
+			if rc.c != nil {
+				rc.c.Close()
 			}
 		}()
 	}
@@ -394,9 +459,29 @@ func (b *bencher) scenario(name string, op func(worker, i int) bool) result {
 	if len(all) > 0 {
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
 	}
-	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d\n", b.db, name, float64(r.n)/wall.Seconds(),
-		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
+	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d  cpu %.2f\n", b.db, name, float64(r.n)/wall.Seconds(),
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu)
+	profWG.Wait()
 	return r
+}
+
+// fetch saves the body of a GET to path.
+func fetch(u, path string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s: %s", u, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }
 
 func cpuSeconds(pid int) float64 {

@@ -55,6 +55,13 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		return err
 	}
 	defer a.Close()
+	if cfg.DebugListen != "" {
+		stop, err := serveDebug(cfg.DebugListen, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	var sender mail.Sender
 	if cfg.SMTPURL != "" {

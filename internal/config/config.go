@@ -18,6 +18,7 @@ type Config struct {
 	DB string
 
 	Listen          string
+	DebugListen     string
 	BaseDomain      string
 	PublicURL       string
 	SMTPURL         string
@@ -74,6 +75,7 @@ func (c *Config) RegisterKeys(fs *flag.FlagSet) {
 func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	c.RegisterKeys(fs)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
+	fs.StringVar(&c.DebugListen, "debug-listen", c.DebugListen, "loopback address for Go's pprof profiles (off when empty)")
 	fs.StringVar(&c.BaseDomain, "base-domain", c.BaseDomain, "tenant hosts are {slug}.{base-domain}")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "scheme and port of links sent out")
 	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "SMTP server, smtp://user:pass@host:port (STARTTLS when offered)")
@@ -162,6 +164,9 @@ func (c *Config) Validate(serving bool) error {
 	if bd == "" || strings.ContainsAny(bd, "/: ") {
 		errs = append(errs, fmt.Errorf("--base-domain %q: must be a host name", c.BaseDomain))
 	}
+	if c.DebugListen != "" && !loopback(c.DebugListen) {
+		errs = append(errs, fmt.Errorf("--debug-listen %q: must be a loopback address (127.0.0.1:PORT or [::1]:PORT); profiles expose memory contents", c.DebugListen))
+	}
 	if c.SMTPURL == "" && c.MailDir == "" {
 		errs = append(errs, errors.New("no way to send mail: give --smtp-url or --mail-dir"))
 	}
@@ -198,4 +203,10 @@ func (c *Config) From() string {
 		return c.MailFrom
 	}
 	return "no-reply@" + strings.Trim(c.BaseDomain, ".")
+}
+
+// loopback reports whether addr (host:port) names a loopback IP address.
+func loopback(addr string) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	return err == nil && ap.Addr().IsLoopback()
 }

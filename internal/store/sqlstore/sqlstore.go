@@ -152,7 +152,8 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: read %s: %w", path, err)
 	}
 	d := sqliteDialect()
-	s := &Store{queries: queries{w: writer, r: reader, d: d, now: clockOr(opts.Clock)}, writer: writer, reader: reader}
+	s := &Store{queries: queries{w: writer, r: reader, d: d, now: clockOr(opts.Clock),
+		ws: newStmtCache(writer), rs: newStmtCache(reader)}, writer: writer, reader: reader}
 	if err := s.initMigrations(ctx, d, opts); err != nil {
 		s.Close()
 		return nil, err
@@ -242,7 +243,7 @@ func (s *Store) Close() error {
 	if s.provider != nil {
 		s.provider.Close()
 	}
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	return errors.Join(s.ws.close(), s.rs.close(), s.reader.Close(), s.writer.Close())
 }
 
 // InTx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite).
@@ -251,7 +252,11 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	if err := fn(&queries{w: tx, r: tx, d: s.d, now: s.now}); err != nil {
+	q := &queries{w: tx, r: tx, d: s.d, now: s.now, ws: s.ws, tx: tx}
+	// The transaction holds SQLite's only writer connection, so statements
+	// it lacks are prepared once it has ended.
+	defer func() { s.ws.prepare(ctx, q.unprepared) }()
+	if err := fn(q); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -269,28 +274,65 @@ type querier interface {
 }
 
 // queries implements store.Queries; w takes writes, r reads. Inside a
-// transaction both are the transaction.
+// transaction both are the transaction (tx), and statements prepared on the
+// writer are borrowed by it.
 type queries struct {
-	w, r querier
-	d    *dialect
-	now  func() time.Time
+	w, r   querier
+	d      *dialect
+	now    func() time.Time
+	ws, rs *stmtCache // prepared statements of the writer and reader pools (SQLite only)
+	tx     *sql.Tx
+	// unprepared are the queries a transaction ran that ws did not have.
+	unprepared []string
+}
+
+// writeQ and readQ return what runs query: a prepared statement when the
+// pool has a cache, else the pool or transaction itself.
+func (q *queries) writeQ(ctx context.Context, query string) querier {
+	if q.tx != nil {
+		if st := q.ws.lookup(query); st != nil {
+			return stmtQuerier{q.tx.StmtContext(ctx, st)}
+		}
+		if q.ws != nil {
+			q.unprepared = append(q.unprepared, query)
+		}
+		return q.w
+	}
+	if st := q.ws.get(ctx, query); st != nil {
+		return stmtQuerier{st}
+	}
+	return q.w
+}
+
+func (q *queries) readQ(ctx context.Context, query string) querier {
+	if q.tx != nil {
+		return q.writeQ(ctx, query)
+	}
+	if st := q.rs.get(ctx, query); st != nil {
+		return stmtQuerier{st}
+	}
+	return q.r
 }
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return q.w.ExecContext(ctx, q.d.rebind(query), args...)
+	query = q.d.rebind(query)
+	return q.writeQ(ctx, query).ExecContext(ctx, query, args...)
 }
 
 func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return q.r.QueryContext(ctx, q.d.rebind(query), args...)
+	query = q.d.rebind(query)
+	return q.readQ(ctx, query).QueryContext(ctx, query, args...)
 }
 
 func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.r.QueryRowContext(ctx, q.d.rebind(query), args...)
+	query = q.d.rebind(query)
+	return q.readQ(ctx, query).QueryRowContext(ctx, query, args...)
 }
 
 // writeRow runs a statement with RETURNING on the writer.
 func (q *queries) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.w.QueryRowContext(ctx, q.d.rebind(query), args...)
+	query = q.d.rebind(query)
+	return q.writeQ(ctx, query).QueryRowContext(ctx, query, args...)
 }
 
 // wrap maps driver errors onto the store's sentinels.
