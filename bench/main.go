@@ -315,10 +315,10 @@ type bencher struct {
 	only    string
 	profile string // directory for pprof profiles, or ""
 	debug   string // the server's --debug-listen address
-	db    string
-	dur   time.Duration
-	conns int
-	users int
+	db      string
+	dur     time.Duration
+	conns   int
+	users   int
 }
 
 func newClient(port string, conns int) *http.Client {
