@@ -22,7 +22,7 @@ func (s *Service) Me(ctx context.Context, cred Credentials, c Client) (Profile, 
 	}
 	p := Profile{User: u}
 	for _, id := range u.BusinessIDs {
-		b, err := s.store.BusinessByID(ctx, id)
+		b, err := s.cache.businessByID(ctx, id)
 		if err != nil {
 			return Profile{}, fmt.Errorf("me: %w", err)
 		}

@@ -80,6 +80,7 @@ type Service struct {
 	throttle ThrottlePolicy
 	now      func() time.Time
 	log      *slog.Logger
+	cache    *stateCache
 }
 
 // New builds a Service.
@@ -126,7 +127,7 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 		store: st, hasher: h, policy: p, tokens: t, composer: c, opts: o,
 		scheme: u.Scheme, port: u.Port(),
 		pool: newHashPool(o.HashSlots, o.HashQueue), throttle: o.Throttle,
-		now: o.Clock, log: o.Logger,
+		now: o.Clock, log: o.Logger, cache: newStateCache(st),
 	}, nil
 }
 
@@ -170,7 +171,7 @@ func (s *Service) BusinessForHost(ctx context.Context, host string) (store.Busin
 		return store.Business{}, ErrNotFound
 	}
 	if slug, ok := strings.CutSuffix(host, "."+s.opts.BaseDomain); ok && slug != "" && !strings.Contains(slug, ".") {
-		b, err := s.store.BusinessBySlug(ctx, slug)
+		b, err := s.cache.businessBySlug(ctx, slug)
 		if err == nil {
 			return b, nil
 		}
@@ -178,7 +179,7 @@ func (s *Service) BusinessForHost(ctx context.Context, host string) (store.Busin
 			return store.Business{}, fmt.Errorf("business for host: %w", err)
 		}
 	}
-	b, err := s.store.BusinessByDomain(ctx, host)
+	b, err := s.cache.businessByDomain(ctx, host)
 	if isNotFound(err) {
 		return store.Business{}, ErrNotFound
 	}

@@ -196,7 +196,7 @@ func (s *Service) liveUser(ctx context.Context, c token.Claims) (store.User, err
 	if err != nil || id <= 0 {
 		return store.User{}, ErrBadCredentials
 	}
-	u, err := s.store.UserByID(ctx, id)
+	u, err := s.cache.user(ctx, id)
 	if isNotFound(err) {
 		return store.User{}, ErrBadCredentials
 	}
@@ -206,7 +206,7 @@ func (s *Service) liveUser(ctx context.Context, c token.Claims) (store.User, err
 	if !u.Active || c.Version != u.TokenVersion {
 		return store.User{}, ErrBadCredentials
 	}
-	revoked, err := s.store.TokenRevoked(ctx, c.ID)
+	revoked, err := s.cache.revoked(ctx, c.ID)
 	if err != nil {
 		return store.User{}, fmt.Errorf("verify token: %w", err)
 	}

@@ -18,9 +18,16 @@ import (
 )
 
 func newService(t *testing.T, p password.Params) *auth.Service {
+	svc, _ := serviceOn(t, filepath.Join(t.TempDir(), "db.sqlite"), p)
+	return svc
+}
+
+// serviceOn builds a Service over its own handle on the database dsn, as a
+// separate process would have.
+func serviceOn(t *testing.T, dsn string, p password.Params) (*auth.Service, *sqlstore.Store) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +56,7 @@ func newService(t *testing.T, p password.Params) *auth.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc
+	return svc, st
 }
 
 // TestSignInTimingUnknownEmail: a sign-in with an unknown email costs the

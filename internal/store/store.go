@@ -21,6 +21,11 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Migrated reports whether every embedded migration has been applied.
 	Migrated(ctx context.Context) (bool, error)
+	// StateEpoch returns a number that changes whenever a user, a user's
+	// roles or businesses, a business, or the revoked tokens change, in
+	// this process or any other. ok is false when it cannot be trusted at
+	// the moment; callers then must not serve anything from a cache.
+	StateEpoch(ctx context.Context) (epoch int64, ok bool)
 	Close() error
 }
 

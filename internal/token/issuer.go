@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -71,7 +72,21 @@ type Issuer struct {
 	iss    string
 	now    func() time.Time
 	parser *jwt.Parser
+
+	// verified remembers tokens whose signature checked out, keyed by the
+	// token's exact text: the signature check was most of a bearer check's
+	// CPU. A hit still re-checks the times and that the key still verifies.
+	mu       sync.RWMutex
+	verified map[string]verifiedToken
 }
+
+type verifiedToken struct {
+	claims Claims
+	kid    string
+}
+
+// maxVerified bounds the verified-token cache; a full cache is emptied.
+const maxVerified = 20000
 
 // NewIssuer makes an Issuer; clock nil means time.Now.
 func NewIssuer(r *Ring, issuer string, clock func() time.Time) *Issuer {
@@ -87,7 +102,27 @@ func NewIssuer(r *Ring, issuer string, clock func() time.Time) *Issuer {
 		jwt.WithTimeFunc(clock),
 		// One token, one spelling: no padding, no stray trailing bits.
 		jwt.WithStrictDecoding(),
-	)}
+	), verified: make(map[string]verifiedToken)}
+}
+
+// remembered returns the claims of raw if it verified before, its key still
+// verifies and its times hold now (else the full check runs, and says why).
+func (i *Issuer) remembered(raw string) (Claims, bool) {
+	i.mu.RLock()
+	v, ok := i.verified[raw]
+	i.mu.RUnlock()
+	if !ok {
+		return Claims{}, false
+	}
+	if _, ok := i.ring.lookup(v.kid); !ok {
+		return Claims{}, false
+	}
+	now := i.now()
+	c := v.claims
+	if now.After(c.ExpiresAt.Add(Leeway)) || now.Before(c.NotBefore.Add(-Leeway)) || now.Before(c.IssuedAt.Add(-Leeway)) {
+		return Claims{}, false
+	}
+	return c, true
 }
 
 // Issue signs c for validity with the ring's current key, filling Issuer,
@@ -142,9 +177,13 @@ func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
 	if raw == "" || len(raw) > maxTokenLen {
 		return Claims{}, ErrInvalidToken
 	}
+	if c, ok := i.remembered(raw); ok {
+		return c, nil
+	}
 	var w wireClaims
+	var kid string
 	_, err := i.parser.ParseWithClaims(raw, &w, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
+		kid, _ = t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("no kid")
 		}
@@ -173,5 +212,11 @@ func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
 	if w.NotBefore != nil {
 		c.NotBefore = w.NotBefore.Time
 	}
+	i.mu.Lock()
+	if len(i.verified) >= maxVerified {
+		clear(i.verified)
+	}
+	i.verified[raw] = verifiedToken{claims: c, kid: kid}
+	i.mu.Unlock()
 	return c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,6 +34,8 @@ type Options struct {
 	ReadConns int
 	// Clock fills in unset creation times (default time.Now).
 	Clock func() time.Time
+	// Logger receives the state listener's complaints (default: discarded).
+	Logger *slog.Logger
 }
 
 // Store is a store.Store over SQL.
@@ -41,6 +44,7 @@ type Store struct {
 	writer   *sql.DB
 	reader   *sql.DB
 	provider *goose.Provider
+	listener *stateListener // PostgreSQL only
 }
 
 var _ store.Store = (*Store)(nil)
@@ -82,6 +86,11 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		db.Close()
 		return nil, err
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s.listener = startStateListener(dsn, log)
 	return s, nil
 }
 
@@ -240,6 +249,7 @@ func (s *Store) Pools() map[string]*sql.DB {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.listener.close()
 	if s.provider != nil {
 		s.provider.Close()
 	}

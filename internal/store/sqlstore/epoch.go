@@ -1,0 +1,100 @@
+package sqlstore
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// StateEpoch reads the counter that migration 00007 keeps: on SQLite a row
+// moved by triggers in the writing transaction; on PostgreSQL a count of the
+// spaceauth_state notifications this process has heard.
+func (s *Store) StateEpoch(ctx context.Context) (int64, bool) {
+	if s.listener != nil {
+		return s.listener.epoch()
+	}
+	var n int64
+	if err := s.queryRow(ctx, `SELECT n FROM state_epoch WHERE id = 1`).Scan(&n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// stateListener follows the spaceauth_state channel on a connection of its
+// own. While it is not listening the epoch is not trusted, and every time it
+// starts listening again the epoch moves, since notifications may have been
+// missed meanwhile.
+type stateListener struct {
+	dsn    string
+	log    *slog.Logger
+	n      atomic.Int64
+	up     atomic.Bool
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+func startStateListener(dsn string, log *slog.Logger) *stateListener {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &stateListener{dsn: dsn, log: log, cancel: cancel}
+	l.done.Add(1)
+	go l.run(ctx)
+	return l
+}
+
+func (l *stateListener) epoch() (int64, bool) {
+	if !l.up.Load() {
+		return 0, false
+	}
+	return l.n.Load(), true
+}
+
+func (l *stateListener) run(ctx context.Context) {
+	defer l.done.Done()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := l.listen(ctx)
+		l.up.Store(false)
+		l.n.Add(1)
+		if ctx.Err() != nil {
+			return
+		}
+		l.log.Warn("state listener lost; cache off until it is back", "err", err, "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (l *stateListener) listen(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, l.dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN spaceauth_state"); err != nil {
+		return err
+	}
+	l.n.Add(1)
+	l.up.Store(true)
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		l.n.Add(1)
+	}
+}
+
+func (l *stateListener) close() {
+	if l == nil {
+		return
+	}
+	l.cancel()
+	l.done.Wait()
+}
