@@ -45,6 +45,7 @@ type Store struct {
 	reader   *sql.DB
 	provider *goose.Provider
 	listener *stateListener // PostgreSQL only
+	batch    *batcher       // SQLite only: group commit of InTx
 }
 
 var _ store.Store = (*Store)(nil)
@@ -163,6 +164,7 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	d := sqliteDialect()
 	s := &Store{queries: queries{w: writer, r: reader, d: d, now: clockOr(opts.Clock),
 		ws: newStmtCache(writer), rs: newStmtCache(reader)}, writer: writer, reader: reader}
+	s.batch = newBatcher(writer, d, s.now, s.ws)
 	if err := s.initMigrations(ctx, d, opts); err != nil {
 		s.Close()
 		return nil, err
@@ -250,14 +252,19 @@ func (s *Store) Pools() map[string]*sql.DB {
 // Close closes both pools.
 func (s *Store) Close() error {
 	s.listener.close()
+	s.batch.close()
 	if s.provider != nil {
 		s.provider.Close()
 	}
 	return errors.Join(s.ws.close(), s.rs.close(), s.reader.Close(), s.writer.Close())
 }
 
-// InTx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite).
+// InTx runs fn in one write transaction (on SQLite: BEGIN IMMEDIATE, and
+// possibly shared with other InTx calls; see batcher).
 func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error {
+	if s.batch != nil {
+		return s.batch.run(ctx, fn)
+	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
