@@ -156,7 +156,7 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 	if !old.RevokedAt.IsZero() || !now.Before(old.ExpiresAt) || clientID != "" && clientID != old.ClientID {
 		return Grant{}, ErrInvalidGrant
 	}
-	u, err := s.store.UserByID(ctx, old.UserID)
+	u, err := s.cache.user(ctx, old.UserID)
 	if err != nil || !u.Active {
 		return Grant{}, ErrInvalidGrant
 	}
@@ -178,8 +178,13 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 			reused = true
 			return nil
 		}
-		return q.CreateRefreshToken(ctx, store.RefreshToken{Hash: newHash, Family: old.Family, UserID: u.ID, ClientID: old.ClientID,
-			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)})
+		if err := q.CreateRefreshToken(ctx, store.RefreshToken{Hash: newHash, Family: old.Family, UserID: u.ID, ClientID: old.ClientID,
+			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)}); err != nil {
+			return err
+		}
+		// In the same transaction: one commit per grant, not two.
+		s.audit(ctx, q, store.AuditEvent{Type: "token.refreshed", UserID: u.ID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, c)
+		return nil
 	})
 	if err != nil {
 		return Grant{}, fmt.Errorf("refresh grant: %w", err)
@@ -188,7 +193,6 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 		s.refreshReuse(ctx, old, c, now)
 		return Grant{}, ErrInvalidGrant
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "token.refreshed", UserID: u.ID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, c)
 	return Grant{Access: tok, Refresh: newRaw}, nil
 }
 

@@ -93,10 +93,16 @@ func (s *Service) recordSignInFailure(ctx context.Context, email string, c Clien
 	if c.IP != "" {
 		keys = append(keys, addressKey(c.IP))
 	}
-	for _, k := range keys {
-		if _, err := s.store.ThrottleHit(ctx, k, s.now(), s.throttle.Window); err != nil {
-			s.log.ErrorContext(ctx, "throttle write failed", "err", err)
+	err := s.store.InTx(ctx, func(q store.Queries) error {
+		for _, k := range keys {
+			if _, err := q.ThrottleHit(ctx, k, s.now(), s.throttle.Window); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "throttle write failed", "err", err)
 	}
 }
 
@@ -120,14 +126,23 @@ func (s *Service) countRequest(ctx context.Context, kind, email string, c Client
 	if c.IP != "" {
 		limits = append(limits, limit{kind + ":addr:" + c.IP, perAddr})
 	}
-	for _, l := range limits {
-		st, err := s.store.ThrottleHit(ctx, l.key, now, window)
-		if err != nil {
-			return fmt.Errorf("throttle: %w", err)
+	// Both counters in one transaction: one commit per request.
+	var limited error
+	err := s.store.InTx(ctx, func(q store.Queries) error {
+		for _, l := range limits {
+			st, err := q.ThrottleHit(ctx, l.key, now, window)
+			if err != nil {
+				return err
+			}
+			if st.Count > l.max {
+				limited = &RateLimited{RetryAfter: max(time.Second, st.LastAt.Add(window).Sub(now))}
+				return nil // the hits so far still count
+			}
 		}
-		if st.Count > l.max {
-			return &RateLimited{RetryAfter: max(time.Second, st.LastAt.Add(window).Sub(now))}
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("throttle: %w", err)
 	}
-	return nil
+	return limited
 }

@@ -43,14 +43,16 @@ func TestGroupCommit(t *testing.T) {
 		}
 	}
 	// The first transaction holds the writer until the others are queued.
-	gate := make(chan struct{})
+	gate, started := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
 		first <- s.InTx(ctx, func(q store.Queries) error {
+			close(started)
 			<-gate
 			return q.CreateBusiness(ctx, &store.Business{Slug: "gate", Name: "Gate"})
 		})
 	}()
+	<-started
 	before := sqlstore.BatchCommits(s)
 	errs := make([]error, len(kinds))
 	var wg sync.WaitGroup
@@ -60,10 +62,11 @@ func TestGroupCommit(t *testing.T) {
 			defer wg.Done()
 			jctx := ctx
 			if k == cancelled {
+				// Given up before its turn: whether the queue or the
+				// batch notices, it must not run.
 				c, cancel := context.WithCancel(ctx)
+				cancel()
 				jctx = c
-				defer cancel()
-				go func() { time.Sleep(50 * time.Millisecond); cancel() }()
 			}
 			errs[i] = s.InTx(jctx, func(q store.Queries) error {
 				if err := q.CreateBusiness(ctx, &store.Business{Slug: fmt.Sprintf("b%d", i), Name: "B"}); err != nil {
