@@ -168,31 +168,19 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 	if err != nil {
 		return Grant{}, err
 	}
-	reused := false
-	err = s.store.InTx(ctx, func(q store.Queries) error {
-		ok, err := q.RotateRefreshToken(ctx, hash, now)
-		if err != nil {
-			return err
-		}
-		if !ok { // lost a race with another rotation of the same token: reuse
-			reused = true
-			return nil
-		}
-		if err := q.CreateRefreshToken(ctx, store.RefreshToken{Hash: newHash, Family: old.Family, UserID: u.ID, ClientID: old.ClientID,
-			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)}); err != nil {
-			return err
-		}
-		// In the same transaction: one commit per grant, not two.
-		s.audit(ctx, q, store.AuditEvent{Type: "token.refreshed", UserID: u.ID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, c)
-		return nil
-	})
+	// Rotation, the successor and the audit event in one transaction (one
+	// statement on PostgreSQL).
+	ok, err := s.store.ExchangeRefreshToken(ctx, hash, now,
+		store.RefreshToken{Hash: newHash, Family: old.Family, UserID: u.ID, ClientID: old.ClientID, CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)},
+		store.AuditEvent{Type: "token.refreshed", UserID: u.ID, Detail: `{"jti":"` + tok.Claims.ID + `"}`, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512), At: now})
 	if err != nil {
 		return Grant{}, fmt.Errorf("refresh grant: %w", err)
 	}
-	if reused {
+	if !ok { // lost a race with another rotation of the same token: reuse
 		s.refreshReuse(ctx, old, c, now)
 		return Grant{}, ErrInvalidGrant
 	}
+	s.opts.Event("token.refreshed") // audited above, in the exchange
 	return Grant{Access: tok, Refresh: newRaw}, nil
 }
 

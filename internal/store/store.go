@@ -172,6 +172,11 @@ type Refresh interface {
 	// RotateRefreshToken marks a live token as replaced; true only for the
 	// one call that did, however many race.
 	RotateRefreshToken(ctx context.Context, hash []byte, at time.Time) (bool, error)
+	// ExchangeRefreshToken rotates the live token hash at at and, in the
+	// same transaction, stores next (in hash's family, for its user and
+	// client, whatever next says of those) and appends e. It reports false,
+	// and stores nothing, when hash was not live.
+	ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next RefreshToken, e AuditEvent) (bool, error)
 	RevokeRefreshFamily(ctx context.Context, family string, at time.Time) error
 	// RevokeRefreshTokens revokes the user's live tokens of clientID, or of
 	// every client when clientID is "".

@@ -207,3 +207,15 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 	}
 	return s.InTx(ctx, func(q store.Queries) error { return q.AppendAudit(ctx, e) })
 }
+
+func (s *Store) ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next store.RefreshToken, e store.AuditEvent) (bool, error) {
+	if s.batch == nil {
+		return s.queries.ExchangeRefreshToken(ctx, hash, at, next, e)
+	}
+	var ok bool
+	err := s.InTx(ctx, func(q store.Queries) (err error) {
+		ok, err = q.ExchangeRefreshToken(ctx, hash, at, next, e)
+		return err
+	})
+	return ok, err
+}

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
@@ -45,4 +47,50 @@ func (q *queries) RevokeRefreshTokens(ctx context.Context, userID int64, clientI
 	_, err := q.exec(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at = 0`,
 		ns(at), userID, clientID)
 	return q.wrap("revoke refresh tokens", err)
+}
+
+func (q *queries) ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next store.RefreshToken, e store.AuditEvent) (bool, error) {
+	if e.At.IsZero() {
+		e.At = q.now().UTC()
+	}
+	if q.d.name == "postgres" {
+		// One statement: one round trip and one commit, where a transaction
+		// of three statements takes five round trips.
+		var n int
+		err := q.writeRow(ctx, `WITH r AS (
+				UPDATE refresh_tokens SET rotated_at = ?::bigint WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0
+				RETURNING family, user_id, client_id
+			), n AS (
+				INSERT INTO refresh_tokens (hash, family, user_id, client_id, created_at, expires_at)
+				SELECT ?::bytea, family, user_id, client_id, ?::bigint, ?::bigint FROM r
+			), a AS (
+				INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
+				SELECT ?::bigint, ?::text, user_id, ?::bigint, ?::bigint, ?::text, ?::text, ?::text FROM r
+			)
+			SELECT count(*) FROM r`,
+			ns(at), hash, next.Hash, ns(next.CreatedAt), ns(next.ExpiresAt),
+			ns(e.At), e.Type, e.BusinessID, e.ActorID, e.ClientIP, e.UserAgent, e.Detail).Scan(&n)
+		return n == 1, q.wrap("exchange refresh token", err)
+	}
+	if q.tx == nil {
+		return false, errors.New("exchange refresh token: needs a transaction on SQLite")
+	}
+	var old store.RefreshToken
+	if err := q.queryRow(ctx, `SELECT family, user_id, client_id FROM refresh_tokens WHERE hash = ?`, hash).
+		Scan(&old.Family, &old.UserID, &old.ClientID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return false, q.wrap("exchange refresh token", err)
+	}
+	ok, err := q.RotateRefreshToken(ctx, hash, at)
+	if err != nil || !ok {
+		return false, err
+	}
+	next.Family, next.UserID, next.ClientID = old.Family, old.UserID, old.ClientID
+	if err := q.CreateRefreshToken(ctx, next); err != nil {
+		return false, err
+	}
+	e.UserID = old.UserID
+	return true, q.AppendAudit(ctx, e)
 }

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"RefreshTokens", testRefresh},
 		{"TwoFactor", testTwoFactor},
 		{"RefreshRotationRace", testRefreshRace},
+		{"RefreshExchange", testRefreshExchange},
 		{"Health", testHealth},
 	}
 	for _, tc := range tests {
@@ -735,5 +736,51 @@ func testHealth(t *testing.T, s store.Store) {
 	must(t, err)
 	if !ok {
 		t.Error("fresh store reports pending migrations")
+	}
+}
+
+func testRefreshExchange(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "rx@example.com")
+	must(t, s.CreateRefreshToken(ctx, store.RefreshToken{Hash: []byte("x1"), Family: "fx", UserID: u.ID, ClientID: "app",
+		CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	next := func(h string) store.RefreshToken {
+		// Family, user and client come from the rotated token, not from here.
+		return store.RefreshToken{Hash: []byte(h), Family: "wrong", UserID: u.ID + 1000, ClientID: "wrong",
+			CreatedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(2 * time.Hour)}
+	}
+	ev := store.AuditEvent{At: t0.Add(time.Minute), Type: "token.refreshed", Detail: `{"n":1}`, ClientIP: "192.0.2.1"}
+	ok, err := s.ExchangeRefreshToken(ctx, []byte("x1"), t0.Add(time.Minute), next("x2"), ev)
+	must(t, err)
+	if !ok {
+		t.Fatal("exchange of a live token refused")
+	}
+	old, err := s.RefreshTokenByHash(ctx, []byte("x1"))
+	must(t, err)
+	if !old.RotatedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("old token rotated at %v", old.RotatedAt)
+	}
+	nt, err := s.RefreshTokenByHash(ctx, []byte("x2"))
+	must(t, err)
+	if nt.Family != "fx" || nt.UserID != u.ID || nt.ClientID != "app" || !nt.ExpiresAt.Equal(t0.Add(2*time.Hour)) || !nt.RotatedAt.IsZero() {
+		t.Errorf("new token %+v", nt)
+	}
+	evs, err := s.ListAudit(ctx, store.AuditFilter{UserID: u.ID})
+	must(t, err)
+	if len(evs) != 1 || evs[0].Type != "token.refreshed" || evs[0].Detail != `{"n":1}` || evs[0].ClientIP != "192.0.2.1" {
+		t.Errorf("audit after exchange: %+v", evs)
+	}
+	for _, h := range []string{"x1", "nope"} {
+		ok, err := s.ExchangeRefreshToken(ctx, []byte(h), t0.Add(2*time.Minute), next("x3-"+h), ev)
+		must(t, err)
+		if ok {
+			t.Errorf("exchange of %s (not live) accepted", h)
+		}
+		if _, err := s.RefreshTokenByHash(ctx, []byte("x3-"+h)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("refused exchange of %s stored its successor (%v)", h, err)
+		}
+	}
+	if evs, _ := s.ListAudit(ctx, store.AuditFilter{UserID: u.ID}); len(evs) != 1 {
+		t.Errorf("refused exchanges were audited: %d events", len(evs))
 	}
 }
