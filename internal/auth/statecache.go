@@ -39,28 +39,7 @@ func newStateCache(st store.Store) *stateCache {
 		bySlug: map[string]cached[store.Business]{}, byDomain: map[string]cached[store.Business]{}, live: map[string]int64{}}
 }
 
-type epochKey struct{}
-
-type epochScope struct {
-	once  sync.Once
-	epoch int64
-	ok    bool
-}
-
-// WithStateScope lets the cached reads of one request share one reading of
-// the state epoch (taken at its first use), so that a request costs at most
-// one epoch read however many cached lookups it makes.
-func WithStateScope(ctx context.Context) context.Context {
-	return context.WithValue(ctx, epochKey{}, &epochScope{})
-}
-
-func (c *stateCache) epoch(ctx context.Context) (int64, bool) {
-	if sc, ok := ctx.Value(epochKey{}).(*epochScope); ok {
-		sc.once.Do(func() { sc.epoch, sc.ok = c.st.StateEpoch(ctx) })
-		return sc.epoch, sc.ok
-	}
-	return c.st.StateEpoch(ctx)
-}
+func (c *stateCache) epoch(ctx context.Context) (int64, bool) { return c.st.StateEpoch(ctx) }
 
 // through serves key from m when its entry is current, else loads it and
 // keeps it under the epoch read before the load.
