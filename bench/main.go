@@ -535,7 +535,8 @@ func render(rs []result) string {
 
 func appendResults(path, table string, dur time.Duration, conns, users int, pg bool) error {
 	host, _ := os.Hostname()
-	cmd := "go run ./bench -append BENCHMARKS.md"
+	// The command as given (go run passes the flags through unchanged).
+	cmd := strings.Join(append([]string{"go run ./bench"}, os.Args[1:]...), " ")
 	if pg {
 		cmd += " (with SPACEAUTH_TEST_POSTGRES set)"
 	}

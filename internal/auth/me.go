@@ -21,8 +21,9 @@ func (s *Service) Me(ctx context.Context, cred Credentials, c Client) (Profile, 
 		return Profile{}, err
 	}
 	p := Profile{User: u}
+	view := s.cache.view(ctx)
 	for _, id := range u.BusinessIDs {
-		b, err := s.cache.businessByID(ctx, id)
+		b, err := view.businessByID(ctx, id)
 		if err != nil {
 			return Profile{}, fmt.Errorf("me: %w", err)
 		}

@@ -156,7 +156,7 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 	if !old.RevokedAt.IsZero() || !now.Before(old.ExpiresAt) || clientID != "" && clientID != old.ClientID {
 		return Grant{}, ErrInvalidGrant
 	}
-	u, err := s.cache.user(ctx, old.UserID)
+	u, err := s.cache.view(ctx).user(ctx, old.UserID)
 	if err != nil || !u.Active {
 		return Grant{}, ErrInvalidGrant
 	}

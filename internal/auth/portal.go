@@ -95,7 +95,7 @@ func (s *Service) Session(ctx context.Context, b store.Business, cookie string) 
 	if sess.BusinessID != b.ID || !now.Before(sess.ExpiresAt) {
 		return PortalSession{}, ErrNoSession
 	}
-	u, err := s.cache.user(ctx, sess.UserID)
+	u, err := s.cache.view(ctx).user(ctx, sess.UserID)
 	if err != nil || !u.Active {
 		return PortalSession{}, ErrNoSession
 	}

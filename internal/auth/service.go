@@ -170,8 +170,9 @@ func (s *Service) BusinessForHost(ctx context.Context, host string) (store.Busin
 	if host == "" {
 		return store.Business{}, ErrNotFound
 	}
+	view := s.cache.view(ctx)
 	if slug, ok := strings.CutSuffix(host, "."+s.opts.BaseDomain); ok && slug != "" && !strings.Contains(slug, ".") {
-		b, err := s.cache.businessBySlug(ctx, slug)
+		b, err := view.businessBySlug(ctx, slug)
 		if err == nil {
 			return b, nil
 		}
@@ -179,7 +180,7 @@ func (s *Service) BusinessForHost(ctx context.Context, host string) (store.Busin
 			return store.Business{}, fmt.Errorf("business for host: %w", err)
 		}
 	}
-	b, err := s.cache.businessByDomain(ctx, host)
+	b, err := view.businessByDomain(ctx, host)
 	if isNotFound(err) {
 		return store.Business{}, ErrNotFound
 	}

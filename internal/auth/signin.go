@@ -196,7 +196,8 @@ func (s *Service) liveUser(ctx context.Context, c token.Claims) (store.User, err
 	if err != nil || id <= 0 {
 		return store.User{}, ErrBadCredentials
 	}
-	u, err := s.cache.user(ctx, id)
+	view := s.cache.view(ctx)
+	u, err := view.user(ctx, id)
 	if isNotFound(err) {
 		return store.User{}, ErrBadCredentials
 	}
@@ -206,7 +207,7 @@ func (s *Service) liveUser(ctx context.Context, c token.Claims) (store.User, err
 	if !u.Active || c.Version != u.TokenVersion {
 		return store.User{}, ErrBadCredentials
 	}
-	revoked, err := s.cache.revoked(ctx, c.ID)
+	revoked, err := view.revoked(ctx, c.ID)
 	if err != nil {
 		return store.User{}, fmt.Errorf("verify token: %w", err)
 	}

@@ -13,11 +13,12 @@ const maxCached = 20000
 
 // stateCache keeps the reads every bearer check and every tenant request
 // repeat: users by id, businesses by id, slug and domain, and "this jti is
-// not revoked". An entry is served only while the store's state epoch still
+// revoked". An entry is served only while the store's state epoch still
 // reads what it read before the entry was loaded: on SQLite a counter moved
 // by triggers inside the writing transaction, on PostgreSQL a count of
 // commit-time notifications. Anything that cannot be checked that way is
-// read from the database. Only hits are cached: misses stay database reads.
+// read from the database. Unknown users and hosts are not cached: misses
+// stay database reads.
 type stateCache struct {
 	st store.Store
 
@@ -26,7 +27,7 @@ type stateCache struct {
 	byID     map[int64]cached[store.Business]
 	bySlug   map[string]cached[store.Business]
 	byDomain map[string]cached[store.Business]
-	live     map[string]int64 // jti -> epoch at which it was not revoked
+	live     map[string]cached[bool] // jti -> revoked
 }
 
 type cached[T any] struct {
@@ -36,75 +37,68 @@ type cached[T any] struct {
 
 func newStateCache(st store.Store) *stateCache {
 	return &stateCache{st: st, users: map[int64]cached[store.User]{}, byID: map[int64]cached[store.Business]{},
-		bySlug: map[string]cached[store.Business]{}, byDomain: map[string]cached[store.Business]{}, live: map[string]int64{}}
+		bySlug: map[string]cached[store.Business]{}, byDomain: map[string]cached[store.Business]{}, live: map[string]cached[bool]{}}
 }
 
-func (c *stateCache) epoch(ctx context.Context) (int64, bool) { return c.st.StateEpoch(ctx) }
+// stateView is the cache as of one reading of the state epoch; a function
+// that makes several cached reads takes one view, so that it reads the epoch
+// once.
+type stateView struct {
+	c     *stateCache
+	epoch int64
+	ok    bool // the epoch can be trusted: serve and keep entries
+}
+
+func (c *stateCache) view(ctx context.Context) stateView {
+	e, ok := c.st.StateEpoch(ctx)
+	return stateView{c: c, epoch: e, ok: ok}
+}
 
 // through serves key from m when its entry is current, else loads it and
-// keeps it under the epoch read before the load.
-func through[K comparable, V any](ctx context.Context, c *stateCache, m map[K]cached[V], key K, load func() (V, error)) (V, error) {
-	e, ok := c.epoch(ctx)
-	if ok {
+// keeps it under the view's epoch, which was read before the load.
+func through[K comparable, V any](v stateView, m map[K]cached[V], key K, load func() (V, error)) (V, error) {
+	c := v.c
+	if v.ok {
 		c.mu.RLock()
 		hit, found := m[key]
 		c.mu.RUnlock()
-		if found && hit.epoch == e {
+		if found && hit.epoch == v.epoch {
 			return hit.v, nil
 		}
 	}
-	v, err := load()
-	if err != nil || !ok {
-		return v, err
+	val, err := load()
+	if err != nil || !v.ok {
+		return val, err
 	}
 	c.mu.Lock()
 	if len(m) >= maxCached {
 		clear(m)
 	}
-	m[key] = cached[V]{v: v, epoch: e}
+	m[key] = cached[V]{v: val, epoch: v.epoch}
 	c.mu.Unlock()
-	return v, nil
+	return val, nil
 }
 
-func (c *stateCache) user(ctx context.Context, id int64) (store.User, error) {
-	u, err := through(ctx, c, c.users, id, func() (store.User, error) { return c.st.UserByID(ctx, id) })
+func (v stateView) user(ctx context.Context, id int64) (store.User, error) {
+	u, err := through(v, v.c.users, id, func() (store.User, error) { return v.c.st.UserByID(ctx, id) })
 	// The slices are shared with the cache: hand out copies.
 	u.Roles, u.BusinessIDs = append([]string(nil), u.Roles...), append([]int64(nil), u.BusinessIDs...)
 	return u, err
 }
 
-func (c *stateCache) businessByID(ctx context.Context, id int64) (store.Business, error) {
-	return through(ctx, c, c.byID, id, func() (store.Business, error) { return c.st.BusinessByID(ctx, id) })
+func (v stateView) businessByID(ctx context.Context, id int64) (store.Business, error) {
+	return through(v, v.c.byID, id, func() (store.Business, error) { return v.c.st.BusinessByID(ctx, id) })
 }
 
-func (c *stateCache) businessBySlug(ctx context.Context, slug string) (store.Business, error) {
-	return through(ctx, c, c.bySlug, slug, func() (store.Business, error) { return c.st.BusinessBySlug(ctx, slug) })
+func (v stateView) businessBySlug(ctx context.Context, slug string) (store.Business, error) {
+	return through(v, v.c.bySlug, slug, func() (store.Business, error) { return v.c.st.BusinessBySlug(ctx, slug) })
 }
 
-func (c *stateCache) businessByDomain(ctx context.Context, domain string) (store.Business, error) {
-	return through(ctx, c, c.byDomain, domain, func() (store.Business, error) { return c.st.BusinessByDomain(ctx, domain) })
+func (v stateView) businessByDomain(ctx context.Context, domain string) (store.Business, error) {
+	return through(v, v.c.byDomain, domain, func() (store.Business, error) { return v.c.st.BusinessByDomain(ctx, domain) })
 }
 
-// revoked reports whether jti is revoked; "not revoked" is what is cached.
-func (c *stateCache) revoked(ctx context.Context, jti string) (bool, error) {
-	e, ok := c.epoch(ctx)
-	if ok {
-		c.mu.RLock()
-		at, found := c.live[jti]
-		c.mu.RUnlock()
-		if found && at == e {
-			return false, nil
-		}
-	}
-	revoked, err := c.st.TokenRevoked(ctx, jti)
-	if err != nil || revoked || !ok {
-		return revoked, err
-	}
-	c.mu.Lock()
-	if len(c.live) >= maxCached {
-		clear(c.live)
-	}
-	c.live[jti] = e
-	c.mu.Unlock()
-	return false, nil
+// revoked reports whether jti is revoked.
+func (v stateView) revoked(ctx context.Context, jti string) (bool, error) {
+	return through(v, v.c.live, jti, func() (bool, error) { return v.c.st.TokenRevoked(ctx, jti) })
 }

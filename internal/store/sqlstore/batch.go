@@ -179,43 +179,36 @@ func (b *batcher) close() {
 	b.done.Wait()
 }
 
-// The writes every sign-in and reset request makes outside a transaction
-// join the group commit too on SQLite.
-
-func (s *Store) ThrottleHit(ctx context.Context, key string, now time.Time, window time.Duration) (store.ThrottleState, error) {
+// viaBatch runs fn through the group commit on SQLite and directly on
+// PostgreSQL, where a transaction of one statement would only add round
+// trips. The writes every sign-in, reset request and refresh grant makes
+// outside a transaction of their own go through it.
+func viaBatch[T any](ctx context.Context, s *Store, fn func(q store.Queries) (T, error)) (T, error) {
 	if s.batch == nil {
-		return s.queries.ThrottleHit(ctx, key, now, window)
+		return fn(&s.queries)
 	}
-	var st store.ThrottleState
+	var v T
 	err := s.InTx(ctx, func(q store.Queries) (err error) {
-		st, err = q.ThrottleHit(ctx, key, now, window)
+		v, err = fn(q)
 		return err
 	})
-	return st, err
+	return v, err
+}
+
+func (s *Store) ThrottleHit(ctx context.Context, key string, now time.Time, window time.Duration) (store.ThrottleState, error) {
+	return viaBatch(ctx, s, func(q store.Queries) (store.ThrottleState, error) { return q.ThrottleHit(ctx, key, now, window) })
 }
 
 func (s *Store) ThrottleClear(ctx context.Context, key string) error {
-	if s.batch == nil {
-		return s.queries.ThrottleClear(ctx, key)
-	}
-	return s.InTx(ctx, func(q store.Queries) error { return q.ThrottleClear(ctx, key) })
+	_, err := viaBatch(ctx, s, func(q store.Queries) (struct{}, error) { return struct{}{}, q.ThrottleClear(ctx, key) })
+	return err
 }
 
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
-	if s.batch == nil {
-		return s.queries.AppendAudit(ctx, e)
-	}
-	return s.InTx(ctx, func(q store.Queries) error { return q.AppendAudit(ctx, e) })
+	_, err := viaBatch(ctx, s, func(q store.Queries) (struct{}, error) { return struct{}{}, q.AppendAudit(ctx, e) })
+	return err
 }
 
 func (s *Store) ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next store.RefreshToken, e store.AuditEvent) (bool, error) {
-	if s.batch == nil {
-		return s.queries.ExchangeRefreshToken(ctx, hash, at, next, e)
-	}
-	var ok bool
-	err := s.InTx(ctx, func(q store.Queries) (err error) {
-		ok, err = q.ExchangeRefreshToken(ctx, hash, at, next, e)
-		return err
-	})
-	return ok, err
+	return viaBatch(ctx, s, func(q store.Queries) (bool, error) { return q.ExchangeRefreshToken(ctx, hash, at, next, e) })
 }
