@@ -1,0 +1,229 @@
+package passkey
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+)
+
+// ErrInvalid is a response that does not verify: wrong challenge, origin,
+// relying party, signature, an unknown credential, or malformed input.
+var ErrInvalid = errors.New("passkey: response invalid")
+
+// RP is one relying party: ID is the tenant host (no port), Origin the one
+// exact origin its pages are served from, Name what authenticators show.
+type RP struct {
+	ID, Origin, Name string
+}
+
+// Account is a user as the ceremonies see it: Handle is the WebAuthn user
+// handle stored in discoverable credentials; Credentials are the records
+// (Verified.Data of earlier ceremonies) registered at this relying party.
+type Account struct {
+	Handle            []byte
+	Name, DisplayName string
+	Credentials       [][]byte
+}
+
+// Verified is a checked ceremony: the credential id and its record (the
+// public key, flags and signature counter) to keep.
+type Verified struct {
+	CredentialID []byte
+	Data         []byte
+	SignCount    uint32
+	// CloneWarning: the authenticator's counter did not increase, so two
+	// copies of the private key may exist.
+	CloneWarning bool
+}
+
+// Verifier runs ceremonies; it caches one configured verifier per relying
+// party. It is safe for concurrent use.
+type Verifier struct {
+	timeout time.Duration
+	mu      sync.Mutex
+	rps     map[RP]*webauthn.WebAuthn
+}
+
+// NewVerifier returns a Verifier whose ceremonies last timeout.
+func NewVerifier(timeout time.Duration) *Verifier {
+	return &Verifier{timeout: timeout, rps: map[RP]*webauthn.WebAuthn{}}
+}
+
+// Timeout is how long a ceremony may take.
+func (v *Verifier) Timeout() time.Duration { return v.timeout }
+
+func (v *Verifier) rp(rp RP) (*webauthn.WebAuthn, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if w, ok := v.rps[rp]; ok {
+		return w, nil
+	}
+	to := webauthn.TimeoutConfig{Enforce: true, Timeout: v.timeout, TimeoutUVD: v.timeout}
+	w, err := webauthn.New(&webauthn.Config{
+		RPID: rp.ID, RPDisplayName: rp.Name, RPOrigins: []string{rp.Origin},
+		AttestationPreference: protocol.PreferNoAttestation,
+		Timeouts:              webauthn.TimeoutsConfig{Login: to, Registration: to},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("passkey: relying party %s: %w", rp.ID, err)
+	}
+	if len(v.rps) > 10000 { // hosts are tenants, but do not grow without bound
+		clear(v.rps)
+	}
+	v.rps[rp] = w
+	return w, nil
+}
+
+type user struct {
+	a     Account
+	creds []webauthn.Credential
+}
+
+func (u user) WebAuthnID() []byte                         { return u.a.Handle }
+func (u user) WebAuthnName() string                       { return u.a.Name }
+func (u user) WebAuthnDisplayName() string                { return u.a.DisplayName }
+func (u user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+func newUser(a Account) (user, error) {
+	u := user{a: a}
+	for _, d := range a.Credentials {
+		var c webauthn.Credential
+		if err := json.Unmarshal(d, &c); err != nil {
+			return user{}, fmt.Errorf("passkey: stored credential: %w", err)
+		}
+		u.creds = append(u.creds, c)
+	}
+	return u, nil
+}
+
+// BeginRegistration makes the creation options for a new discoverable
+// credential of a (JSON, as navigator.credentials.create wants it under
+// "publicKey") and the session record to keep until FinishRegistration.
+func (v *Verifier) BeginRegistration(rp RP, a Account) (options, session []byte, err error) {
+	w, err := v.rp(rp)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := newUser(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	exclude := make([]protocol.CredentialDescriptor, 0, len(u.creds))
+	for _, c := range u.creds {
+		exclude = append(exclude, c.Descriptor())
+	}
+	creation, sd, err := w.BeginRegistration(u,
+		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			ResidentKey: protocol.ResidentKeyRequirementRequired, RequireResidentKey: protocol.ResidentKeyRequired(),
+			UserVerification: protocol.VerificationRequired}),
+		webauthn.WithExclusions(exclude))
+	if err != nil {
+		return nil, nil, fmt.Errorf("passkey: begin registration: %w", err)
+	}
+	return marshalPair(creation, sd)
+}
+
+// FinishRegistration verifies an attestation response (the JSON of a
+// PublicKeyCredential) against session.
+func (v *Verifier) FinishRegistration(rp RP, a Account, session, response []byte) (Verified, error) {
+	w, err := v.rp(rp)
+	if err != nil {
+		return Verified{}, err
+	}
+	var sd webauthn.SessionData
+	if err := json.Unmarshal(session, &sd); err != nil {
+		return Verified{}, fmt.Errorf("passkey: session record: %w", err)
+	}
+	u, err := newUser(a)
+	if err != nil {
+		return Verified{}, err
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+	if err != nil {
+		return Verified{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	cred, err := w.CreateCredential(u, sd, parsed)
+	if err != nil {
+		return Verified{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return verified(cred)
+}
+
+// BeginLogin makes request options for a discoverable sign-in (no user
+// named; any passkey of this relying party may answer).
+func (v *Verifier) BeginLogin(rp RP) (options, session []byte, err error) {
+	w, err := v.rp(rp)
+	if err != nil {
+		return nil, nil, err
+	}
+	assertion, sd, err := w.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return nil, nil, fmt.Errorf("passkey: begin login: %w", err)
+	}
+	return marshalPair(assertion, sd)
+}
+
+// Lookup finds the account that owns credentialID and whose handle is
+// userHandle, with that credential's record among its Credentials.
+type Lookup func(credentialID, userHandle []byte) (Account, error)
+
+// FinishLogin verifies an assertion response against session. An error
+// from lookup is returned as it is (wrapped), so that storage failures stay
+// storage failures; every verification failure is ErrInvalid.
+func (v *Verifier) FinishLogin(rp RP, session, response []byte, lookup Lookup) (Verified, error) {
+	w, err := v.rp(rp)
+	if err != nil {
+		return Verified{}, err
+	}
+	var sd webauthn.SessionData
+	if err := json.Unmarshal(session, &sd); err != nil {
+		return Verified{}, fmt.Errorf("passkey: session record: %w", err)
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return Verified{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	var lookupErr error
+	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
+		a, err := lookup(rawID, userHandle)
+		if err != nil {
+			lookupErr = err
+			return nil, err
+		}
+		return newUser(a)
+	}
+	cred, err := w.ValidateDiscoverableLogin(handler, sd, parsed)
+	if lookupErr != nil {
+		return Verified{}, fmt.Errorf("passkey: credential lookup: %w", lookupErr)
+	}
+	if err != nil {
+		return Verified{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return verified(cred)
+}
+
+func verified(c *webauthn.Credential) (Verified, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return Verified{}, fmt.Errorf("passkey: credential record: %w", err)
+	}
+	return Verified{CredentialID: c.ID, Data: data, SignCount: c.Authenticator.SignCount, CloneWarning: c.Authenticator.CloneWarning}, nil
+}
+
+func marshalPair(options, session any) ([]byte, []byte, error) {
+	o, err := json.Marshal(options)
+	if err != nil {
+		return nil, nil, fmt.Errorf("passkey: options: %w", err)
+	}
+	s, err := json.Marshal(session)
+	if err != nil {
+		return nil, nil, fmt.Errorf("passkey: session record: %w", err)
+	}
+	return o, s, nil
+}
