@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/mail/compose"
+	"github.com/spaceauth/spaceauth/internal/passkey"
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/token"
 )
@@ -81,6 +82,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	cache    *stateCache
+	passkeys *passkey.Verifier
 }
 
 // New builds a Service.
@@ -128,6 +130,7 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 		scheme: u.Scheme, port: u.Port(),
 		pool: newHashPool(o.HashSlots, o.HashQueue), throttle: o.Throttle,
 		now: o.Clock, log: o.Logger, cache: newStateCache(st),
+		passkeys: passkey.NewVerifier(passkeyCeremonyTTL),
 	}, nil
 }
 

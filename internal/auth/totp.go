@@ -35,6 +35,12 @@ func (s *Service) StartTOTP(ctx context.Context, bearer string) (secret, uri str
 	if err != nil {
 		return "", "", err
 	}
+	return s.StartTOTPFor(ctx, u)
+}
+
+// StartTOTPFor is StartTOTP for an already authenticated user (the
+// portal's account page).
+func (s *Service) StartTOTPFor(ctx context.Context, u store.User) (secret, uri string, err error) {
 	if u.TOTPSecret != "" {
 		return "", "", ErrTOTPEnabled
 	}
@@ -63,6 +69,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, bearer, code string, c Client
 	if err != nil {
 		return nil, err
 	}
+	return s.ConfirmTOTPFor(ctx, u, code, c)
+}
+
+// ConfirmTOTPFor is ConfirmTOTP for an already authenticated user.
+func (s *Service) ConfirmTOTPFor(ctx context.Context, u store.User, code string, c Client) ([]string, error) {
 	if u.TOTPSecret != "" {
 		return nil, ErrTOTPEnabled
 	}
@@ -70,15 +81,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, bearer, code string, c Client
 	if u.TOTPPending == "" || !ok {
 		return nil, FieldErrors{"code": {"two_factor_invalid"}}
 	}
-	codes := make([]string, recoveryCodeCount)
-	hashes := make([][]byte, recoveryCodeCount)
-	for i := range codes {
-		var b [10]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, fmt.Errorf("totp: %w", err)
-		}
-		codes[i] = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
-		hashes[i] = recoveryHash(u.ID, codes[i])
+	codes, hashes, err := newRecoveryCodes(u.ID)
+	if err != nil {
+		return nil, err
 	}
 	err = s.store.InTx(ctx, func(q store.Queries) error {
 		if err := q.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); err != nil {
@@ -100,10 +105,18 @@ func (s *Service) DisableTOTP(ctx context.Context, bearer, code string, c Client
 	if err != nil {
 		return err
 	}
+	return s.DisableTOTPFor(ctx, u, code, c)
+}
+
+// DisableTOTPFor is DisableTOTP for an already authenticated user.
+func (s *Service) DisableTOTPFor(ctx context.Context, u store.User, code string, c Client) error {
 	if u.TOTPSecret == "" {
 		return nil
 	}
 	if err := s.secondFactor(ctx, u, code); err != nil {
+		if !isSecondFactorRefusal(err) {
+			return err // storage trouble is no wrong code
+		}
 		return FieldErrors{"code": {"two_factor_invalid"}}
 	}
 	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
@@ -157,6 +170,21 @@ func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// newRecoveryCodes makes a fresh set of recovery codes and their hashes.
+func newRecoveryCodes(userID int64) (codes []string, hashes [][]byte, err error) {
+	codes = make([]string, recoveryCodeCount)
+	hashes = make([][]byte, recoveryCodeCount)
+	for i := range codes {
+		var b [10]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, nil, fmt.Errorf("totp: %w", err)
+		}
+		codes[i] = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+		hashes[i] = recoveryHash(userID, codes[i])
+	}
+	return codes, hashes, nil
 }
 
 func recoveryHash(userID int64, code string) []byte { return codeHash(userID, "recovery:"+code) }

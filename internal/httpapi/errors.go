@@ -54,6 +54,8 @@ func classify(err error) failure {
 		return failure{http: 401, status: 401, key: "unauthorized"}
 	case errors.Is(err, auth.ErrLinkInvalid):
 		return failure{http: 401, status: 401, key: "link_invalid"}
+	case errors.Is(err, auth.ErrPasskeyInvalid):
+		return failure{http: 401, status: 401, key: "passkey_invalid"}
 	case errors.Is(err, auth.ErrForbidden):
 		return failure{http: 403, status: 403, key: "forbidden"}
 	case errors.Is(err, auth.ErrNotFound):
@@ -113,7 +115,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, err error) failu
 	if f.retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((f.retry+time.Second-1)/time.Second)))
 	}
-	if f.http == http.StatusUnauthorized && !errors.Is(err, auth.ErrLinkInvalid) {
+	if f.http == http.StatusUnauthorized && !errors.Is(err, auth.ErrLinkInvalid) && !errors.Is(err, auth.ErrPasskeyInvalid) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="spaceauth"`)
 	}
 	return f

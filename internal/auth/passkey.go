@@ -1,0 +1,362 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/spaceauth/spaceauth/internal/passkey"
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+// ErrPasskeyInvalid is a passkey ceremony that did not verify: an unknown,
+// spent, expired or foreign challenge, an assertion that does not check
+// out, an unknown or removed credential, or a user who may not sign in.
+var ErrPasskeyInvalid = errors.New("auth: passkey invalid")
+
+// passkeyCeremonyTTL bounds how long a challenge may wait for its answer.
+const passkeyCeremonyTTL = 5 * time.Minute
+
+// passkeyNameMax bounds a passkey's name, in characters.
+const passkeyNameMax = 64
+
+// PasskeyCeremony is a begun ceremony: Options go to
+// navigator.credentials (they hold "publicKey"); Handle names the
+// server-side challenge and must come back with the answer, from the same
+// browser session or app that asked.
+type PasskeyCeremony struct {
+	Handle    string
+	Options   json.RawMessage
+	ExpiresAt time.Time
+}
+
+// relyingParty is business b's WebAuthn relying party: its tenant host,
+// and exactly the origin its portal is served from.
+func (s *Service) relyingParty(b store.Business) passkey.RP {
+	host := b.Domain
+	if host == "" {
+		host = b.Slug + "." + s.opts.BaseDomain
+	}
+	return passkey.RP{ID: host, Origin: s.TenantURL(b), Name: b.Name}
+}
+
+// userHandle is the WebAuthn user handle of user id: its number, which the
+// authenticator returns with every discoverable assertion.
+func userHandle(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(id)) }
+
+func (s *Service) passkeyAccount(u store.User, creds []store.Passkey) passkey.Account {
+	a := passkey.Account{Handle: userHandle(u.ID), Name: u.Email, DisplayName: u.FullName}
+	if a.DisplayName == "" {
+		a.DisplayName = u.Email
+	}
+	for _, c := range creds {
+		a.Credentials = append(a.Credentials, c.Data)
+	}
+	return a
+}
+
+// beginCeremony stores a ceremony's session record under a new handle.
+func (s *Service) beginCeremony(ctx context.Context, kind string, userID int64, b store.Business, rp passkey.RP, options, session []byte) (PasskeyCeremony, error) {
+	raw, hash, err := newSecret()
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	now := s.now().UTC()
+	ch := store.WebAuthnChallenge{Hash: hash, Kind: kind, UserID: userID, BusinessID: b.ID, RPID: rp.ID, Data: session,
+		CreatedAt: now, ExpiresAt: now.Add(passkeyCeremonyTTL)}
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		// Abandoned ceremonies are swept here, so the table stays small
+		// without a background job.
+		if err := q.DeleteExpiredWebAuthnChallenges(ctx, now); err != nil {
+			return err
+		}
+		return q.CreateWebAuthnChallenge(ctx, ch)
+	})
+	if err != nil {
+		return PasskeyCeremony{}, fmt.Errorf("passkey %s: %w", kind, err)
+	}
+	return PasskeyCeremony{Handle: raw, Options: options, ExpiresAt: ch.ExpiresAt}, nil
+}
+
+// takeCeremony spends the challenge named by handle: it must exist, be of
+// kind, be unexpired and belong to business b and user userID.
+func (s *Service) takeCeremony(ctx context.Context, handle, kind string, b store.Business, userID int64) (store.WebAuthnChallenge, error) {
+	if handle == "" || len(handle) > 256 {
+		return store.WebAuthnChallenge{}, ErrPasskeyInvalid
+	}
+	ch, err := s.store.TakeWebAuthnChallenge(ctx, secretHash(handle))
+	if isNotFound(err) {
+		return store.WebAuthnChallenge{}, ErrPasskeyInvalid
+	}
+	if err != nil {
+		return store.WebAuthnChallenge{}, fmt.Errorf("passkey %s: %w", kind, err)
+	}
+	if ch.Kind != kind || ch.BusinessID != b.ID || ch.UserID != userID || !s.now().Before(ch.ExpiresAt) ||
+		ch.RPID != s.relyingParty(b).ID {
+		return store.WebAuthnChallenge{}, ErrPasskeyInvalid
+	}
+	return ch, nil
+}
+
+// BeginPasskeyRegistration starts adding a passkey for u, who is signed in
+// at b. Passkeys already registered at b are excluded, so an authenticator
+// does not make a second one.
+func (s *Service) BeginPasskeyRegistration(ctx context.Context, u store.User, b store.Business) (PasskeyCeremony, error) {
+	if !u.IsAdmin && !u.InBusiness(b.ID) {
+		return PasskeyCeremony{}, ErrForbidden
+	}
+	rp := s.relyingParty(b)
+	creds, err := s.store.UserPasskeys(ctx, u.ID, rp.ID)
+	if err != nil {
+		return PasskeyCeremony{}, fmt.Errorf("passkey register: %w", err)
+	}
+	opts, session, err := s.passkeys.BeginRegistration(rp, s.passkeyAccount(u, creds))
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	return s.beginCeremony(ctx, "register", u.ID, b, rp, opts, session)
+}
+
+// FinishPasskeyRegistration verifies the authenticator's answer to the
+// ceremony named by handle and stores the new passkey under name.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, u store.User, b store.Business, handle, name string, response []byte, c Client) (store.Passkey, error) {
+	name, err := passkeyName(name, s.now())
+	if err != nil {
+		return store.Passkey{}, err
+	}
+	ch, err := s.takeCeremony(ctx, handle, "register", b, u.ID)
+	if err != nil {
+		return store.Passkey{}, err
+	}
+	rp := s.relyingParty(b)
+	creds, err := s.store.UserPasskeys(ctx, u.ID, rp.ID)
+	if err != nil {
+		return store.Passkey{}, fmt.Errorf("passkey register: %w", err)
+	}
+	ver, err := s.passkeys.FinishRegistration(rp, s.passkeyAccount(u, creds), ch.Data, response)
+	if errors.Is(err, passkey.ErrInvalid) {
+		s.log.InfoContext(ctx, "passkey registration refused", "user", u.ID, "err", err)
+		return store.Passkey{}, ErrPasskeyInvalid
+	}
+	if err != nil {
+		return store.Passkey{}, err
+	}
+	now := s.now().UTC()
+	p := store.Passkey{UserID: u.ID, RPID: rp.ID, CredentialID: ver.CredentialID, Name: name, Data: ver.Data,
+		SignCount: int64(ver.SignCount), CreatedAt: now}
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.CreatePasskey(ctx, &p); err != nil {
+			return err
+		}
+		s.audit(ctx, q, store.AuditEvent{Type: "passkey.registered", UserID: u.ID, BusinessID: b.ID,
+			Detail: fmt.Sprintf(`{"passkey":%d,"rp":%s}`, p.ID, quote(rp.ID))}, c)
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return store.Passkey{}, ErrPasskeyInvalid
+	}
+	if err != nil {
+		return store.Passkey{}, fmt.Errorf("passkey register: %w", err)
+	}
+	return p, nil
+}
+
+// passkeyName checks a passkey's name: empty gets a dated default; control
+// characters and names over passkeyNameMax characters are refused.
+func passkeyName(name string, now time.Time) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "Passkey " + now.UTC().Format("2006-01-02"), nil
+	}
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > passkeyNameMax || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return "", FieldErrors{"name": {"invalid_text"}}
+	}
+	return name, nil
+}
+
+// BeginPasskeySignIn starts a discoverable sign-in at b: no user is named;
+// whichever passkey of b's relying party answers decides who signs in.
+func (s *Service) BeginPasskeySignIn(ctx context.Context, b store.Business) (PasskeyCeremony, error) {
+	rp := s.relyingParty(b)
+	opts, session, err := s.passkeys.BeginLogin(rp)
+	if err != nil {
+		return PasskeyCeremony{}, err
+	}
+	return s.beginCeremony(ctx, "login", 0, b, rp, opts, session)
+}
+
+var errUnknownPasskey = errors.New("unknown passkey")
+
+// passkeySignIn verifies an assertion answering the ceremony named by
+// handle and returns the user it signs in. A passkey is possession of a
+// device key plus user verification on it, so it stands for both factors.
+func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle string, response []byte, c Client) (store.User, store.Passkey, error) {
+	fail := func(userID int64, reason string) (store.User, store.Passkey, error) {
+		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: userID, BusinessID: b.ID,
+			Detail: `{"method":"passkey","reason":"` + reason + `"}`}, c)
+		return store.User{}, store.Passkey{}, ErrPasskeyInvalid
+	}
+	ch, err := s.takeCeremony(ctx, handle, "login", b, 0)
+	if errors.Is(err, ErrPasskeyInvalid) {
+		return fail(0, "challenge")
+	}
+	if err != nil {
+		return store.User{}, store.Passkey{}, err
+	}
+	rp := s.relyingParty(b)
+	var pk store.Passkey
+	lookup := func(credID, handle []byte) (passkey.Account, error) {
+		p, err := s.store.PasskeyByCredentialID(ctx, rp.ID, credID)
+		if isNotFound(err) {
+			return passkey.Account{}, errUnknownPasskey
+		}
+		if err != nil {
+			return passkey.Account{}, err
+		}
+		if subtle.ConstantTimeCompare(handle, userHandle(p.UserID)) != 1 {
+			return passkey.Account{}, errUnknownPasskey
+		}
+		pk = p
+		return passkey.Account{Handle: userHandle(p.UserID), Credentials: [][]byte{p.Data}}, nil
+	}
+	ver, err := s.passkeys.FinishLogin(rp, ch.Data, response, lookup)
+	switch {
+	case errors.Is(err, errUnknownPasskey):
+		return fail(0, "unknown_passkey")
+	case errors.Is(err, passkey.ErrInvalid):
+		s.log.InfoContext(ctx, "passkey assertion refused", "err", err)
+		return fail(pk.UserID, "assertion")
+	case err != nil:
+		return store.User{}, store.Passkey{}, fmt.Errorf("passkey sign-in: %w", err)
+	}
+	if ver.CloneWarning {
+		// The counter did not move forward: the key may have been copied.
+		s.audit(ctx, nil, store.AuditEvent{Type: "passkey.clone_warning", UserID: pk.UserID, BusinessID: b.ID,
+			Detail: fmt.Sprintf(`{"passkey":%d,"stored_count":%d,"presented_count":%d}`, pk.ID, pk.SignCount, ver.SignCount)}, c)
+		return fail(pk.UserID, "clone_warning")
+	}
+	moved, err := s.store.UsePasskey(ctx, pk.ID, pk.SignCount, int64(ver.SignCount), ver.Data, s.now().UTC())
+	if err != nil {
+		return store.User{}, store.Passkey{}, fmt.Errorf("passkey sign-in: %w", err)
+	}
+	if !moved {
+		return fail(pk.UserID, "concurrent_use")
+	}
+	u, err := s.cache.view(ctx).user(ctx, pk.UserID)
+	if isNotFound(err) {
+		return fail(pk.UserID, "no_user")
+	}
+	if err != nil {
+		return store.User{}, store.Passkey{}, fmt.Errorf("passkey sign-in: %w", err)
+	}
+	if !u.Active {
+		return fail(u.ID, "disabled")
+	}
+	if !u.IsAdmin && !u.InBusiness(b.ID) {
+		return fail(u.ID, "no_profile")
+	}
+	if err := s.mustReset(ctx, u, &b); err != nil {
+		return store.User{}, store.Passkey{}, err
+	}
+	return u, pk, nil
+}
+
+// PortalPasskeySignIn signs in to b's portal with a passkey.
+func (s *Service) PortalPasskeySignIn(ctx context.Context, b store.Business, handle string, response []byte, c Client) (string, PortalSession, error) {
+	u, _, err := s.passkeySignIn(ctx, b, handle, response, c)
+	if err != nil {
+		return "", PortalSession{}, err
+	}
+	sess, cookie, err := s.openSession(ctx, u, b, c, nil, "passkey")
+	if err != nil {
+		return "", PortalSession{}, err
+	}
+	return cookie, PortalSession{Session: sess, User: u}, nil
+}
+
+// PasskeySignInToken signs in with a passkey for an app: the answer is a
+// short-lived one-time token for §5.3's exchange (or a §3.3 link).
+func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, handle string, response []byte, c Client) (Token, error) {
+	u, pk, err := s.passkeySignIn(ctx, b, handle, response, c)
+	if err != nil {
+		return Token{}, err
+	}
+	tok, err := s.issue(ctx, u, nil, codeTTL)
+	if err != nil {
+		return Token{}, err
+	}
+	s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: b.ID,
+		Detail: fmt.Sprintf(`{"method":"passkey","passkey":%d,"jti":%s}`, pk.ID, quote(tok.Claims.ID))}, c)
+	return tok, nil
+}
+
+// Passkeys lists u's passkeys at b's relying party, oldest first.
+func (s *Service) Passkeys(ctx context.Context, u store.User, b store.Business) ([]store.Passkey, error) {
+	list, err := s.store.UserPasskeys(ctx, u.ID, s.relyingParty(b).ID)
+	if err != nil {
+		return nil, fmt.Errorf("passkeys: %w", err)
+	}
+	return list, nil
+}
+
+// RenamePasskey renames one of u's passkeys at b.
+func (s *Service) RenamePasskey(ctx context.Context, u store.User, b store.Business, id int64, name string, c Client) error {
+	name, err := passkeyName(name, s.now())
+	if err != nil {
+		return err
+	}
+	if err := s.ownPasskey(ctx, u, b, id); err != nil {
+		return err
+	}
+	if err := s.store.RenamePasskey(ctx, u.ID, id, name); err != nil {
+		if isNotFound(err) {
+			return ErrNotFound
+		}
+		return fmt.Errorf("rename passkey: %w", err)
+	}
+	s.audit(ctx, nil, store.AuditEvent{Type: "passkey.renamed", UserID: u.ID, BusinessID: b.ID, Detail: fmt.Sprintf(`{"passkey":%d}`, id)}, c)
+	return nil
+}
+
+// RemovePasskey removes one of u's passkeys at b; it signs in no more.
+func (s *Service) RemovePasskey(ctx context.Context, u store.User, b store.Business, id int64, c Client) error {
+	if err := s.ownPasskey(ctx, u, b, id); err != nil {
+		return err
+	}
+	err := s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.DeletePasskey(ctx, u.ID, id); err != nil {
+			return err
+		}
+		s.audit(ctx, q, store.AuditEvent{Type: "passkey.removed", UserID: u.ID, BusinessID: b.ID, Detail: fmt.Sprintf(`{"passkey":%d}`, id)}, c)
+		return nil
+	})
+	if isNotFound(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("remove passkey: %w", err)
+	}
+	return nil
+}
+
+// ownPasskey checks that id is u's passkey at b's relying party: a member
+// of two businesses manages each business's passkeys on its own portal.
+func (s *Service) ownPasskey(ctx context.Context, u store.User, b store.Business, id int64) error {
+	list, err := s.Passkeys(ctx, u, b)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		if p.ID == id {
+			return nil
+		}
+	}
+	return ErrNotFound
+}
