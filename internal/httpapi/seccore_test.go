@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -244,6 +245,19 @@ func TestAttackImpersonationKeepsAct(t *testing.T) {
 	}
 	wantAct("refreshed token", r.AccessToken, "impersonation")
 
+	// An impersonated API user minting for another user: the person
+	// behind it stays the actor.
+	_, _, body = do(t, h.client(), "POST", h.base()+"/api/sys/users/"+itoa(f.editor.ID)+"/token/refresh", "", "",
+		"Authorization", basic("admin@example.com", pw))
+	asEditor, _ := parseEnv(t, body).Value.(string)
+	_, _, body = do(t, h.client(), "POST", h.base()+"/api/sys/users/"+itoa(f.alice.ID)+"/token/refresh", "", "",
+		"Authorization", "Bearer "+asEditor)
+	chained, _ := parseEnv(t, body).Value.(string)
+	if chained == "" {
+		t.Fatalf("impersonation by an impersonated editor: %s", body)
+	}
+	wantAct("token minted by an impersonated editor", chained, "impersonation")
+
 	for _, typ := range []string{"signin.success", "token.refreshed", "session.created"} {
 		evs, err := h.store.ListAudit(ctx, store.AuditFilter{UserID: f.alice.ID, Type: typ})
 		if err != nil {
@@ -273,6 +287,16 @@ func TestAttackDisableEnableRevivesNothing(t *testing.T) {
 	if meStatus(t, h, "Bearer "+bearer) != 200 || !sessionLive(t, h, sess) {
 		t.Fatal("credentials dead before the disable")
 	}
+	// Pending links: a reset link and a magic link.
+	do(t, h.client(), "POST", h.base()+"/api/sys/users/startPasswordReset", ctJSON, `{"Email":"alice@example.com"}`)
+	resetURL, _ := resetLink(t, h, 1)
+	ru, _ := url.Parse(resetURL)
+	do(t, h.client(), "GET", h.base()+"/api/sys/users/sendOtp?email=alice@example.com", "", "")
+	msgs := h.smtp.WaitFor(2, 10*time.Second)
+	magic := magicRE.FindString(msgs[1].Text)
+	if magic == "" {
+		t.Fatalf("no magic link in %q", msgs[1].Text)
+	}
 	if _, err := h.svc.SetActive(ctx, "alice@example.com", false); err != nil {
 		t.Fatal(err)
 	}
@@ -289,6 +313,14 @@ func TestAttackDisableEnableRevivesNothing(t *testing.T) {
 	}
 	if sessionLive(t, h, sess) {
 		t.Error("session alive after disable+enable")
+	}
+	if status, _, _ := do(t, h.client(), "GET", magic, "", ""); status == http.StatusFound {
+		t.Error("magic link signed in after disable+enable")
+	}
+	status, _, body := do(t, h.client(), "POST", h.base()+"/api/sys/users/completePasswordReset", ctJSON,
+		`{"Token":"`+ru.Query().Get("token")+`","Password":"a chosen new phrase"}`)
+	if status != 400 {
+		t.Errorf("reset link after disable+enable: %d %s", status, body)
 	}
 	signIn(t, h, h.client(), "alice@example.com", 5) // enabled again
 }
@@ -413,6 +445,11 @@ wait:
 		if status := meStatus(t, h, "Bearer "+r.AccessToken); status != 401 {
 			t.Errorf("grant %d: access token alive after the change: %d", i, status)
 		}
+		_, _, body := do(t, h.client(), "POST", h.base()+"/api/oauth/introspect", ctForm, form("token", r.RefreshToken),
+			"Authorization", basic("admin@example.com", pw))
+		if !strings.Contains(body, `"active":false`) {
+			t.Errorf("grant %d: refresh token introspected as %s", i, body)
+		}
 		if status, rr := refresh(t, h, h.client(), r.RefreshToken, ""); status != 400 {
 			t.Errorf("grant %d: refresh token alive after the change: %d %+v", i, status, rr)
 		}
@@ -421,6 +458,9 @@ wait:
 		if sessionLive(t, h, b) {
 			t.Errorf("session %d alive after the change", i)
 		}
+	}
+	if list, err := h.svc.Sessions(context.Background(), mustUser(t, h, "alice@example.com").ID); err != nil || len(list) != 0 {
+		t.Errorf("dead sessions listed as active: %d (%v)", len(list), err)
 	}
 	// The new password works; the old one does not.
 	_, _, body := do(t, h.client(), "POST", h.base()+"/api/sys/users/token", ctJSON, `{"email":"alice@example.com","password":"a brand new passphrase"}`)
@@ -448,6 +488,8 @@ func TestAttackRequireResetLocksEverything(t *testing.T) {
 	}
 	lu, _ := url.Parse(link)
 	magic := lu.Query().Get("t")
+	do(t, h.client(), "POST", h.base()+"/api/sys/users/startPasswordReset", ctJSON, `{"Email":"alice@example.com"}`)
+	oldReset, _ := resetLink(t, h, 2)
 
 	for _, email := range []string{"alice@example.com", "editor@example.com"} {
 		if _, err := h.svc.RequireReset(ctx, email); err != nil {
@@ -478,7 +520,7 @@ func TestAttackRequireResetLocksEverything(t *testing.T) {
 	}
 	do(t, h.client(), "GET", h.base()+"/api/sys/users/sendOtp?email=alice@example.com", "", "")
 	time.Sleep(300 * time.Millisecond)
-	if n := len(h.smtp.Messages()); n != 1 {
+	if n := len(h.smtp.Messages()); n != 2 {
 		t.Errorf("%d messages: a sign-in code was sent to a must-reset user", n)
 	}
 	// Impersonation of and by a must-reset user.
@@ -497,6 +539,26 @@ func TestAttackRequireResetLocksEverything(t *testing.T) {
 	}
 	if _, e := imp(basic("editor@example.com", pw), f.alice.ID); e.WasSuccessful {
 		t.Errorf("must-reset editor impersonating: %+v", e)
+	}
+	// A reset link from before the requirement died with everything else;
+	// a new reset is the one way back in.
+	complete := func(link, password string) int {
+		u, _ := url.Parse(link)
+		status, _, _ := do(t, h.client(), "POST", h.base()+"/api/sys/users/completePasswordReset", ctJSON,
+			`{"Token":"`+u.Query().Get("token")+`","Password":"`+password+`"}`)
+		return status
+	}
+	if status := complete(oldReset, "a chosen new phrase"); status != 400 {
+		t.Errorf("reset link from before the requirement: %d", status)
+	}
+	do(t, h.client(), "POST", h.base()+"/api/sys/users/startPasswordReset", ctJSON, `{"Email":"alice@example.com"}`)
+	newReset, _ := resetLink(t, h, 3)
+	if status := complete(newReset, "a chosen new phrase"); status != 200 {
+		t.Fatalf("new reset: %d", status)
+	}
+	_, _, body = do(t, h.client(), "POST", h.base()+"/api/sys/users/token", ctJSON, `{"email":"alice@example.com","password":"a chosen new phrase"}`)
+	if e := parseEnv(t, body); e.Status != 200 {
+		t.Errorf("sign-in after the reset: %s", body)
 	}
 }
 
