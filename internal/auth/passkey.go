@@ -14,6 +14,7 @@ import (
 
 	"github.com/spaceauth/spaceauth/internal/passkey"
 	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/token"
 )
 
 // ErrPasskeyInvalid is a passkey ceremony that did not verify: an unknown,
@@ -274,7 +275,7 @@ func (s *Service) PortalPasskeySignIn(ctx context.Context, b store.Business, han
 	if err != nil {
 		return "", PortalSession{}, err
 	}
-	sess, cookie, err := s.openSession(ctx, u, b, c, nil, "passkey")
+	sess, cookie, err := s.openSession(ctx, u, b, c, 0, nil, "passkey")
 	if err != nil {
 		return "", PortalSession{}, err
 	}
@@ -288,7 +289,7 @@ func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, hand
 	if err != nil {
 		return Token{}, err
 	}
-	tok, err := s.issue(ctx, u, nil, codeTTL)
+	tok, err := s.issue(ctx, u, token.KindOneTime, 0, LinkTokenTTL)
 	if err != nil {
 		return Token{}, err
 	}
