@@ -361,3 +361,17 @@ func (s *Service) ownPasskey(ctx context.Context, u store.User, b store.Business
 	}
 	return ErrNotFound
 }
+
+// PasskeyOwner resolves the bearer token of a passkey-managing API call.
+// An impersonation token may not add or remove the impersonated user's
+// passkeys: that would outlive the impersonation.
+func (s *Service) PasskeyOwner(ctx context.Context, bearer string) (store.User, error) {
+	u, claims, err := s.VerifyBearer(ctx, bearer)
+	if err != nil {
+		return store.User{}, err
+	}
+	if claims.Actor != nil || claims.Kind == token.KindImpersonation {
+		return store.User{}, ErrForbidden
+	}
+	return u, nil
+}

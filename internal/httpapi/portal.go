@@ -44,8 +44,10 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	p.CSRF = s.csrfToken(w, r)
 	p.Message = msg
 	p.ActionURL = "/" + p.Lang + "/user/login"
+	p.Passkey = &pages.PasskeySignInView{BeginURL: "/" + p.Lang + "/user/passkey/begin", ActionURL: "/" + p.Lang + "/user/passkey"}
 	if redirect != "" && safeRedirect(redirect, p.Lang) == redirect {
 		p.ActionURL += "?redirectUrl=" + url.QueryEscape(redirect)
+		p.Passkey.ActionURL += "?redirectUrl=" + url.QueryEscape(redirect)
 	}
 	s.pages.Render(w, status, "login", p)
 }
@@ -130,29 +132,6 @@ func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Message = s.cat.T(p.Lang, "reset_sent")
 	s.pages.Render(w, http.StatusOK, "forgot", p)
-}
-
-// handleAccount shows who is signed in and their sessions.
-func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
-	ps, ok := s.currentSession(r)
-	lang := langOf(r)
-	if !ok {
-		http.Redirect(w, r, "/"+lang+"/user/login?redirectUrl="+url.QueryEscape("/"+lang+"/user/account"), http.StatusFound)
-		return
-	}
-	list, err := s.auth.Sessions(r.Context(), ps.User.ID)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
-	p.User = &pages.UserView{Name: ps.User.FullName, Email: ps.User.Email}
-	for _, sess := range list {
-		p.Sessions = append(p.Sessions, pages.SessionView{ID: sess.ID, Device: sess.UserAgent, ClientIP: sess.ClientIP,
-			CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt, Current: sess.ID == ps.Session.ID})
-	}
-	s.pages.Render(w, http.StatusOK, "account", p)
 }
 
 // handleLogout ends the session (everywhere=1: every session and token of

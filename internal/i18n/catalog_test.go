@@ -128,10 +128,10 @@ func sameAsEnglish() map[string][]string {
 	return map[string][]string{
 		"es": {"ok", "page.error.status"},
 		"fr": {"ok", "email.minutes.one", "email.minutes.other"},
-		"de": {"ok", "date.month.4", "date.month.8", "date.month.9", "date.month.11"},
+		"de": {"ok", "date.month.4", "date.month.8", "date.month.9", "date.month.11", "page.account.passkeys", "page.account.passkey_name"},
 		"it": {"ok", "page.login.email", "page.login.password"},
 		"pt": {"ok"},
-		"nl": {"ok"},
+		"nl": {"ok", "page.account.passkeys"},
 		"ca": {"ok", "page.error.status"},
 	}
 }

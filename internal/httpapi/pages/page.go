@@ -1,6 +1,9 @@
 package pages
 
-import "time"
+import (
+	"html/template"
+	"time"
+)
 
 // Page is the data of every page. Handlers fill what the page needs; texts
 // in Message and Errors are already localized.
@@ -20,6 +23,42 @@ type Page struct {
 	User     *UserView     // the signed-in user (account page)
 	Sessions []SessionView // the user's active sessions (account page)
 	TOTPStep bool          // the login form asks for the two-factor code
+
+	// Passkeys and Security are the account page's passkey and two-factor
+	// sections (SPEC §9); Passkey is the sign-in page's passkey button.
+	Passkeys []PasskeyView
+	Security *SecurityView
+	Passkey  *PasskeySignInView
+}
+
+// PasskeyView is one passkey as listed on the account page.
+type PasskeyView struct {
+	ID                    int64
+	Name                  string
+	CreatedAt, LastUsedAt time.Time
+	RenameURL, RemoveURL  string
+}
+
+// SecurityView is what the account page shows of two-factor sign-in and
+// where its forms post.
+type SecurityView struct {
+	TOTPEnabled bool
+	// SetupSecret and SetupQR (a data: URL of a PNG) show an enrolment in
+	// progress; RecoveryCodes are shown once, RecoveryDownload is a data:
+	// URL of them as a text file.
+	SetupSecret      string
+	SetupQR          template.URL
+	RecoveryCodes    []string
+	RecoveryDownload template.URL
+
+	PasskeyBeginURL, PasskeyAddURL                                string
+	TOTPStartURL, TOTPConfirmURL, TOTPRecoveryURL, TOTPDisableURL string
+}
+
+// PasskeySignInView is where the sign-in page's passkey script fetches
+// options and posts the assertion.
+type PasskeySignInView struct {
+	BeginURL, ActionURL string
 }
 
 // UserView is who is signed in.

@@ -1,0 +1,488 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+// webauthnCookie holds the handle of the passkey ceremony a browser began,
+// so that only that browser can finish it (SPEC §9).
+const webauthnCookie = "spaceauth_webauthn"
+
+// passkeyInput is the body of a ceremony's second half: JSON or a form,
+// keys matched case-insensitively; credential is the PublicKeyCredential
+// as JSON (an object, or a string holding one, as a form carries it).
+type passkeyInput struct {
+	Handle, Name, CSRF string
+	Credential         []byte
+}
+
+func readPasskeyInput(w http.ResponseWriter, r *http.Request) (passkeyInput, error) {
+	var in passkeyInput
+	if r.Body == nil || r.Body == http.NoBody {
+		return in, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return in, &inputError{status: http.StatusRequestEntityTooLarge, key: "payload_too_large"}
+		}
+		return in, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return in, nil
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return in, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+		}
+		for k, v := range m {
+			key := strings.ToLower(k)
+			if key == "credential" && len(v) > 0 && v[0] == '{' {
+				in.Credential = v
+				continue
+			}
+			var str string
+			if err := json.Unmarshal(v, &str); err != nil {
+				return in, &inputError{status: http.StatusBadRequest, field: k, key: "wrong_type"}
+			}
+			in.set(key, str)
+		}
+	case "application/x-www-form-urlencoded":
+		q, err := url.ParseQuery(string(body))
+		if err != nil {
+			return in, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+		}
+		for k, vs := range q {
+			if len(vs) > 0 {
+				in.set(strings.ToLower(k), vs[0])
+			}
+		}
+	default:
+		return in, &inputError{status: http.StatusUnsupportedMediaType, key: "unsupported_media_type"}
+	}
+	return in, nil
+}
+
+func (in *passkeyInput) set(key, v string) {
+	switch key {
+	case "handle":
+		in.Handle = v
+	case "name":
+		in.Name = v
+	case "csrf":
+		in.CSRF = v
+	case "credential":
+		in.Credential = []byte(v)
+	}
+}
+
+// checkCSRF is Server.checkCSRF for a passkey body.
+func (s *Server) passkeyCSRF(r *http.Request, in passkeyInput) bool {
+	return s.checkCSRF(r, fields{"csrf": {text: in.CSRF, kind: kindString}})
+}
+
+// tenantHost resolves the business of an API request from the Host header
+// alone (the API has no language segment); no business is a 404.
+func (s *Server) tenantHost(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
+		if errors.Is(err, auth.ErrNotFound) {
+			s.fail(w, r, errNoRoute)
+			return
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), keyBusiness, b)))
+	})
+}
+
+// ceremonyResponse is the answer to a ceremony's first half.
+type ceremonyResponse struct {
+	Handle    string          `json:"handle"`
+	ExpiresAt time.Time       `json:"expiresAt"`
+	Options   json.RawMessage `json:"options"`
+}
+
+type passkeyView struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+}
+
+func viewPasskey(p store.Passkey) passkeyView {
+	v := passkeyView{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt}
+	if !p.LastUsedAt.IsZero() {
+		v.LastUsedAt = &p.LastUsedAt
+	}
+	return v
+}
+
+// handlePasskeySignInBegin is the JSON API's first half of a passkey
+// sign-in: options for navigator.credentials.get and the handle to return.
+func (s *Server) handlePasskeySignInBegin(w http.ResponseWriter, r *http.Request) {
+	if _, err := readPasskeyInput(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, _ := businessOf(r)
+	cer, err := s.auth.BeginPasskeySignIn(r.Context(), b)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
+}
+
+// handlePasskeySignInFinish checks the assertion and answers a one-time
+// token for §5.3's exchange (or a §3.3 link), like a verified code.
+func (s *Server) handlePasskeySignInFinish(w http.ResponseWriter, r *http.Request) {
+	in, err := readPasskeyInput(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if fe := requirePasskeyFields(in, false); len(fe) > 0 {
+		s.fail(w, r, fe)
+		return
+	}
+	b, _ := businessOf(r)
+	tok, err := s.auth.PasskeySignInToken(r.Context(), b, in.Handle, in.Credential, s.client(r))
+	var mr *auth.MustReset
+	if errors.As(err, &mr) {
+		err = auth.ErrMustReset
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, tok.Value, "ok")
+}
+
+func requirePasskeyFields(in passkeyInput, skipHandle bool) auth.FieldErrors {
+	fe := auth.FieldErrors{}
+	if in.Handle == "" && !skipHandle {
+		fe.Add("handle", "field_required")
+	}
+	if len(in.Credential) == 0 {
+		fe.Add("credential", "field_required")
+	}
+	return fe
+}
+
+// passkeyOwner is the bearer's user for the passkey-managing API calls.
+func (s *Server) passkeyOwner(w http.ResponseWriter, r *http.Request) (store.User, bool) {
+	bearer, ok := s.bearerOnly(w, r)
+	if !ok {
+		return store.User{}, false
+	}
+	u, err := s.auth.PasskeyOwner(r.Context(), bearer)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return store.User{}, false
+	}
+	return u, true
+}
+
+// handlePasskeyRegisterBegin starts adding a passkey for the bearer.
+func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
+	if _, err := readPasskeyInput(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, ok := s.passkeyOwner(w, r)
+	if !ok {
+		return
+	}
+	b, _ := businessOf(r)
+	cer, err := s.auth.BeginPasskeyRegistration(r.Context(), u, b)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
+}
+
+// handlePasskeyRegisterFinish stores the bearer's new passkey.
+func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
+	in, err := readPasskeyInput(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, ok := s.passkeyOwner(w, r)
+	if !ok {
+		return
+	}
+	if fe := requirePasskeyFields(in, false); len(fe) > 0 {
+		s.fail(w, r, fe)
+		return
+	}
+	b, _ := businessOf(r)
+	p, err := s.auth.FinishPasskeyRegistration(r.Context(), u, b, in.Handle, in.Name, in.Credential, s.client(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, viewPasskey(p))
+}
+
+// handlePasskeyList lists the bearer's passkeys at this host.
+func (s *Server) handlePasskeyList(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.passkeyOwner(w, r)
+	if !ok {
+		return
+	}
+	b, _ := businessOf(r)
+	list, err := s.auth.Passkeys(r.Context(), u, b)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]passkeyView, 0, len(list))
+	for _, p := range list {
+		out = append(out, viewPasskey(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handlePasskeyRename renames one of the bearer's passkeys.
+func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) {
+	in, err := readPasskeyInput(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, ok := s.passkeyOwner(w, r)
+	if !ok {
+		return
+	}
+	id, ok := passkeyID(r)
+	if !ok {
+		s.fail(w, r, auth.ErrNotFound)
+		return
+	}
+	b, _ := businessOf(r)
+	if err := s.auth.RenamePasskey(r.Context(), u, b, id, in.Name, s.client(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, nil, "ok")
+}
+
+// handlePasskeyDelete removes one of the bearer's passkeys.
+func (s *Server) handlePasskeyDelete(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.passkeyOwner(w, r)
+	if !ok {
+		return
+	}
+	id, ok := passkeyID(r)
+	if !ok {
+		s.fail(w, r, auth.ErrNotFound)
+		return
+	}
+	b, _ := businessOf(r)
+	if err := s.auth.RemovePasskey(r.Context(), u, b, id, s.client(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, nil, "ok")
+}
+
+func passkeyID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// setCeremony remembers the ceremony this browser began.
+func (s *Server) setCeremony(w http.ResponseWriter, handle string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: webauthnCookie, Value: handle, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+}
+
+// takeCeremonyCookie returns this browser's ceremony handle and forgets it.
+func (s *Server) takeCeremonyCookie(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(webauthnCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: webauthnCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+	return c.Value
+}
+
+// handlePortalPasskeyBegin is the sign-in page's first half (fetched by
+// passkey.js): the options, with the handle in a cookie.
+func (s *Server) handlePortalPasskeyBegin(w http.ResponseWriter, r *http.Request) {
+	in, err := readPasskeyInput(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !s.passkeyCSRF(r, in) {
+		s.fail(w, r, errCSRF)
+		return
+	}
+	b, _ := businessOf(r)
+	cer, err := s.auth.BeginPasskeySignIn(r.Context(), b)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
+	writeJSON(w, http.StatusOK, cer.Options)
+}
+
+// handlePortalPasskeySignIn is the sign-in page's second half: a form
+// carrying the assertion; success opens a portal session like a password.
+func (s *Server) handlePortalPasskeySignIn(w http.ResponseWriter, r *http.Request) {
+	in, err := readPasskeyInput(w, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if !s.passkeyCSRF(r, in) {
+		s.failPage(w, r, errCSRF)
+		return
+	}
+	redirect := r.URL.Query().Get("redirectUrl")
+	lang := langOf(r)
+	b, _ := businessOf(r)
+	handle := s.takeCeremonyCookie(w, r)
+	cookie, ps, err := s.auth.PortalPasskeySignIn(r.Context(), b, handle, in.Credential, s.client(r))
+	if s.mustResetRedirect(w, r, err) {
+		return
+	}
+	if err != nil {
+		f := s.answer(w, r, err)
+		s.renderLogin(w, r, f.http, s.cat.T(lang, f.key), redirect)
+		return
+	}
+	s.setSession(w, cookie, ps.Session.ExpiresAt)
+	http.Redirect(w, r, safeRedirect(redirect, lang), http.StatusFound)
+}
+
+// accountSession is the signed-in session of an account-page action; it
+// answers the refusal itself.
+func (s *Server) accountSession(w http.ResponseWriter, r *http.Request) (auth.PortalSession, bool) {
+	ps, ok := s.currentSession(r)
+	if !ok {
+		if wantsJSON(r) || strings.HasSuffix(r.URL.Path, "/begin") {
+			s.fail(w, r, auth.ErrNoSession)
+		} else {
+			lang := langOf(r)
+			http.Redirect(w, r, "/"+lang+"/user/login?redirectUrl="+url.QueryEscape("/"+lang+"/user/account"), http.StatusFound)
+		}
+		return auth.PortalSession{}, false
+	}
+	return ps, true
+}
+
+// handleAccountPasskeyBegin starts adding a passkey from the account page.
+func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Request) {
+	in, err := readPasskeyInput(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !s.passkeyCSRF(r, in) {
+		s.fail(w, r, errCSRF)
+		return
+	}
+	ps, ok := s.accountSession(w, r)
+	if !ok {
+		return
+	}
+	b, _ := businessOf(r)
+	cer, err := s.auth.BeginPasskeyRegistration(r.Context(), ps.User, b)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
+	writeJSON(w, http.StatusOK, cer.Options)
+}
+
+// accountDone goes back to the account page with a notice.
+func accountDone(w http.ResponseWriter, r *http.Request, notice string) {
+	http.Redirect(w, r, "/"+langOf(r)+"/user/account?done="+notice, http.StatusSeeOther)
+}
+
+// handleAccountPasskeyAdd stores the passkey the account page registered.
+func (s *Server) handleAccountPasskeyAdd(w http.ResponseWriter, r *http.Request) {
+	in, err := readPasskeyInput(w, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if !s.passkeyCSRF(r, in) {
+		s.failPage(w, r, errCSRF)
+		return
+	}
+	ps, ok := s.accountSession(w, r)
+	if !ok {
+		return
+	}
+	b, _ := businessOf(r)
+	handle := s.takeCeremonyCookie(w, r)
+	if _, err := s.auth.FinishPasskeyRegistration(r.Context(), ps.User, b, handle, in.Name, in.Credential, s.client(r)); err != nil {
+		s.accountError(w, r, err)
+		return
+	}
+	accountDone(w, r, "passkey_added")
+}
+
+// handleAccountPasskeyRename and handleAccountPasskeyRemove manage one
+// passkey from the account page.
+func (s *Server) handleAccountPasskeyRename(w http.ResponseWriter, r *http.Request) {
+	s.accountPasskeyChange(w, r, func(ps auth.PortalSession, b store.Business, id int64, f fields) error {
+		name, _ := f.str("name")
+		return s.auth.RenamePasskey(r.Context(), ps.User, b, id, name, s.client(r))
+	}, "passkey_renamed")
+}
+
+func (s *Server) handleAccountPasskeyRemove(w http.ResponseWriter, r *http.Request) {
+	s.accountPasskeyChange(w, r, func(ps auth.PortalSession, b store.Business, id int64, _ fields) error {
+		return s.auth.RemovePasskey(r.Context(), ps.User, b, id, s.client(r))
+	}, "passkey_removed")
+}
+
+func (s *Server) accountPasskeyChange(w http.ResponseWriter, r *http.Request, change func(auth.PortalSession, store.Business, int64, fields) error, notice string) {
+	f, ok := s.form(w, r)
+	if !ok {
+		return
+	}
+	ps, ok := s.accountSession(w, r)
+	if !ok {
+		return
+	}
+	id, ok := passkeyID(r)
+	if !ok {
+		s.failPage(w, r, auth.ErrNotFound)
+		return
+	}
+	b, _ := businessOf(r)
+	if err := change(ps, b, id, f); err != nil {
+		s.accountError(w, r, err)
+		return
+	}
+	accountDone(w, r, notice)
+}
