@@ -454,7 +454,10 @@ func (s *Server) handleAccountPasskeyAdd(w http.ResponseWriter, r *http.Request)
 // passkey from the account page.
 func (s *Server) handleAccountPasskeyRename(w http.ResponseWriter, r *http.Request) {
 	s.accountPasskeyChange(w, r, func(ps auth.PortalSession, b store.Business, id int64, f fields) error {
-		name, _ := f.str("name")
+		name, err := f.str("name")
+		if err != nil {
+			return auth.FieldErrors{"name": {"invalid_text"}}
+		}
 		return s.auth.RenamePasskey(r.Context(), ps.User, b, id, name, s.client(r))
 	}, "passkey_renamed")
 }
