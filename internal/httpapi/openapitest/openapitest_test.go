@@ -59,7 +59,8 @@ const (
 )
 
 func envelope(status int, value string, ok bool) string {
-	return fmt.Sprintf(`{"Status":%d,"Message":"m","Value":%s,"Errors":null,"WasSuccessful":%t}`, status, value, ok)
+	return fmt.Sprintf(`{"Status":%d,"Message":"m","Value":%s,"OpenInDialog":false,"OpenInWindow":false,"RedirectURL":null,`+
+		`"JavaScript":null,"UpdatedOn":null,"UpdatedBy":null,"Errors":null,"WasSuccessful":%t}`, status, value, ok)
 }
 
 func TestCheckThroughClient(t *testing.T) {
@@ -80,7 +81,7 @@ func TestCheckThroughClient(t *testing.T) {
 			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, envelope(500, "null", false)}},
 		{name: "validation error", method: "POST", url: "/api/sys/users/token",
 			answer: answer{400, map[string]string{"Content-Type": jsonCT},
-				`{"Status":400,"Message":"m","Value":null,"Errors":{"email":["required"]},"WasSuccessful":false}`}},
+				`{"Status":400,"Message":"m","Value":null,"OpenInDialog":false,"OpenInWindow":false,"RedirectURL":null,"JavaScript":null,"UpdatedOn":null,"UpdatedBy":null,"Errors":{"email":["required"]},"WasSuccessful":false}`}},
 		{name: "impersonation without credentials", method: "GET", url: "/api/sys/users/abc/token/refresh",
 			answer: answer{401, map[string]string{"Content-Type": jsonCT, "WWW-Authenticate": `Basic realm="spaceauth"`}, envelope(401, "null", false)}},
 		{name: "portal sign-in redirect", method: "GET", url: "/en/user/login?t=x&redirectUrl=/a", host: "demo.localhost:8080",
@@ -117,7 +118,9 @@ func TestCheckThroughClient(t *testing.T) {
 		{name: "value not a token", method: "POST", url: "/api/sys/users/token", bad: true,
 			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, envelope(200, `"hello"`, true)}},
 		{name: "keys out of order", method: "POST", url: "/api/sys/users/token", bad: true,
-			answer: answer{400, map[string]string{"Content-Type": jsonCT}, `{"Message":"m","Status":400,"Value":null,"Errors":null,"WasSuccessful":false}`}},
+			answer: answer{400, map[string]string{"Content-Type": jsonCT}, `{"Message":"m","Status":400,"Value":null,"OpenInDialog":false,"OpenInWindow":false,"RedirectURL":null,"JavaScript":null,"UpdatedOn":null,"UpdatedBy":null,"Errors":null,"WasSuccessful":false}`}},
+		{name: "five-key envelope (before ActionConfirmation)", method: "POST", url: "/api/sys/users/token", bad: true,
+			answer: answer{400, map[string]string{"Content-Type": jsonCT}, `{"Status":400,"Message":"m","Value":null,"Errors":null,"WasSuccessful":false}`}},
 		{name: "status differs from HTTP", method: "GET", url: "/api/sys/users/7/token/refresh", bad: true,
 			answer: answer{404, map[string]string{"Content-Type": jsonCT}, envelope(400, "null", false)}},
 		{name: "redirect without Location", method: "GET", url: "/en/user/logout", host: "demo.localhost:8080", bad: true,
