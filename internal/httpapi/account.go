@@ -58,6 +58,13 @@ type exchangeResponse struct {
 
 // handleExchange is SPEC §5.3: a one-time token becomes the §5.1 pair.
 func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		// GET is served for the portal (SPEC §5.8), but a HEAD would spend
+		// the one-time token and show nobody the pair.
+		w.Header().Set("Allow", "GET, POST")
+		s.fail(w, r, errMethodNotAllowed)
+		return
+	}
 	f, err := decodeBody(w, r)
 	if err == nil {
 		f, err = f.withQuery(r.URL.Query())
@@ -85,7 +92,7 @@ func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) {
 		ExpiresIn: int64(g.Access.Claims.ExpiresAt.Sub(g.Access.Claims.IssuedAt) / time.Second), RefreshToken: g.Refresh})
 }
 
-// handleLinkToken is SPEC §5.3's POST /api/sys/users/token/refresh: the
+// handleLinkToken is SPEC §5.3's /api/sys/users/token/refresh (GET or POST): the
 // bearer gets a short-lived one-time token for a ?t= link.
 func (s *Server) handleLinkToken(w http.ResponseWriter, r *http.Request) {
 	cred := callerCredentials(r)

@@ -21,7 +21,10 @@ func (s *Server) routes() {
 	// §5.1 OAuth2 token endpoint
 	m.HandleFunc("POST /api/token", s.handleOAuthToken)
 	// §5.3 one-time tokens; §5.4 reset through the API
+	// The portal itself calls both with GET (SPEC §5.8).
+	m.HandleFunc("GET /api/sys/users/exchange", s.handleExchange)
 	m.HandleFunc("POST /api/sys/users/exchange", s.handleExchange)
+	m.HandleFunc("GET /api/sys/users/token/refresh", s.handleLinkToken)
 	m.HandleFunc("POST /api/sys/users/token/refresh", s.handleLinkToken)
 	m.HandleFunc("POST /api/sys/users/startPasswordReset", s.handleStartReset)
 	m.HandleFunc("POST /api/sys/users/completePasswordReset", s.handleCompleteReset)
