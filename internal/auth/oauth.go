@@ -122,7 +122,7 @@ func (s *Service) LinkToken(ctx context.Context, bearer string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	return s.issue(ctx, u, nil, LinkTokenTTL)
+	return s.OneTimeToken(ctx, u)
 }
 
 func newFamily() (string, error) {

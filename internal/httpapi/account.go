@@ -8,46 +8,6 @@ import (
 	"github.com/spaceauth/spaceauth/internal/auth"
 )
 
-type businessView struct {
-	ID   int64  `json:"Id"`
-	Name string `json:"Name"`
-}
-
-type userInfo struct {
-	ID                  int64          `json:"Id"`
-	FullName            string         `json:"FullName"`
-	Email               string         `json:"Email"`
-	DefaultBusinessID   *int64         `json:"DefaultBusinessId"`
-	DefaultBusinessName *string        `json:"DefaultBusinessName"`
-	Businesses          []businessView `json:"Businesses"`
-	IsAdmin             bool           `json:"IsAdmin"`
-	TwoFactorEnabled    bool           `json:"TwoFactorEnabled"`
-	Language            string         `json:"Language"`
-}
-
-// handleMe is SPEC §5.6's GET /{language}/user/me, with Basic or Bearer.
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	cred := callerCredentials(r)
-	if cred == (auth.Credentials{}) {
-		s.fail(w, r, auth.ErrNoCredentials)
-		return
-	}
-	p, err := s.auth.Me(r.Context(), cred, s.client(r))
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	u := p.User
-	info := userInfo{ID: u.ID, FullName: u.FullName, Email: u.Email, Businesses: []businessView{}, IsAdmin: u.IsAdmin, Language: u.Language}
-	if p.DefaultBusiness != nil {
-		info.DefaultBusinessID, info.DefaultBusinessName = &p.DefaultBusiness.ID, &p.DefaultBusiness.Name
-	}
-	for _, b := range p.Businesses {
-		info.Businesses = append(info.Businesses, businessView{ID: b.ID, Name: b.Name})
-	}
-	writeJSON(w, http.StatusOK, info)
-}
-
 type exchangeResponse struct {
 	Token        string `json:"token"`
 	AccessToken  string `json:"access_token"`

@@ -45,6 +45,10 @@ func (s *Server) routes() {
 	m.Handle("POST /{language}/user/forgot", s.cop.Handler(s.tenant(s.handleForgot)))
 	m.Handle("GET /{language}/user/account", s.tenant(s.handleAccount))
 	m.Handle("GET /{language}/user/me", s.tenant(s.handleMe))
+	// §5.8 the rest of the recorded Nexudus user surface
+	m.HandleFunc("POST /api/sys/users/validate", s.handleValidate)
+	m.Handle("GET /{language}/user/exists", s.tenant(s.handleUserExists))
+	m.HandleFunc("GET /api/sys/businesses/getByHost", s.handleBusinessByHost)
 	m.Handle("GET /{language}/user/logout", s.tenant(s.handleLogout))
 	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.handleLogout)))
 	// §4 keys; §7 operations

@@ -63,6 +63,14 @@ func envelope(status int, value string, ok bool) string {
 		`"JavaScript":null,"UpdatedOn":null,"UpdatedBy":null,"Errors":null,"WasSuccessful":%t}`, status, value, ok)
 }
 
+// userRecord is a conforming §5.8 user record with the given Businesses.
+func userRecord(businesses string) string {
+	return `{"Id":1,"UniqueId":null,"FullName":"A","Email":"a@b.c","AccessToken":"` + jwt + `","DefaultBusinessId":1,` +
+		`"DefaultBusinessName":"Demo","Businesses":` + businesses + `,"UserRoles":["User-Edit"],"Active":true,"IsAdmin":false,` +
+		`"Validated":false,"MustResetPassword":false,"LastAccess":null,"CreatedOn":"2026-01-02T03:04:05Z",` +
+		`"UpdatedOn":"2026-01-02T03:04:05Z","UpdatedBy":null,"ToStringText":"A - a@b.c","TwoFactorEnabled":false,"Language":"en"}`
+}
+
 func TestCheckThroughClient(t *testing.T) {
 	spec := Load(t, docPath)
 	tokenOK := answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, envelope(200, `"`+jwt+`"`, true)}
@@ -89,9 +97,21 @@ func TestCheckThroughClient(t *testing.T) {
 		{name: "portal link invalid", method: "GET", url: "/en/user/login?t=x", host: "demo.localhost:8080",
 			answer: answer{401, map[string]string{"Content-Type": htmlCT}, "<!doctype html><p>expired</p>"}},
 		{name: "me", method: "GET", url: "/en/user/me", host: "demo.localhost:8080",
-			answer: answer{200, map[string]string{"Content-Type": jsonCT},
-				`{"Id":1,"FullName":"A","Email":"a@b.c","DefaultBusinessId":1,"DefaultBusinessName":"Demo",` +
-					`"Businesses":[{"Id":1,"Name":"Demo"}],"IsAdmin":false,"TwoFactorEnabled":false,"Language":"en"}`}},
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, userRecord(`[1]`)}},
+		{name: "me with business objects (before §5.8)", method: "GET", url: "/en/user/me", host: "demo.localhost:8080", bad: true,
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, userRecord(`[{"Id":1,"Name":"Demo"}]`)}},
+		{name: "validate", method: "POST", url: "/api/sys/users/validate",
+			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, envelope(200, userRecord(`[1]`), true)}},
+		{name: "validate failed", method: "POST", url: "/api/sys/users/validate",
+			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, envelope(500, "null", false)}},
+		{name: "exists", method: "GET", url: "/en/user/exists?email=a@b.c", host: "demo.localhost:8080",
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, `true`}},
+		{name: "exists not a boolean", method: "GET", url: "/en/user/exists?email=a@b.c", host: "demo.localhost:8080", bad: true,
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, `"yes"`}},
+		{name: "getByHost", method: "GET", url: "/api/sys/businesses/getByHost?host=demo",
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, `{"Id":1,"Name":"Demo","WebAddress":"demo.localhost:8080"}`}},
+		{name: "getByHost unknown", method: "GET", url: "/api/sys/businesses/getByHost?host=nowhere",
+			answer: answer{404, map[string]string{"Content-Type": jsonCT}, envelope(404, "null", false)}},
 		{name: "introspection inactive", method: "POST", url: "/api/oauth/introspect",
 			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, `{"active":false}`}},
 		{name: "throttled", method: "POST", url: "/api/sys/users/token",
