@@ -289,10 +289,10 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		name, ct, body string
+		name, ct, body    string
 		status, envStatus int
-		message         string
-		errField        string
+		message           string
+		errField          string
 	}{
 		{"wrong password", ctJSON, `{"Email":"alice@example.com","Password":"nope nope"}`, 200, 500, "The email address or password you entered is not valid.", ""},
 		{"unknown email", ctJSON, `{"email":"nobody@example.com","password":"` + pw + `"}`, 200, 500, "The email address or password you entered is not valid.", ""},
