@@ -89,6 +89,15 @@ func TestQueryMergeOnlyWhereAllowed(t *testing.T) {
 		t.Errorf("token lives %ds, want 420", got)
 	}
 	status, _, body = do(t, c, "POST", h.base()+"/api/sys/users/"+itoa(f.alice.ID)+"/token/refresh?validityInMinutes=7", ctJSON,
+		`{"email":"admin@example.com","password":"`+pw+`","auth":{"validityInMinutes":9}}`)
+	e = parseEnv(t, body)
+	if status != 200 || !e.WasSuccessful {
+		t.Fatalf("auth.validityInMinutes and a query validity: HTTP %d %s", status, body)
+	}
+	if cl := claims(t, e.Value.(string)); num(cl, "exp")-num(cl, "iat") != 9*60 {
+		t.Errorf("token lives %ds, want 540 (the body's auth.validityInMinutes ranks above the query)", num(cl, "exp")-num(cl, "iat"))
+	}
+	status, _, body = do(t, c, "POST", h.base()+"/api/sys/users/"+itoa(f.alice.ID)+"/token/refresh?validityInMinutes=7", ctJSON,
 		`{"email":"admin@example.com","password":"`+pw+`","validityInMinutes":8}`)
 	if e := parseEnv(t, body); status != 400 || len(e.Errors["validityInMinutes"]) != 1 {
 		t.Fatalf("different validities: HTTP %d %s, want 400 naming validityInMinutes", status, body)

@@ -54,9 +54,12 @@ func field(f fields, fe auth.FieldErrors, name string) string {
 // handleImpersonate is SPEC §3.2: a token for user {id}, asked by an API user.
 func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) {
 	f, err := decodeBody(w, r)
-	if err == nil {
+	_, top := f["validityinminutes"]
+	_, nested := f["auth.validityinminutes"]
+	if err == nil && (top || !nested) {
 		// Only the validity may come from the URL: caller credentials in a
-		// query string would end up in access logs.
+		// query string would end up in access logs. §3.2 ranks the body's
+		// auth.validityInMinutes above the query.
 		f, err = f.withQuery(r.URL.Query(), "validityInMinutes")
 	}
 	if err != nil {
