@@ -169,6 +169,9 @@ type Credentials struct {
 	Email    string
 	Password string
 	Bearer   string
+	// TOTP is the second factor that goes with Email and Password where
+	// a flow accepts it (SPEC §6 matrix); Authenticate ignores it.
+	TOTP string
 }
 
 func (c Credentials) present() bool { return c.Bearer != "" || c.Email != "" || c.Password != "" }

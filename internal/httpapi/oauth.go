@@ -18,6 +18,10 @@ type oauthTokenResponse struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+// invalidGrantDescription is Nexudus's description of a failed password
+// grant (SPEC §5.8).
+const invalidGrantDescription = "The email or password is incorrect."
+
 type oauthError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
@@ -93,11 +97,12 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, oauthTokenResponse{AccessToken: g.Access.Value, TokenType: "bearer",
 			ExpiresIn: int64(g.Access.Claims.ExpiresAt.Sub(g.Access.Claims.IssuedAt) / time.Second), RefreshToken: g.Refresh})
 	case errors.Is(err, auth.ErrBadCredentials):
-		fail(http.StatusBadRequest, "invalid_grant", s.cat.T(lang, "invalid_credentials"))
-	case errors.Is(err, auth.ErrTwoFactorNeeded):
-		fail(http.StatusBadRequest, "two_factor_auth_check", s.cat.T(lang, "two_factor_required"))
-	case errors.Is(err, auth.ErrTwoFactorInvalid):
-		fail(http.StatusBadRequest, "two_factor_auth_check", s.cat.T(lang, "two_factor_invalid"))
+		// The recorded Nexudus wording, verbatim: clients match on it.
+		fail(http.StatusBadRequest, "invalid_grant", invalidGrantDescription)
+	case errors.Is(err, auth.ErrTwoFactorNeeded), errors.Is(err, auth.ErrTwoFactorInvalid):
+		// Nexudus sends the code alone; clients branch on it to ask for
+		// the second factor (SPEC §5.8).
+		fail(http.StatusBadRequest, "two_factor_auth_check", "")
 	case errors.Is(err, auth.ErrInvalidGrant):
 		fail(http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired or revoked")
 	case errors.As(err, &rl):
