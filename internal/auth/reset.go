@@ -10,6 +10,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/mail/compose"
 	"github.com/spaceauth/spaceauth/internal/password"
 	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/token"
 )
 
 // ResetRequest is the input of RequestPasswordReset.
@@ -278,5 +279,5 @@ func (s *Service) CompletePasswordResetForToken(ctx context.Context, raw, passwo
 	if err != nil {
 		return Token{}, fmt.Errorf("complete reset: %w", err)
 	}
-	return s.issue(ctx, u, nil, LinkTokenTTL)
+	return s.issue(ctx, u, token.KindOneTime, 0, LinkTokenTTL)
 }
