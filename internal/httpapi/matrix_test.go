@@ -123,7 +123,7 @@ func matrixSlots() []slot {
 			}},
 		{name: "§5.2 TOTP removal code", route: "DELETE /api/sys/users/me/totp", needsTOTP: true, ok: httpOK,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "DELETE", l.h.base()+"/api/sys/users/me/totp", ctJSON, `{"code":`+jsonStr(s)+`}`, "Authorization", "Bearer "+c.bearer)
+				return send(t, l.client(t), "DELETE", l.h.base()+"/api/sys/users/me/totp", ctJSON, `{"code":`+jsonStr(s)+`}`, "Authorization", "Bearer "+l.freshBearer(t, c))
 			}},
 		{name: "§5.3 exchange", route: "POST /api/sys/users/exchange", ok: plainOK,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {

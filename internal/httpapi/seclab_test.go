@@ -200,10 +200,9 @@ type cred struct {
 	owner    store.User
 	password string // the owner's current password
 	secret   string // what is presented: a password, token, code or cookie
-	// totpSecret is the owner's authenticator secret once enrolled; bearer
-	// an access token of the owner taken before enrolment.
+	// totpSecret is the owner's authenticator secret once enrolled.
 	totpSecret string
-	bearer     string
+	recovery   []string // unused recovery codes beyond the one a recovery credential presents
 	withCode   bool         // a password credential that carries a TOTP code
 	browser    *http.Client // the browser holding a pending step
 }
@@ -212,6 +211,18 @@ type cred struct {
 // the step used to confirm enrolment, and within the accepted ±1 window.
 func (c *cred) totpCode(t *testing.T, l *lab) string {
 	return code(t, c.totpSecret, l.h.clock.Now().Add(30*time.Second))
+}
+
+// freshBearer signs the enrolled owner in now with a recovery code of its
+// own (never the step a probe is about to use), "" when refused.
+func (l *lab) freshBearer(t *testing.T, c *cred) string {
+	t.Helper()
+	if len(c.recovery) == 0 {
+		t.Fatalf("%s has no recovery code left", c.owner.Email)
+	}
+	r := c.recovery[len(c.recovery)-1]
+	c.recovery = c.recovery[:len(c.recovery)-1]
+	return l.signIn(t, l.client(t), c.owner.Email, c.password, r)
 }
 
 // enrolOwner turns two-factor on for the credential's owner.
@@ -242,9 +253,12 @@ func (l *lab) enrolOwner(t *testing.T, c *cred) {
 	if len(rec) == 0 {
 		t.Fatalf("no recovery codes: %s", body)
 	}
-	c.totpSecret, c.bearer = secret, bearer
+	c.totpSecret = secret
+	for _, r := range rec {
+		c.recovery = append(c.recovery, r.(string))
+	}
 	if c.kind == kindRecovery {
-		c.secret = rec[0].(string)
+		c.secret, c.recovery = c.recovery[0], c.recovery[1:]
 	}
 }
 
