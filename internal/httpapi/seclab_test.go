@@ -202,7 +202,7 @@ type cred struct {
 	secret   string // what is presented: a password, token, code or cookie
 	// totpSecret is the owner's authenticator secret once enrolled.
 	totpSecret string
-	recovery   []string // unused recovery codes beyond the one a recovery credential presents
+	recovery   []string     // unused recovery codes beyond the one a recovery credential presents
 	withCode   bool         // a password credential that carries a TOTP code
 	browser    *http.Client // the browser holding a pending step
 }
