@@ -393,19 +393,20 @@ func probe(t *testing.T, l *lab, kind string, s slot, want bool, state func(t *t
 // TestCredentialMatrix is SPEC §6's table for live users: every kind in
 // every slot.
 func TestCredentialMatrix(t *testing.T) {
-	l := newLab(t, newHarness(t))
-	slots := matrixSlots()
-	for _, kind := range matrixKinds {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			l.mint(t, kind, true) // one clear failure when the service cannot issue the kind at all
-			for _, s := range slots {
-				t.Run(s.name, func(t *testing.T) {
-					probe(t, l, kind, s, slices.Contains(matrixAccepts[kind], s.name), nil)
-				})
-			}
-		})
-	}
+	labBackends(t, func(t *testing.T, l *lab) {
+		slots := matrixSlots()
+		for _, kind := range matrixKinds {
+			t.Run(kind, func(t *testing.T) {
+				t.Parallel()
+				l.mint(t, kind, true) // one clear failure when the service cannot issue the kind at all
+				for _, s := range slots {
+					t.Run(s.name, func(t *testing.T) {
+						probe(t, l, kind, s, slices.Contains(matrixAccepts[kind], s.name), nil)
+					})
+				}
+			})
+		}
+	})
 }
 
 // issuedKinds die with a state change and never come back; the others are
@@ -419,54 +420,55 @@ var issuedKinds = []string{kindAccess, kindImpersonation, kindOneTimeReset, kind
 // end everything"). Cells refused for a live user stay refused (covered by
 // TestCredentialMatrix).
 func TestCredentialMatrixStates(t *testing.T) {
-	l := newLab(t, newHarness(t))
-	slots := map[string]slot{}
-	for _, s := range matrixSlots() {
-		slots[s.name] = s
-	}
-	must := func(t *testing.T, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
+	labBackends(t, func(t *testing.T, l *lab) {
+		slots := map[string]slot{}
+		for _, s := range matrixSlots() {
+			slots[s.name] = s
 		}
-	}
-	states := []struct {
-		name  string
-		apply func(t *testing.T, l *lab, c *cred)
-		// accepted: whether kind's live cells may still succeed.
-		accepted func(kind string) bool
-	}{
-		{"disabled", func(t *testing.T, l *lab, c *cred) {
-			_, err := l.h.svc.SetActive(t.Context(), c.owner.Email, false)
-			must(t, err)
-		}, func(string) bool { return false }},
-		{"disabled then enabled", func(t *testing.T, l *lab, c *cred) {
-			_, err := l.h.svc.SetActive(t.Context(), c.owner.Email, false)
-			must(t, err)
-			_, err = l.h.svc.SetActive(t.Context(), c.owner.Email, true)
-			must(t, err)
-		}, func(k string) bool { return !slices.Contains(issuedKinds, k) }},
-		{"must reset", func(t *testing.T, l *lab, c *cred) {
-			_, err := l.h.svc.RequireReset(t.Context(), c.owner.Email)
-			must(t, err)
-		}, func(k string) bool { return k == kindResetToken }},
-		{"password changed", func(t *testing.T, l *lab, c *cred) {
-			_, err := l.h.svc.SetPassword(t.Context(), c.owner.Email, "an operator's new phrase")
-			must(t, err)
-		}, func(string) bool { return false }},
-	}
-	for _, st := range states {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			for _, kind := range matrixKinds {
-				for _, name := range matrixAccepts[kind] {
-					t.Run(kind+"/"+name, func(t *testing.T) {
-						probe(t, l, kind, slots[name], st.accepted(kind), st.apply)
-					})
-				}
+		must := func(t *testing.T, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
 			}
-		})
-	}
+		}
+		states := []struct {
+			name  string
+			apply func(t *testing.T, l *lab, c *cred)
+			// accepted: whether kind's live cells may still succeed.
+			accepted func(kind string) bool
+		}{
+			{"disabled", func(t *testing.T, l *lab, c *cred) {
+				_, err := l.h.svc.SetActive(t.Context(), c.owner.Email, false)
+				must(t, err)
+			}, func(string) bool { return false }},
+			{"disabled then enabled", func(t *testing.T, l *lab, c *cred) {
+				_, err := l.h.svc.SetActive(t.Context(), c.owner.Email, false)
+				must(t, err)
+				_, err = l.h.svc.SetActive(t.Context(), c.owner.Email, true)
+				must(t, err)
+			}, func(k string) bool { return !slices.Contains(issuedKinds, k) }},
+			{"must reset", func(t *testing.T, l *lab, c *cred) {
+				_, err := l.h.svc.RequireReset(t.Context(), c.owner.Email)
+				must(t, err)
+			}, func(k string) bool { return k == kindResetToken }},
+			{"password changed", func(t *testing.T, l *lab, c *cred) {
+				_, err := l.h.svc.SetPassword(t.Context(), c.owner.Email, "an operator's new phrase")
+				must(t, err)
+			}, func(string) bool { return false }},
+		}
+		for _, st := range states {
+			t.Run(st.name, func(t *testing.T) {
+				t.Parallel()
+				for _, kind := range matrixKinds {
+					for _, name := range matrixAccepts[kind] {
+						t.Run(kind+"/"+name, func(t *testing.T) {
+							probe(t, l, kind, slots[name], st.accepted(kind), st.apply)
+						})
+					}
+				}
+			})
+		}
+	})
 }
 
 // TestCredentialMatrixRevokedInFlight: credentials issued by sign-ins that
@@ -475,67 +477,68 @@ func TestCredentialMatrixStates(t *testing.T) {
 // Which sign-ins straddle the change is up to the scheduler; the assertion
 // holds for every one of them.
 func TestCredentialMatrixRevokedInFlight(t *testing.T) {
-	l := newLab(t, newHarness(t))
-	slots := map[string]slot{}
-	for _, s := range matrixSlots() {
-		slots[s.name] = s
-	}
-	for _, kind := range []string{kindAccess, kindRefresh, kindSession, kindPending, kindOneTimeLink} {
-		t.Run(kind, func(t *testing.T) {
-			owner := l.user(t, true)
-			totpSecret := ""
-			if kind == kindPending {
-				c := &cred{kind: kind, owner: owner, password: pw}
-				l.enrolOwner(t, c)
-				totpSecret = c.totpSecret
-			}
-			// n browsers sign in over and over with the old password; once a
-			// few have succeeded the password changes, and each stops after
-			// the sign-in it was running then (the one in flight).
-			const n = 8
-			var (
-				wg      sync.WaitGroup
-				mu      sync.Mutex
-				creds   []*cred
-				changed atomic.Bool
-			)
-			issued := make(chan struct{}, 1000)
-			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range 25 {
-						done := changed.Load()
-						c := &cred{kind: kind, owner: owner, password: pw, totpSecret: totpSecret}
-						if l.mintFor(t, c) == nil {
-							mu.Lock()
-							creds = append(creds, c)
-							mu.Unlock()
-							issued <- struct{}{}
-						}
-						if done {
-							return
-						}
-					}
-				}()
-			}
-			for range 2 * n {
-				<-issued
-			}
-			if _, err := l.h.svc.SetPassword(t.Context(), owner.Email, "changed while signing in"); err != nil {
-				t.Fatal(err)
-			}
-			changed.Store(true)
-			wg.Wait()
-			t.Logf("%d credentials (%s) issued with the old password before or around the change", len(creds), kind)
-			cells := matrixAccepts[kind]
-			sort.Strings(cells)
-			for i, c := range creds {
-				s := slots[cells[i%len(cells)]]
-				if got := s.send(t, l, c, c.secret); s.ok(got) {
-					t.Errorf("%s issued around a password change still works in %s: %s", kind, s.name, got)
+	labBackends(t, func(t *testing.T, l *lab) {
+		slots := map[string]slot{}
+		for _, s := range matrixSlots() {
+			slots[s.name] = s
+		}
+		for _, kind := range []string{kindAccess, kindRefresh, kindSession, kindPending, kindOneTimeLink} {
+			t.Run(kind, func(t *testing.T) {
+				owner := l.user(t, true)
+				totpSecret := ""
+				if kind == kindPending {
+					c := &cred{kind: kind, owner: owner, password: pw}
+					l.enrolOwner(t, c)
+					totpSecret = c.totpSecret
 				}
-			}
-		})
-	}
+				// n browsers sign in over and over with the old password; once a
+				// few have succeeded the password changes, and each stops after
+				// the sign-in it was running then (the one in flight).
+				const n = 8
+				var (
+					wg      sync.WaitGroup
+					mu      sync.Mutex
+					creds   []*cred
+					changed atomic.Bool
+				)
+				issued := make(chan struct{}, 1000)
+				for range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for range 25 {
+							done := changed.Load()
+							c := &cred{kind: kind, owner: owner, password: pw, totpSecret: totpSecret}
+							if l.mintFor(t, c) == nil {
+								mu.Lock()
+								creds = append(creds, c)
+								mu.Unlock()
+								issued <- struct{}{}
+							}
+							if done {
+								return
+							}
+						}
+					}()
+				}
+				for range 2 * n {
+					<-issued
+				}
+				if _, err := l.h.svc.SetPassword(t.Context(), owner.Email, "changed while signing in"); err != nil {
+					t.Fatal(err)
+				}
+				changed.Store(true)
+				wg.Wait()
+				t.Logf("%d credentials (%s) issued with the old password before or around the change", len(creds), kind)
+				cells := matrixAccepts[kind]
+				sort.Strings(cells)
+				for i, c := range creds {
+					s := slots[cells[i%len(cells)]]
+					if got := s.send(t, l, c, c.secret); s.ok(got) {
+						t.Errorf("%s issued around a password change still works in %s: %s", kind, s.name, got)
+					}
+				}
+			})
+		}
+	})
 }
