@@ -41,7 +41,7 @@ func (s *Service) mustReset(ctx context.Context, u store.User, b *store.Business
 	}
 	now := s.now().UTC()
 	if err := s.store.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: biz.ID, Language: u.Language,
-		CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL)}); err != nil {
+		CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion}); err != nil {
 		return fmt.Errorf("must reset: %w", err)
 	}
 	return &MustReset{Token: raw, Business: biz}

@@ -157,7 +157,9 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 	}
 	s.clearSignInFailures(ctx, email)
 	if u.MustReset {
-		return Token{}, ErrMustReset
+		// SPEC §6: passwordless is no way around a required reset. The
+		// code is spent; the answer is the usual refusal.
+		return Token{}, ErrCodeInvalid
 	}
 	tok, err := s.issue(ctx, u, token.KindOneTime, 0, codeTTL)
 	if err != nil {

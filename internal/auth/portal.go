@@ -122,12 +122,24 @@ func (s *Service) Session(ctx context.Context, b store.Business, cookie string) 
 }
 
 // Sessions lists the user's live sessions, most recently used first.
+// Sessions of an older token version (opened by a sign-in in flight when
+// a revocation committed) are dead and not listed.
 func (s *Service) Sessions(ctx context.Context, userID int64) ([]store.Session, error) {
 	list, err := s.store.UserSessions(ctx, userID, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	return list, nil
+	u, err := s.cache.view(ctx).user(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	live := list[:0]
+	for _, sess := range list {
+		if sess.TokenVersion == u.TokenVersion {
+			live = append(live, sess)
+		}
+	}
+	return live, nil
 }
 
 // SignOut ends session ps; everywhere also ends every other session of the

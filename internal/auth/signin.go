@@ -175,19 +175,32 @@ func (c Credentials) present() bool { return c.Bearer != "" || c.Email != "" || 
 
 // Authenticate resolves credentials to an active user.
 func (s *Service) Authenticate(ctx context.Context, cred Credentials, c Client) (store.User, error) {
+	u, _, err := s.authenticate(ctx, cred, c)
+	return u, err
+}
+
+// authenticate is Authenticate that also returns the impersonating user
+// behind a bearer impersonation token (0 when none).
+func (s *Service) authenticate(ctx context.Context, cred Credentials, c Client) (store.User, int64, error) {
 	if !cred.present() {
-		return store.User{}, ErrNoCredentials
+		return store.User{}, 0, ErrNoCredentials
 	}
 	if cred.Bearer != "" {
-		u, _, err := s.VerifyBearer(ctx, cred.Bearer)
+		u, claims, err := s.VerifyBearer(ctx, cred.Bearer)
 		if err != nil {
 			if errors.Is(err, ErrBadCredentials) {
-				return store.User{}, ErrBadCredentials
+				return store.User{}, 0, ErrBadCredentials
 			}
-			return store.User{}, err // storage: never a denial
+			return store.User{}, 0, err // storage: never a denial
 		}
-		return u, nil
+		return u, actorOf(claims), nil
 	}
+	u, err := s.passwordCaller(ctx, cred, c)
+	return u, 0, err
+}
+
+// passwordCaller authenticates an API caller by email and password.
+func (s *Service) passwordCaller(ctx context.Context, cred Credentials, c Client) (store.User, error) {
 	if cred.Email == "" || cred.Password == "" {
 		return store.User{}, ErrBadCredentials
 	}
@@ -263,9 +276,15 @@ type Impersonation struct {
 // and holds no role the caller lacks. Nobody acts for a user who must
 // reset their password.
 func (s *Service) Impersonate(ctx context.Context, in Impersonation) (Token, error) {
-	caller, err := s.Authenticate(ctx, in.Caller, in.Client)
+	caller, callerActor, err := s.authenticate(ctx, in.Caller, in.Client)
 	if err != nil {
 		return Token{}, err
+	}
+	// A caller that is itself impersonated acts with its own rights, but
+	// the person behind it stays the actor of whatever it mints.
+	actor := caller.ID
+	if callerActor != 0 {
+		actor = callerActor
 	}
 	if !caller.IsAdmin && !caller.HasRole(RoleUserEdit) {
 		return Token{}, ErrForbidden
@@ -286,15 +305,15 @@ func (s *Service) Impersonate(ctx context.Context, in Impersonation) (Token, err
 		return Token{}, ErrNotFound
 	}
 	if !caller.IsAdmin && (target.IsAdmin || !rolesWithin(target, caller)) || target.MustReset {
-		s.audit(ctx, nil, store.AuditEvent{Type: "impersonation.refused", UserID: target.ID, ActorID: caller.ID,
+		s.audit(ctx, nil, store.AuditEvent{Type: "impersonation.refused", UserID: target.ID, ActorID: actor,
 			BusinessID: target.DefaultBusinessID}, in.Client)
 		return Token{}, ErrForbidden
 	}
-	tok, err := s.issue(ctx, target, token.KindAccess, caller.ID, in.Validity)
+	tok, err := s.issue(ctx, target, token.KindAccess, actor, in.Validity)
 	if err != nil {
 		return Token{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "token.impersonated", UserID: target.ID, ActorID: caller.ID,
+	s.audit(ctx, nil, store.AuditEvent{Type: "token.impersonated", UserID: target.ID, ActorID: actor,
 		BusinessID: target.DefaultBusinessID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, in.Client)
 	return tok, nil
 }

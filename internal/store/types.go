@@ -100,6 +100,9 @@ type ResetToken struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	SpentAt    time.Time
+	// TokenVersion is the user's token version when the link was made; a
+	// link is dead once the version moves past it (SPEC §6).
+	TokenVersion int64
 }
 
 // Mail is one outbox message, rendered when it was queued.

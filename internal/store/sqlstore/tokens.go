@@ -115,16 +115,16 @@ func (q *queries) UserSessions(ctx context.Context, userID int64, now time.Time)
 }
 
 func (q *queries) CreateResetToken(ctx context.Context, t store.ResetToken) error {
-	_, err := q.exec(ctx, `INSERT INTO reset_tokens (hash, user_id, business_id, language, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, t.Hash, t.UserID, t.BusinessID, t.Language, ns(t.CreatedAt), ns(t.ExpiresAt))
+	_, err := q.exec(ctx, `INSERT INTO reset_tokens (hash, user_id, business_id, language, created_at, expires_at, token_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, t.UserID, t.BusinessID, t.Language, ns(t.CreatedAt), ns(t.ExpiresAt), t.TokenVersion)
 	return q.wrap("create reset token", err)
 }
 
 func (q *queries) ResetTokenByHash(ctx context.Context, hash []byte) (store.ResetToken, error) {
 	var t store.ResetToken
 	var created, expires, spent int64
-	err := q.queryRow(ctx, `SELECT hash, user_id, business_id, language, created_at, expires_at, spent_at
-		FROM reset_tokens WHERE hash = ?`, hash).Scan(&t.Hash, &t.UserID, &t.BusinessID, &t.Language, &created, &expires, &spent)
+	err := q.queryRow(ctx, `SELECT hash, user_id, business_id, language, created_at, expires_at, spent_at, token_version
+		FROM reset_tokens WHERE hash = ?`, hash).Scan(&t.Hash, &t.UserID, &t.BusinessID, &t.Language, &created, &expires, &spent, &t.TokenVersion)
 	t.CreatedAt, t.ExpiresAt, t.SpentAt = tm(created), tm(expires), tm(spent)
 	return t, q.wrap("reset token by hash", err)
 }

@@ -310,11 +310,11 @@ func testResetTokens(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	u := mkUser(t, s, "r@example.com")
 	for _, h := range []string{"r1", "r2"} {
-		must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte(h), UserID: u.ID, Language: "de", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+		must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte(h), UserID: u.ID, Language: "de", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), TokenVersion: 5}))
 	}
 	got, err := s.ResetTokenByHash(ctx, []byte("r1"))
 	must(t, err)
-	if got.UserID != u.ID || got.Language != "de" || !got.SpentAt.IsZero() || !got.ExpiresAt.Equal(t0.Add(time.Hour)) {
+	if got.UserID != u.ID || got.Language != "de" || !got.SpentAt.IsZero() || !got.ExpiresAt.Equal(t0.Add(time.Hour)) || got.TokenVersion != 5 {
 		t.Errorf("reset token: %+v", got)
 	}
 	must(t, s.SpendResetTokens(ctx, u.ID, t0.Add(time.Minute)))
