@@ -228,9 +228,9 @@ func tokenWithCode(t *testing.T, l *lab, c *http.Client, email, code string) ans
 		`{"email":`+jsonStr(email)+`,"password":`+jsonStr(pw)+`,"totp":`+jsonStr(code)+`}`)
 }
 
-// pendingStep starts a portal sign-in of an enrolled user on host and
+// labPendingStep starts a portal sign-in of an enrolled user on host and
 // returns the browser, its CSRF value and the pending token.
-func pendingStep(t *testing.T, l *lab, host, email string) (*http.Client, string, string) {
+func labPendingStep(t *testing.T, l *lab, host, email string) (*http.Client, string, string) {
 	t.Helper()
 	b := l.client(t)
 	_, _, page := do(t, b, "GET", host+"/en/user/login", "", "")
@@ -267,7 +267,7 @@ func secondFactorAttacks() []attackStep {
 		}},
 		{"replay: a pending step finishes once", func(t *testing.T, l *lab) {
 			c := enrolled(t, l, false)
-			b, csrf, pending := pendingStep(t, l, l.h.tenant("demo"), c.owner.Email)
+			b, csrf, pending := labPendingStep(t, l, l.h.tenant("demo"), c.owner.Email)
 			first := send(t, b, "POST", l.demo("login"), ctForm, form("csrf", csrf, "email", c.owner.Email, "token", pending, "totp", c.totpCode(t, l)))
 			if !first.session {
 				t.Fatalf("pending step refused: %s", first)
@@ -279,7 +279,7 @@ func secondFactorAttacks() []attackStep {
 		}},
 		{"cross-tenant: a pending step of demo does not finish on other", func(t *testing.T, l *lab) {
 			c := enrolled(t, l, true) // an admin may sign in at other, so only the binding refuses
-			b, csrf, pending := pendingStep(t, l, l.h.tenant("demo"), c.owner.Email)
+			b, csrf, pending := labPendingStep(t, l, l.h.tenant("demo"), c.owner.Email)
 			a := send(t, b, "POST", l.h.tenant("other")+"/en/user/login", ctForm, form("csrf", csrf, "email", c.owner.Email, "token", pending, "totp", c.totpCode(t, l)))
 			if a.session {
 				t.Errorf("demo's pending step finished on other: %s", a)
@@ -287,7 +287,7 @@ func secondFactorAttacks() []attackStep {
 		}},
 		{"cross-user: a pending step, a code and another browser belong to their user", func(t *testing.T, l *lab) {
 			a, b := enrolled(t, l, false), enrolled(t, l, false)
-			_, _, pending := pendingStep(t, l, l.h.tenant("demo"), a.owner.Email)
+			_, _, pending := labPendingStep(t, l, l.h.tenant("demo"), a.owner.Email)
 			// Another browser (the attacker saw the hidden field).
 			other := l.client(t)
 			csrf := l.formCSRF(t, other)
@@ -295,7 +295,7 @@ func secondFactorAttacks() []attackStep {
 				t.Errorf("pending step finished from another browser: %s", r)
 			}
 			// The pending step of a with b's email and b's code.
-			br, csrfB, pendingA := pendingStep(t, l, l.h.tenant("demo"), a.owner.Email)
+			br, csrfB, pendingA := labPendingStep(t, l, l.h.tenant("demo"), a.owner.Email)
 			if r := send(t, br, "POST", l.demo("login"), ctForm, form("csrf", csrfB, "email", b.owner.Email, "token", pendingA, "totp", b.totpCode(t, l))); r.session {
 				t.Errorf("a's pending step finished as b: %s", r)
 			}
@@ -365,7 +365,7 @@ func impersonationAttacks() []attackStep {
 			var mu sync.Mutex
 			var got []exchangeAnswer
 			n := parallelUses(t, l, 20, func(c *http.Client) bool {
-				x, ok := exchange(t, l, c, tok)
+				x, ok := labExchange(t, l, c, tok)
 				if ok {
 					mu.Lock()
 					got = append(got, x)
@@ -423,7 +423,7 @@ func impersonationAttacks() []attackStep {
 				t.Fatalf("link token from an impersonation token: %s", link)
 			}
 			checkActor(t, link.value, target.ID, l.f.admin.ID)
-			x, ok := exchange(t, l, l.client(t), link.value)
+			x, ok := labExchange(t, l, l.client(t), link.value)
 			if !ok {
 				t.Fatal("link token refused by exchange")
 			}
@@ -463,8 +463,8 @@ type exchangeAnswer struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// exchange is §5.3's exchange; ok when it answered a pair.
-func exchange(t *testing.T, l *lab, c *http.Client, tok string) (exchangeAnswer, bool) {
+// labExchange is §5.3's exchange; ok when it answered a pair.
+func labExchange(t *testing.T, l *lab, c *http.Client, tok string) (exchangeAnswer, bool) {
 	status, _, body := do(t, c, "POST", l.h.base()+"/api/sys/users/exchange?token="+url.QueryEscape(tok), "", "")
 	var x exchangeAnswer
 	if status != 200 || json.Unmarshal([]byte(body), &x) != nil || x.Token == "" {
@@ -742,7 +742,7 @@ func refreshAttacks() []attackStep {
 		{"privileged target: a refresh token of an impersonation keeps act", func(t *testing.T, l *lab) {
 			target := l.user(t, false)
 			tok := impersonate(t, l, l.client(t), "admin@example.com", target.ID).value
-			x, ok := exchange(t, l, l.client(t), tok)
+			x, ok := labExchange(t, l, l.client(t), tok)
 			if !ok {
 				t.Fatal("exchange of an impersonation token refused")
 			}
@@ -770,17 +770,17 @@ func exchangeAttacks() []attackStep {
 	return []attackStep{
 		{"20 parallel exchanges of one one-time token: one", func(t *testing.T, l *lab) {
 			c := l.mint(t, kindOneTimeOTP, false)
-			n := parallelUses(t, l, 20, func(cl *http.Client) bool { _, ok := exchange(t, l, cl, c.secret); return ok })
+			n := parallelUses(t, l, 20, func(cl *http.Client) bool { _, ok := labExchange(t, l, cl, c.secret); return ok })
 			if n != 1 {
 				t.Errorf("one one-time token exchanged %d times", n)
 			}
 		}},
 		{"replay: a one-time token is exchanged once, and the portal refuses it after", func(t *testing.T, l *lab) {
 			c := l.mint(t, kindOneTimeReset, false)
-			if _, ok := exchange(t, l, l.client(t), c.secret); !ok {
+			if _, ok := labExchange(t, l, l.client(t), c.secret); !ok {
 				t.Fatal("exchange refused")
 			}
-			if _, ok := exchange(t, l, l.client(t), c.secret); ok {
+			if _, ok := labExchange(t, l, l.client(t), c.secret); ok {
 				t.Error("exchanged twice")
 			}
 			if a := send(t, l.client(t), "GET", l.demo("login?t="+c.secret), "", ""); a.session {
@@ -790,7 +790,7 @@ func exchangeAttacks() []attackStep {
 		{"cross-tenant: a pair exchanged from other's member opens no demo session", func(t *testing.T, l *lab) {
 			tok := signIn(t, l.h, l.client(t), "bob@example.com", 30)
 			link := send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/token/refresh", "", "", "Authorization", "Bearer "+tok).value
-			x, ok := exchange(t, l, l.client(t), link)
+			x, ok := labExchange(t, l, l.client(t), link)
 			if !ok {
 				t.Fatal("exchange of bob's link token refused")
 			}
@@ -800,7 +800,7 @@ func exchangeAttacks() []attackStep {
 		}},
 		{"cross-user: the pair is for the token's user", func(t *testing.T, l *lab) {
 			c := l.mint(t, kindOneTimeMagic, false)
-			x, ok := exchange(t, l, l.client(t), c.secret)
+			x, ok := labExchange(t, l, l.client(t), c.secret)
 			if !ok {
 				t.Fatal("exchange refused")
 			}
@@ -811,7 +811,7 @@ func exchangeAttacks() []attackStep {
 		{"privileged target: an exchanged impersonation token keeps act and its audit actor", func(t *testing.T, l *lab) {
 			target := l.user(t, false)
 			tok := impersonate(t, l, l.client(t), "editor@example.com", target.ID).value
-			x, ok := exchange(t, l, l.client(t), tok)
+			x, ok := labExchange(t, l, l.client(t), tok)
 			if !ok {
 				t.Fatal("exchange of an impersonation token refused")
 			}
@@ -838,7 +838,7 @@ func exchangeAttacks() []attackStep {
 			if _, err := l.h.svc.RequireReset(t.Context(), c.owner.Email); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := exchange(t, l, l.client(t), c.secret); ok {
+			if _, ok := labExchange(t, l, l.client(t), c.secret); ok {
 				t.Error("must-reset user's one-time token exchanged")
 			}
 		}},

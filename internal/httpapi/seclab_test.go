@@ -178,8 +178,8 @@ func send(t *testing.T, c *http.Client, method, rawURL, ct, body string, hdr ...
 	return a
 }
 
-// csrfRE reads the hidden CSRF field of a page.
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+// csrfRE and pendingRE (seccore_test.go) read a page's hidden CSRF and
+// pending-step fields.
 
 // formCSRF opens the sign-in form with c and returns its CSRF value.
 func (l *lab) formCSRF(t *testing.T, c *http.Client) string {
@@ -191,8 +191,6 @@ func (l *lab) formCSRF(t *testing.T, c *http.Client) string {
 	}
 	return m[1]
 }
-
-var pendingRE = regexp.MustCompile(`name="token" value="([^"]+)"`)
 
 // cred is one credential of a kind, with what presenting it needs.
 type cred struct {
