@@ -52,6 +52,9 @@ func (l *stateListener) epoch() (int64, bool) {
 	return l.n.Load(), true
 }
 
+// moved records a write this process committed (see Store.queries.wrote).
+func (l *stateListener) moved() { l.n.Add(1) }
+
 func (l *stateListener) run(ctx context.Context) {
 	defer l.done.Done()
 	backoff := 100 * time.Millisecond

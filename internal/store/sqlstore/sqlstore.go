@@ -92,6 +92,10 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		log = slog.New(slog.DiscardHandler)
 	}
 	s.listener = startStateListener(dsn, log)
+	// This process's own writes move its epoch as soon as they commit: the
+	// NOTIFY that moves it for every process arrives some milliseconds
+	// later, and until then a disabled user's token still passed here.
+	s.queries.wrote = s.listener.moved
 	return s, nil
 }
 
@@ -269,7 +273,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	q := &queries{w: tx, r: tx, d: s.d, now: s.now, ws: s.ws, tx: tx}
+	q := &queries{w: tx, r: tx, d: s.d, now: s.now, ws: s.ws, tx: tx, wrote: s.queries.wrote}
 	// The transaction holds SQLite's only writer connection, so statements
 	// it lacks are prepared once it has ended.
 	defer func() { s.ws.prepare(ctx, q.unprepared) }()
@@ -279,6 +283,9 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	if q.wrote != nil {
+		q.wrote()
 	}
 	return nil
 }
@@ -301,6 +308,9 @@ type queries struct {
 	tx     *sql.Tx
 	// unprepared are the queries a transaction ran that ws did not have.
 	unprepared []string
+	// wrote, when set (PostgreSQL), is called once a write has committed:
+	// after an InTx commit, or after a write outside a transaction.
+	wrote func()
 }
 
 // writeQ and readQ return what runs query: a prepared statement when the
@@ -333,7 +343,11 @@ func (q *queries) readQ(ctx context.Context, query string) querier {
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	query = q.d.rebind(query)
-	return q.writeQ(ctx, query).ExecContext(ctx, query, args...)
+	res, err := q.writeQ(ctx, query).ExecContext(ctx, query, args...)
+	if err == nil && q.tx == nil && q.wrote != nil {
+		q.wrote()
+	}
+	return res, err
 }
 
 func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
