@@ -157,6 +157,9 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 		return Grant{}, ErrInvalidGrant
 	}
 	u, err := s.cache.view(ctx).user(ctx, old.UserID)
+	if err != nil && !isNotFound(err) {
+		return Grant{}, fmt.Errorf("refresh grant: %w", err)
+	}
 	if err != nil || !u.Active {
 		return Grant{}, ErrInvalidGrant
 	}

@@ -96,6 +96,9 @@ func (s *Service) Session(ctx context.Context, b store.Business, cookie string) 
 		return PortalSession{}, ErrNoSession
 	}
 	u, err := s.cache.view(ctx).user(ctx, sess.UserID)
+	if err != nil && !isNotFound(err) {
+		return PortalSession{}, fmt.Errorf("session: %w", err)
+	}
 	if err != nil || !u.Active {
 		return PortalSession{}, ErrNoSession
 	}

@@ -159,6 +159,9 @@ func (s *Service) Authenticate(ctx context.Context, cred Credentials, c Client) 
 	}
 	if cred.Bearer != "" {
 		u, _, err := s.VerifyBearer(ctx, cred.Bearer)
+		if isUnavailable(err) {
+			return store.User{}, fmt.Errorf("authenticate: %w", err)
+		}
 		if err != nil {
 			return store.User{}, ErrBadCredentials
 		}
@@ -291,3 +294,7 @@ func ValidEmail(s string) bool {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// isUnavailable reports a storage failure, which must reach the caller as
+// one and never become a denial (SPEC §2).
+func isUnavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }

@@ -11,6 +11,10 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict is returned when a unique value (email, slug, domain) is taken.
 	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable wraps every failure of the database itself (down,
+	// unreadable, full, a failed transaction): callers answer "try again
+	// later", never with an authentication verdict (SPEC §2).
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // Store is a storage backend. Queries run outside a transaction; InTx runs fn

@@ -223,7 +223,7 @@ func (s *Store) Migrated(ctx context.Context) (bool, error) {
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.reader.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping: %w", err)
+		return unavailable("sqlstore: ping", err)
 	}
 	return nil
 }
@@ -267,7 +267,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: begin: %w", err)
+		return unavailable("sqlstore: begin", err)
 	}
 	q := &queries{w: tx, r: tx, d: s.d, now: s.now, ws: s.ws, tx: tx}
 	// The transaction holds SQLite's only writer connection, so statements
@@ -278,7 +278,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: commit: %w", err)
+		return unavailable("sqlstore: commit", err)
 	}
 	return nil
 }
@@ -362,8 +362,20 @@ func (q *queries) wrap(op string, err error) error {
 	case q.d.isUnique(err):
 		return fmt.Errorf("%s: %w", op, store.ErrConflict)
 	default:
+		return unavailable(op, err)
+	}
+}
+
+// unavailable marks a database failure as store.ErrUnavailable, keeping
+// the cause for the log. A caller's own cancellation stays what it is.
+func unavailable(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, store.ErrUnavailable) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
 }
 
 func ns(t time.Time) int64 {
@@ -387,7 +399,7 @@ func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id 
 func mustAffect(res sql.Result, op string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return unavailable(op, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("%s: %w", op, store.ErrNotFound)

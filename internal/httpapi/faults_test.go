@@ -1,0 +1,100 @@
+package httpapi_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// breakTables renames tables of the harness's SQLite file from a connection
+// of its own, as an operator's mistake or a damaged file would: every
+// statement of the running server that touches them fails from then on.
+func breakTables(t *testing.T, h *harness, tables ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+h.dbPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tbl := range tables {
+		if _, err := db.ExecContext(context.Background(), `ALTER TABLE `+tbl+` RENAME TO `+tbl+`_gone`); err != nil {
+			t.Fatalf("rename %s: %v", tbl, err)
+		}
+	}
+}
+
+// unavailable checks SPEC §2's answer to a storage failure: 503 with
+// Retry-After, never an authentication verdict, and JSON unless the client
+// asked for HTML.
+func unavailable(t *testing.T, name string, status int, hdr http.Header, body string, wantHTML bool) {
+	t.Helper()
+	if status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+		t.Errorf("%s: got %d (Retry-After %q) %.200s; want 503 with Retry-After", name, status, hdr.Get("Retry-After"), body)
+		return
+	}
+	html := strings.HasPrefix(hdr.Get("Content-Type"), "text/html")
+	if html != wantHTML {
+		t.Errorf("%s: Content-Type %q, want HTML %v", name, hdr.Get("Content-Type"), wantHTML)
+	}
+	if strings.Contains(body, `"active":false`) || strings.Contains(body, "not valid") {
+		t.Errorf("%s: an authentication answer to a storage failure: %s", name, body)
+	}
+}
+
+// TestStorageFailureIsNotADenial is issue #11.3 and #11.5: with a table
+// unreadable, bearer checks, password checks, introspection, revocation,
+// the refresh grant and portal sessions answer 503 + Retry-After, not 401,
+// "not valid", active:false or a 200 that did nothing.
+func TestStorageFailureIsNotADenial(t *testing.T) {
+	h := newHarness(t)
+	f := h.seed()
+	c := h.client()
+	adminTok := signIn(t, h, c, "admin@example.com", 30)
+	aliceTok := signIn(t, h, c, "alice@example.com", 30)
+	g := passwordGrant(t, h, c, "alice@example.com", "web")
+	// A portal session for alice.
+	link := signIn(t, h, c, "alice@example.com", 5)
+	if status, _, body := do(t, c, "GET", h.tenant("demo")+"/en/user/login?t="+link, "", ""); status != http.StatusFound {
+		t.Fatalf("portal sign-in: %d %s", status, body)
+	}
+	bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+
+	// Phase 1: refresh tokens unreadable; the caller still authenticates.
+	breakTables(t, h, "refresh_tokens")
+	for _, tc := range []struct {
+		name, path string
+		body       string
+		hdr        []string
+	}{
+		{"introspect refresh token", "/api/oauth/introspect", form("token", g.RefreshToken), bearer(adminTok)},
+		{"revoke refresh token", "/api/oauth/revoke", form("token", g.RefreshToken), bearer(adminTok)},
+		{"refresh grant", "/api/token", form("grant_type", "refresh_token", "refresh_token", g.RefreshToken), nil},
+	} {
+		status, hdr, body := do(t, c, "POST", h.base()+tc.path, ctForm, tc.body, tc.hdr...)
+		unavailable(t, tc.name, status, hdr, body, false)
+	}
+
+	// Phase 2: users unreadable, and the state epoch too, so that nothing
+	// can be served from the cache.
+	breakTables(t, h, "users", "state_epoch")
+	for _, tc := range []struct {
+		name, method, url, ct, body string
+		hdr                         []string
+		wantHTML                    bool
+	}{
+		{"me with bearer", "GET", h.tenant("demo") + "/en/user/me", "", "", bearer(aliceTok), false},
+		{"impersonate with bearer", "POST", h.base() + "/api/sys/users/" + itoa(f.alice.ID) + "/token/refresh", "", "", bearer(adminTok), false},
+		{"impersonate with basic", "GET", h.base() + "/api/sys/users/" + itoa(f.alice.ID) + "/token/refresh", "", "",
+			[]string{"Authorization", basic("admin@example.com", pw)}, false},
+		{"token with password", "POST", h.base() + "/api/sys/users/token", ctJSON, `{"email":"alice@example.com","password":"` + pw + `"}`, nil, false},
+		{"introspect access token", "POST", h.base() + "/api/oauth/introspect", ctForm, form("token", aliceTok), bearer(adminTok), false},
+		{"revoke access token", "POST", h.base() + "/api/oauth/revoke", ctForm, form("token", aliceTok), bearer(adminTok), false},
+		{"account page asked as HTML", "GET", h.tenant("demo") + "/en/user/account", "", "", []string{"Accept", "text/html"}, true},
+		{"account page, no Accept", "GET", h.tenant("demo") + "/en/user/account", "", "", nil, false},
+	} {
+		status, hdr, body := do(t, c, tc.method, tc.url, tc.ct, tc.body, tc.hdr...)
+		unavailable(t, tc.name, status, hdr, body, tc.wantHTML)
+	}
+}
