@@ -120,14 +120,23 @@ type Resets interface {
 // Outbox is the durable mail queue.
 type Outbox interface {
 	EnqueueMail(ctx context.Context, m *Mail) error
-	// ClaimMail leases up to limit due messages until leaseUntil, counting an
-	// attempt on each. A leased message is not claimed again before its lease
-	// ends, also by another process.
-	ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Mail, error)
-	MarkMailSent(ctx context.Context, id int64, at time.Time) error
-	// MarkMailFailed records a failed attempt (clearing a sent mark made
-	// just before the failure); dead stops further attempts.
-	MarkMailFailed(ctx context.Context, id int64, next time.Time, errMsg string, dead bool) error
+	// ClaimMail leases up to limit due messages to owner (a token unique to
+	// this claim) until leaseUntil, counting an attempt on each. A leased
+	// message is not claimed again before its lease ends, also by another
+	// process.
+	ClaimMail(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]Mail, error)
+	// RenewMailLease extends owner's lease on id to until. It returns
+	// ErrNotFound when owner no longer holds the message (another claim took
+	// it over, or it was settled): the message must not be sent then.
+	RenewMailLease(ctx context.Context, id int64, owner string, until time.Time) error
+	// MarkMailSent records the delivery and erases the body, which may hold
+	// links and codes (SPEC §6 "Secrets at rest"). It returns ErrNotFound
+	// when owner no longer holds the message.
+	MarkMailSent(ctx context.Context, id int64, owner string, at time.Time) error
+	// MarkMailFailed records a failed attempt by owner; dead stops further
+	// attempts and erases the body. It returns ErrNotFound when owner no
+	// longer holds the message.
+	MarkMailFailed(ctx context.Context, id int64, owner string, next time.Time, errMsg string, dead bool) error
 	MailByID(ctx context.Context, id int64) (Mail, error)
 	// PendingMail counts messages neither sent nor dead.
 	PendingMail(ctx context.Context) (int64, error)

@@ -116,7 +116,10 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		}
 	}
 	pragmas := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
+		// Freed and overwritten content is zeroed, so an erased mail body
+		// or a deleted token does not linger in free pages (SPEC §6).
+		"secure_delete(1)"} {
 		pragmas.Add("_pragma", p)
 	}
 	wv := url.Values{"_txlock": {"immediate"}}
