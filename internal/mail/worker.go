@@ -27,11 +27,11 @@ type WorkerOptions struct {
 	Lease time.Duration
 	// Batch caps one claim (default 16); a claim never takes more than
 	// Concurrency messages, so that each starts sending at once.
-	Batch        int
-	RetryBase    time.Duration // default 5s, doubling per attempt
-	RetryMax     time.Duration // default 30m
-	MaxAttempts  int           // default 20
-	Concurrency  int           // default 2
+	Batch       int
+	RetryBase   time.Duration // default 5s, doubling per attempt
+	RetryMax    time.Duration // default 30m
+	MaxAttempts int           // default 20
+	Concurrency int           // default 2
 	// ShutdownGrace bounds how long sends in flight may go on once Run's
 	// context ends (default 10s).
 	ShutdownGrace time.Duration
