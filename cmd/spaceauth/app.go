@@ -106,6 +106,24 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 	return slog.New(httpapi.LogHandler(h))
 }
 
+// openExistingStore opens a database that must already exist, for commands
+// that only read (SPEC §7: they never create one).
+func openExistingStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
+	return sqlstore.Open(ctx, cfg.DB, sqlstore.Options{MustExist: true})
+}
+
+// withExistingStore runs fn on an app that has only its store, opened with
+// openExistingStore: what the listing commands need, and nothing that
+// writes (such as making the first signing key).
+func withExistingStore(ctx context.Context, cfg config.Config, fn func(a *app) error) error {
+	st, err := openExistingStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(&app{cfg: cfg, store: st})
+}
+
 // openStoreOnly opens (and migrates) the database without the rest.
 func openStoreOnly(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
 	return sqlstore.Open(ctx, cfg.DB, sqlstore.Options{})

@@ -30,6 +30,11 @@ var migrationFS embed.FS
 type Options struct {
 	// SkipMigrate opens the database without applying migrations.
 	SkipMigrate bool
+	// MustExist refuses to create a database: for commands that only read,
+	// a path that does not exist is an error, not a new empty database
+	// (SPEC §7). On PostgreSQL, a database with no migration applied is
+	// refused likewise.
+	MustExist bool
 	// ReadConns bounds the SQLite reader pool (default: 2 per CPU, at least 4).
 	ReadConns int
 	// Clock fills in unset creation times (default time.Now).
@@ -87,6 +92,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		db.Close()
 		return nil, err
 	}
+
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -110,7 +116,11 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlstore: empty database path")
 	}
-	if dir := filepath.Dir(path); dir != "." {
+	if opts.MustExist {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("sqlstore: no database at %s (this command never creates one): %w", path, err)
+		}
+	} else if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("sqlstore: create the directory of %s: %w", path, err)
 		}
@@ -195,6 +205,12 @@ func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) er
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
 	s.provider = p
+	if opts.MustExist {
+		// Checked before migrating, which would create the schema.
+		if cur, _, err := p.GetVersions(ctx); err != nil || cur == 0 {
+			return errors.New("sqlstore: the database holds no spaceauth schema (this command never creates one)")
+		}
+	}
 	if opts.SkipMigrate {
 		return nil
 	}
