@@ -155,3 +155,41 @@ func TestDeliveredMailKeepsNoSecret(t *testing.T) {
 		t.Errorf("the reset token is still in the database file's bytes")
 	}
 }
+
+// TestReadyzProvesAWrite is issue #11.6: a database that answers reads but
+// takes no writes (here another process holds SQLite's write lock) is not
+// ready, and says so; once writes go through again it is ready.
+func TestReadyzProvesAWrite(t *testing.T) {
+	h := newHarness(t)
+	c := h.client()
+	if status, _, body := do(t, c, "GET", h.base()+"/readyz", "", ""); status != 200 {
+		t.Fatalf("readyz on a healthy database: %d %s", status, body)
+	}
+	db, err := sql.Open("sqlite", "file:"+h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := do(t, c, "GET", h.base()+"/readyz", "", "")
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "not writable") {
+		t.Errorf("readyz with writes blocked: %d %s, want 503 database not writable", status, body)
+	}
+	if status, _, _ := do(t, c, "GET", h.base()+"/healthz", "", ""); status != 200 {
+		t.Errorf("healthz: %d", status)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := do(t, c, "GET", h.base()+"/readyz", "", ""); status != 200 {
+		t.Errorf("readyz after the lock was released: %d %s", status, body)
+	}
+}

@@ -23,6 +23,9 @@ type Store interface {
 	Queries
 	InTx(ctx context.Context, fn func(q Queries) error) error
 	Ping(ctx context.Context) error
+	// ProbeWrite proves the database takes writes: it rewrites one
+	// heartbeat row in a transaction of its own.
+	ProbeWrite(ctx context.Context) error
 	// Migrated reports whether every embedded migration has been applied.
 	Migrated(ctx context.Context) (bool, error)
 	// StateEpoch returns a number that changes whenever a user, a user's

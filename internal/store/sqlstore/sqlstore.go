@@ -247,6 +247,25 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// ProbeWrite rewrites the heartbeat row in a transaction on the writer, so
+// a database that still answers reads but refuses writes (read-only file,
+// full disk, locked by another writer) is found out.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable("sqlstore: write probe", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE heartbeat SET at = ? WHERE id = 1`), s.now().UnixNano())
+	if err != nil {
+		return unavailable("sqlstore: write probe", err)
+	}
+	if err := mustAffect(res, "sqlstore: write probe"); err != nil {
+		return err
+	}
+	return unavailable("sqlstore: write probe", tx.Commit())
+}
+
 // IntegrityCheck runs SQLite's integrity check and returns its verdict
 // ("ok" when sound). On PostgreSQL it reports "ok" when the server answers.
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
