@@ -126,6 +126,9 @@ func (s *Service) resetToken(ctx context.Context, q store.Queries, b store.Busin
 		return store.ResetToken{}, store.User{}, ErrResetInvalid
 	}
 	u, err := q.UserByID(ctx, t.UserID)
+	if err != nil && !isNotFound(err) {
+		return store.ResetToken{}, store.User{}, fmt.Errorf("reset token user: %w", err)
+	}
 	if err != nil || !u.Active {
 		return store.ResetToken{}, store.User{}, ErrResetInvalid
 	}
