@@ -364,3 +364,7 @@ func ValidEmail(s string) bool {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// isUnavailable reports a storage failure, which must reach the caller as
+// one and never become a denial (SPEC §2).
+func isUnavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/store"
 )
 
 type oauthTokenResponse struct {
@@ -89,6 +90,10 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
 	var rl *auth.RateLimited
 	var mr *auth.MustReset
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		s.log.ErrorContext(r.Context(), "storage unavailable", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetry/time.Second)))
+		fail(http.StatusServiceUnavailable, "temporarily_unavailable", s.cat.T(lang, "service_unavailable"))
 	case errors.As(err, &mr):
 		// SPEC §5.1: the description carries a reset token, for
 		// completePasswordReset.
