@@ -363,15 +363,15 @@ func (s *Service) ownPasskey(ctx context.Context, u store.User, b store.Business
 }
 
 // PasskeyOwner resolves the bearer token of a passkey-managing API call.
-// An impersonation token may not add or remove the impersonated user's
-// passkeys: that would outlive the impersonation.
+// An impersonation token is no credential here (SPEC §6: refused as none):
+// a passkey added while acting for someone would outlive the impersonation.
 func (s *Service) PasskeyOwner(ctx context.Context, bearer string) (store.User, error) {
 	u, claims, err := s.VerifyBearer(ctx, bearer)
 	if err != nil {
 		return store.User{}, err
 	}
 	if claims.Actor != nil || claims.Kind == token.KindImpersonation {
-		return store.User{}, ErrForbidden
+		return store.User{}, ErrBadCredentials
 	}
 	return u, nil
 }

@@ -74,14 +74,17 @@ func (s *Server) accountError(w http.ResponseWriter, r *http.Request, err error)
 	var fe auth.FieldErrors
 	refusal := errors.As(err, &fe) || errors.Is(err, auth.ErrPasskeyInvalid) || errors.Is(err, auth.ErrNotFound) ||
 		errors.Is(err, auth.ErrTOTPEnabled) || errors.Is(err, auth.ErrForbidden)
-	ps, ok := s.currentSession(r)
-	if !refusal || !ok {
+	ps, ok, serr := s.currentSession(r)
+	if !refusal || !ok || serr != nil {
 		s.failPage(w, r, err)
 		return
 	}
 	f := s.answer(w, r, err)
-	if errors.Is(err, auth.ErrTOTPEnabled) {
+	switch {
+	case errors.Is(err, auth.ErrTOTPEnabled):
 		f.http, f.key = http.StatusConflict, "invalid_request"
+	case errors.Is(err, auth.ErrPasskeyInvalid):
+		f.http = http.StatusBadRequest // the member is signed in; the new passkey failed
 	}
 	lang := langOf(r)
 	s.renderAccount(w, r, ps, f.http, func(p *pages.Page) {

@@ -383,7 +383,11 @@ func (s *Server) handlePortalPasskeySignIn(w http.ResponseWriter, r *http.Reques
 // accountSession is the signed-in session of an account-page action; it
 // answers the refusal itself.
 func (s *Server) accountSession(w http.ResponseWriter, r *http.Request) (auth.PortalSession, bool) {
-	ps, ok := s.currentSession(r)
+	ps, ok, err := s.currentSession(r)
+	if err != nil {
+		s.failPage(w, r, err) // storage trouble is no missing session
+		return auth.PortalSession{}, false
+	}
 	if !ok {
 		if wantsJSON(r) || strings.HasSuffix(r.URL.Path, "/begin") {
 			s.fail(w, r, auth.ErrNoSession)

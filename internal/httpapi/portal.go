@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -144,7 +145,13 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	v, _ := f.str("everywhere")
 	everywhere := v == "1" || v == "true"
-	if ps, ok := s.currentSession(r); ok {
+	ps, ok, err := s.currentSession(r)
+	if err != nil {
+		// A logout that could not be checked is not answered as done.
+		s.failPage(w, r, err)
+		return
+	}
+	if ok {
 		if err := s.auth.SignOut(r.Context(), ps, everywhere, s.client(r)); err != nil {
 			s.failPage(w, r, err)
 			return
@@ -154,20 +161,22 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/"+langOf(r)+"/user/login", http.StatusFound)
 }
 
-func (s *Server) currentSession(r *http.Request) (auth.PortalSession, bool) {
+// currentSession returns the request's live session; ok is false when there
+// is none. err is a failure to look it up, which is not "signed out".
+func (s *Server) currentSession(r *http.Request) (ps auth.PortalSession, ok bool, err error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return auth.PortalSession{}, false
+		return auth.PortalSession{}, false, nil
 	}
 	b, _ := businessOf(r)
-	ps, err := s.auth.Session(r.Context(), b, c.Value)
-	if err != nil {
-		if !errors.Is(err, auth.ErrNoSession) {
-			s.log.ErrorContext(r.Context(), "session lookup failed", "err", err)
-		}
-		return auth.PortalSession{}, false
+	ps, err = s.auth.Session(r.Context(), b, c.Value)
+	if errors.Is(err, auth.ErrNoSession) {
+		return auth.PortalSession{}, false, nil
 	}
-	return ps, true
+	if err != nil {
+		return auth.PortalSession{}, false, fmt.Errorf("session lookup: %w", err)
+	}
+	return ps, true, nil
 }
 
 func (s *Server) setSession(w http.ResponseWriter, value string, expires time.Time) {
