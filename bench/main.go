@@ -277,6 +277,19 @@ func benchOne(bin, kind, dsn, work string, o opts) ([]result, string, error) {
 		st, _, err := rc.do(me)
 		return err == nil && st == http.StatusOK
 	})
+	// Passkey sign-in verifies one signature: no Argon2id, so it must not
+	// queue behind the password hashing pool.
+	if o.only == "" || strings.Contains("passkey sign-in", o.only) {
+		origin := "http://demo.localhost:" + port
+		creds, err := b.preparePasskeys(conns, origin)
+		if err != nil {
+			return nil, "", fmt.Errorf("passkeys: %w", err)
+		}
+		var refused atomic.Int64
+		out = b.run(out, "passkey sign-in", func(rc *rawConn, w, i int) bool {
+			return passkeySignIn(rc, creds[w], origin, &refused)
+		})
+	}
 	refresh := make([]string, conns)
 	for w := range conns {
 		refresh[w] = b.passwordGrant(fmt.Sprintf("u%d@bench.test", w))

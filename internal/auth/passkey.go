@@ -73,10 +73,12 @@ func (s *Service) beginCeremony(ctx context.Context, kind string, userID int64, 
 	ch := store.WebAuthnChallenge{Hash: hash, Kind: kind, UserID: userID, BusinessID: b.ID, RPID: rp.ID, Data: session,
 		CreatedAt: now, ExpiresAt: now.Add(passkeyCeremonyTTL)}
 	err = s.store.InTx(ctx, func(q store.Queries) error {
-		// Abandoned ceremonies are swept here, so the table stays small
-		// without a background job.
-		if err := q.DeleteExpiredWebAuthnChallenges(ctx, now); err != nil {
-			return err
+		// Abandoned ceremonies are swept by every 64th begin, so the table
+		// stays small without a background job or a delete per sign-in.
+		if s.ceremonies.Add(1)%64 == 1 {
+			if err := q.DeleteExpiredWebAuthnChallenges(ctx, now); err != nil {
+				return err
+			}
 		}
 		return q.CreateWebAuthnChallenge(ctx, ch)
 	})
@@ -195,23 +197,66 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context, b store.Business) (Pas
 
 var errUnknownPasskey = errors.New("unknown passkey")
 
+// passkeyLogin is a verified passkey assertion not yet committed: commit
+// spends its challenge and moves the passkey's counter, in the caller's
+// transaction, so that the success path of a sign-in is one transaction.
+type passkeyLogin struct {
+	user      store.User
+	passkey   store.Passkey
+	challenge []byte
+	ver       passkey.Verified
+}
+
+func (l passkeyLogin) commit(ctx context.Context, q store.Queries, at time.Time) error {
+	// Of two requests that verified the same answer, one takes the
+	// challenge; the other finds it gone (a replay).
+	if _, err := q.TakeWebAuthnChallenge(ctx, l.challenge); err != nil {
+		if isNotFound(err) {
+			return ErrPasskeyInvalid
+		}
+		return fmt.Errorf("passkey sign-in: %w", err)
+	}
+	moved, err := q.UsePasskey(ctx, l.passkey.ID, l.passkey.SignCount, int64(l.ver.SignCount), l.ver.Data, at)
+	if err != nil {
+		return fmt.Errorf("passkey sign-in: %w", err)
+	}
+	if !moved {
+		return ErrPasskeyInvalid // the counter moved meanwhile: another use of the key
+	}
+	return nil
+}
+
 // passkeySignIn verifies an assertion answering the ceremony named by
 // handle and returns the user it signs in. A passkey is possession of a
 // device key plus user verification on it, so it stands for both factors.
-func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle string, response []byte, c Client) (store.User, store.Passkey, error) {
-	fail := func(userID int64, reason string) (store.User, store.Passkey, error) {
+// Any refusal spends the challenge; success leaves that to commit.
+func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle string, response []byte, c Client) (passkeyLogin, error) {
+	var hash []byte
+	fail := func(userID int64, reason string) (passkeyLogin, error) {
+		if hash != nil {
+			if _, err := s.store.TakeWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
+				return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
+			}
+		}
 		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: userID, BusinessID: b.ID,
 			Detail: `{"method":"passkey","reason":"` + reason + `"}`}, c)
-		return store.User{}, store.Passkey{}, ErrPasskeyInvalid
+		return passkeyLogin{}, ErrPasskeyInvalid
 	}
-	ch, err := s.takeCeremony(ctx, handle, "login", b, 0)
-	if errors.Is(err, ErrPasskeyInvalid) {
+	if handle == "" || len(handle) > 256 {
+		return fail(0, "challenge")
+	}
+	rp := s.relyingParty(b)
+	ch, err := s.store.WebAuthnChallengeByHash(ctx, secretHash(handle))
+	if isNotFound(err) {
 		return fail(0, "challenge")
 	}
 	if err != nil {
-		return store.User{}, store.Passkey{}, err
+		return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
 	}
-	rp := s.relyingParty(b)
+	hash = ch.Hash
+	if ch.Kind != "login" || ch.BusinessID != b.ID || ch.UserID != 0 || ch.RPID != rp.ID || !s.now().Before(ch.ExpiresAt) {
+		return fail(0, "challenge")
+	}
 	var pk store.Passkey
 	lookup := func(credID, handle []byte) (passkey.Account, error) {
 		p, err := s.store.PasskeyByCredentialID(ctx, rp.ID, credID)
@@ -235,7 +280,7 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 		s.log.InfoContext(ctx, "passkey assertion refused", "err", err)
 		return fail(pk.UserID, "assertion")
 	case err != nil:
-		return store.User{}, store.Passkey{}, fmt.Errorf("passkey sign-in: %w", err)
+		return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
 	}
 	if ver.CloneWarning {
 		// The counter did not move forward: the key may have been copied.
@@ -243,19 +288,12 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 			Detail: fmt.Sprintf(`{"passkey":%d,"stored_count":%d,"presented_count":%d}`, pk.ID, pk.SignCount, ver.SignCount)}, c)
 		return fail(pk.UserID, "clone_warning")
 	}
-	moved, err := s.store.UsePasskey(ctx, pk.ID, pk.SignCount, int64(ver.SignCount), ver.Data, s.now().UTC())
-	if err != nil {
-		return store.User{}, store.Passkey{}, fmt.Errorf("passkey sign-in: %w", err)
-	}
-	if !moved {
-		return fail(pk.UserID, "concurrent_use")
-	}
 	u, err := s.cache.view(ctx).user(ctx, pk.UserID)
 	if isNotFound(err) {
 		return fail(pk.UserID, "no_user")
 	}
 	if err != nil {
-		return store.User{}, store.Passkey{}, fmt.Errorf("passkey sign-in: %w", err)
+		return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
 	}
 	if !u.Active {
 		return fail(u.ID, "disabled")
@@ -263,38 +301,57 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 	if !u.IsAdmin && !u.InBusiness(b.ID) {
 		return fail(u.ID, "no_profile")
 	}
-	if err := s.mustReset(ctx, u, &b); err != nil {
-		return store.User{}, store.Passkey{}, err
+	if u.MustReset {
+		if _, err := s.store.TakeWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
+			return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
+		}
+		return passkeyLogin{}, s.mustReset(ctx, u, &b)
 	}
-	return u, pk, nil
+	return passkeyLogin{user: u, passkey: pk, challenge: hash, ver: ver}, nil
 }
 
 // PortalPasskeySignIn signs in to b's portal with a passkey.
 func (s *Service) PortalPasskeySignIn(ctx context.Context, b store.Business, handle string, response []byte, c Client) (string, PortalSession, error) {
-	u, _, err := s.passkeySignIn(ctx, b, handle, response, c)
+	l, err := s.passkeySignIn(ctx, b, handle, response, c)
 	if err != nil {
 		return "", PortalSession{}, err
 	}
-	sess, cookie, err := s.openSession(ctx, u, b, c, 0, nil, "passkey")
+	now := s.now().UTC()
+	sess, cookie, err := s.openSession(ctx, l.user, b, c, 0, func(q store.Queries) error { return l.commit(ctx, q, now) }, "passkey")
 	if err != nil {
 		return "", PortalSession{}, err
 	}
-	return cookie, PortalSession{Session: sess, User: u}, nil
+	return cookie, PortalSession{Session: sess, User: l.user}, nil
 }
 
 // PasskeySignInToken signs in with a passkey for an app: the answer is a
 // short-lived one-time token for §5.3's exchange (or a §3.3 link).
 func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, handle string, response []byte, c Client) (Token, error) {
-	u, pk, err := s.passkeySignIn(ctx, b, handle, response, c)
+	l, err := s.passkeySignIn(ctx, b, handle, response, c)
 	if err != nil {
 		return Token{}, err
 	}
-	tok, err := s.issue(ctx, u, token.KindOneTime, 0, LinkTokenTTL)
+	// Signing needs no storage; the token is handed out only if the
+	// transaction that spends the challenge commits.
+	tok, err := s.issue(ctx, l.user, token.KindOneTime, 0, LinkTokenTTL)
 	if err != nil {
 		return Token{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: b.ID,
-		Detail: fmt.Sprintf(`{"method":"passkey","passkey":%d,"jti":%s}`, pk.ID, quote(tok.Claims.ID))}, c)
+	now := s.now().UTC()
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		if err := l.commit(ctx, q, now); err != nil {
+			return err
+		}
+		s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: l.user.ID, BusinessID: b.ID,
+			Detail: fmt.Sprintf(`{"method":"passkey","passkey":%d,"jti":%s}`, l.passkey.ID, quote(tok.Claims.ID))}, c)
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrPasskeyInvalid) {
+			return Token{}, err
+		}
+		return Token{}, fmt.Errorf("passkey sign-in: %w", err)
+	}
 	return tok, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/mail/compose"
@@ -83,6 +84,9 @@ type Service struct {
 	log      *slog.Logger
 	cache    *stateCache
 	passkeys *passkey.Verifier
+	// ceremonies counts begun passkey ceremonies (for the sweep of
+	// expired challenges).
+	ceremonies atomic.Uint64
 }
 
 // New builds a Service.

@@ -27,6 +27,8 @@ type Passkeys interface {
 	// CreateWebAuthnChallenge stores a ceremony's challenge under the hash
 	// of its handle.
 	CreateWebAuthnChallenge(ctx context.Context, c WebAuthnChallenge) error
+	// WebAuthnChallengeByHash reads a challenge without spending it.
+	WebAuthnChallengeByHash(ctx context.Context, hash []byte) (WebAuthnChallenge, error)
 	// TakeWebAuthnChallenge removes and returns the challenge: of any number
 	// of concurrent takers exactly one gets it, the others ErrNotFound.
 	// Expiry is the caller's check.

@@ -86,6 +86,16 @@ func (q *queries) CreateWebAuthnChallenge(ctx context.Context, c store.WebAuthnC
 	return q.wrap("create webauthn challenge", err)
 }
 
+func (q *queries) WebAuthnChallengeByHash(ctx context.Context, hash []byte) (store.WebAuthnChallenge, error) {
+	c := store.WebAuthnChallenge{Hash: hash}
+	var created, expires int64
+	err := q.queryRow(ctx, `SELECT kind, user_id, business_id, rp_id, data, created_at, expires_at
+		FROM webauthn_challenges WHERE hash = ?`, hash).
+		Scan(&c.Kind, &c.UserID, &c.BusinessID, &c.RPID, &c.Data, &created, &expires)
+	c.CreatedAt, c.ExpiresAt = tm(created), tm(expires)
+	return c, q.wrap("webauthn challenge", err)
+}
+
 func (q *queries) TakeWebAuthnChallenge(ctx context.Context, hash []byte) (store.WebAuthnChallenge, error) {
 	// DELETE ... RETURNING: the row goes to exactly one taker.
 	c := store.WebAuthnChallenge{Hash: hash}

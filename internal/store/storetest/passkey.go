@@ -91,6 +91,10 @@ func testWebAuthnChallenges(t *testing.T, s store.Store) {
 		CreatedAt: t0.Add(-time.Hour), ExpiresAt: t0.Add(-time.Minute)}
 	must(t, s.CreateWebAuthnChallenge(ctx, old))
 
+	peek, err := s.WebAuthnChallengeByHash(ctx, []byte("h1"))
+	if err != nil || peek.Kind != "login" || string(peek.Data) != `{"challenge":"x"}` {
+		t.Fatalf("read before take: %+v %v", peek, err)
+	}
 	var wins atomic.Int32
 	var wg sync.WaitGroup
 	for range 8 {
@@ -110,6 +114,9 @@ func testWebAuthnChallenges(t *testing.T, s store.Store) {
 	wg.Wait()
 	if wins.Load() != 1 {
 		t.Errorf("%d takers got the challenge, want 1", wins.Load())
+	}
+	if _, err := s.WebAuthnChallengeByHash(ctx, []byte("h1")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("read after take: %v", err)
 	}
 	must(t, s.DeleteExpiredWebAuthnChallenges(ctx, t0))
 	if _, err := s.TakeWebAuthnChallenge(ctx, []byte("h0")); !errors.Is(err, store.ErrNotFound) {
