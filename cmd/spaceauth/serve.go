@@ -62,6 +62,13 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		}
 		defer stop()
 	}
+	if cfg.MetricsListen != "" {
+		stop, err := serveMetrics(cfg.MetricsListen, a.metrics.Handler(), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	var sender mail.Sender
 	if cfg.SMTPURL != "" {

@@ -19,6 +19,7 @@ type Config struct {
 
 	Listen          string
 	DebugListen     string
+	MetricsListen   string
 	BaseDomain      string
 	PublicURL       string
 	SMTPURL         string
@@ -76,6 +77,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	c.RegisterKeys(fs)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
 	fs.StringVar(&c.DebugListen, "debug-listen", c.DebugListen, "loopback address for Go's pprof profiles (off when empty)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address serving Prometheus /metrics (off when empty; never on --listen)")
 	fs.StringVar(&c.BaseDomain, "base-domain", c.BaseDomain, "tenant hosts are {slug}.{base-domain}")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "scheme and port of links sent out")
 	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "SMTP server, smtp://user:pass@host:port (STARTTLS when offered)")

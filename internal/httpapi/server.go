@@ -35,8 +35,10 @@ type Deps struct {
 	SecureCookies bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
-	// Metrics receives request metrics and serves /metrics (a fresh
-	// registry when nil).
+	// Metrics receives request metrics (a fresh registry when nil). It is
+	// not served here: the metrics move with per-email events, so they
+	// are an enumeration oracle on a public listener (issue #10.5); the
+	// binary serves them on --metrics-listen.
 	Metrics *metrics.Metrics
 }
 
