@@ -43,6 +43,7 @@ func cmdBusiness(ctx context.Context, e env, args []string) error {
 	}
 	cfg := config.Default()
 	fs := newFlags("business "+args[0], e, &cfg)
+	cfg.RegisterKEK(fs)
 	switch args[0] {
 	case "add":
 		var nb auth.NewBusiness
@@ -91,6 +92,7 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 	}
 	cfg := config.Default()
 	fs := newFlags("user "+args[0], e, &cfg)
+	cfg.RegisterKEK(fs)
 	switch args[0] {
 	case "add":
 		var nu auth.NewUser
@@ -275,7 +277,7 @@ func withApp(ctx context.Context, cfg config.Config, fn func(a *app) error) erro
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = config.Default().PublicURL
 	}
-	a, err := openApp(ctx, cfg, newLogger(io.Discard, "text", "error"))
+	a, err := openApp(ctx, cfg, newLogger(io.Discard, "text", "error"), keysAdmin)
 	if err != nil {
 		return err
 	}

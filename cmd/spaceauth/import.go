@@ -30,6 +30,7 @@ const importHelp = `CSV columns (header row required, any order and case):
 // cmdImport is `spaceauth user import FILE.csv`.
 func cmdImport(ctx context.Context, e env, cfg config.Config, fsArgs []string) error {
 	fs := newFlags("user import", e, &cfg)
+	cfg.RegisterKEK(fs)
 	var skip bool
 	var batch int
 	fs.BoolVar(&skip, "skip-invalid", false, "import the valid rows even when some rows are refused")

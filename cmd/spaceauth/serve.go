@@ -50,7 +50,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		cfg.PublicURL = "http://localhost:" + port
 	}
 	log := newLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
-	a, err := openApp(ctx, cfg, log)
+	a, err := openApp(ctx, cfg, log, keysSign)
 	if err != nil {
 		return err
 	}

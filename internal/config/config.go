@@ -64,9 +64,15 @@ func (c *Config) RegisterDB(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path or a postgres:// URL")
 }
 
+// RegisterKEK adds --key-encryption-key, which every command that opens or
+// makes keys accepts (SPEC §7).
+func (c *Config) RegisterKEK(fs *flag.FlagSet) {
+	fs.StringVar(&c.KeyEncryption, "key-encryption-key", c.KeyEncryption, "secret that seals signing keys and TOTP secrets at rest (optional)")
+}
+
 // RegisterKeys adds the settings that decide how signing keys are made and kept.
 func (c *Config) RegisterKeys(fs *flag.FlagSet) {
-	fs.StringVar(&c.KeyEncryption, "key-encryption-key", c.KeyEncryption, "secret that seals signing keys at rest (optional)")
+	c.RegisterKEK(fs)
 	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "JWT signing algorithm for new keys: EdDSA or RS256")
 	fs.DurationVar(&c.MaxValidity, "max-validity", c.MaxValidity, "longest access-token life; longer requests are clamped")
 }
