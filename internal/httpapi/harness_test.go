@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,10 @@ type harnessOptions struct {
 	port   string
 	smtp   *mailtest.Server
 	clock  *clock
+	// secure serves as behind an https public URL (Secure cookies, HSTS).
+	secure bool
+	// proxies are trusted for X-Forwarded-For.
+	proxies []netip.Prefix
 }
 
 func newHarness(t *testing.T) *harness {
@@ -139,7 +144,8 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.NewServer(httpapi.Deps{Auth: h.svc, Keys: ring, Health: st, Catalog: cat, Logger: log})
+	api, err := httpapi.NewServer(httpapi.Deps{Auth: h.svc, Keys: ring, Health: st, Catalog: cat, Logger: log,
+		SecureCookies: o.secure, TrustedProxies: o.proxies})
 	if err != nil {
 		t.Fatal(err)
 	}

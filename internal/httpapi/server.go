@@ -31,7 +31,9 @@ type Deps struct {
 	Keys          KeySet
 	Health        Health
 	Catalog       *i18n.Catalog
-	Logger        *slog.Logger
+	Logger *slog.Logger
+	// SecureCookies is set for an https public URL: cookies carry Secure
+	// and every response carries Strict-Transport-Security (SPEC §6).
 	SecureCookies bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
@@ -78,7 +80,7 @@ func NewServer(d Deps) (*Server, error) {
 		cop: http.NewCrossOriginProtection()}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.failPage(w, r, errCSRF) }))
 	s.routes()
-	s.handler = s.observe(harden(normalize(s.metrics.Instrument(s.mux))))
+	s.handler = s.observe(harden(normalize(s.metrics.Instrument(s.mux)), d.SecureCookies))
 	return s, nil
 }
 
