@@ -27,11 +27,11 @@ type Health interface {
 
 // Deps are what the HTTP surface needs.
 type Deps struct {
-	Auth          *auth.Service
-	Keys          KeySet
-	Health        Health
-	Catalog       *i18n.Catalog
-	Logger *slog.Logger
+	Auth    *auth.Service
+	Keys    KeySet
+	Health  Health
+	Catalog *i18n.Catalog
+	Logger  *slog.Logger
 	// SecureCookies is set for an https public URL: cookies carry Secure
 	// and every response carries Strict-Transport-Security (SPEC §6).
 	SecureCookies bool
