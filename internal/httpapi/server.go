@@ -27,13 +27,11 @@ type Health interface {
 
 // Deps are what the HTTP surface needs.
 type Deps struct {
-	Auth    *auth.Service
-	Keys    KeySet
-	Health  Health
-	Catalog *i18n.Catalog
-	Logger  *slog.Logger
-	// SecureCookies is set for an https public URL: cookies carry Secure
-	// and every response carries Strict-Transport-Security (SPEC §6).
+	Auth          *auth.Service
+	Keys          KeySet
+	Health        Health
+	Catalog       *i18n.Catalog
+	Logger        *slog.Logger
 	SecureCookies bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
@@ -80,6 +78,7 @@ func NewServer(d Deps) (*Server, error) {
 		cop: http.NewCrossOriginProtection()}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.failPage(w, r, errCSRF) }))
 	s.routes()
+	// SecureCookies means an https public URL, which also adds HSTS (SPEC §6).
 	s.handler = s.observe(harden(normalize(s.metrics.Instrument(s.mux)), d.SecureCookies))
 	return s, nil
 }
