@@ -78,7 +78,7 @@ func cmdBusiness(ctx context.Context, e env, args []string) error {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSLUG\tNAME\tLANGUAGE\tDOMAIN\tHIDE-UNKNOWN-EMAILS")
 			for _, b := range list {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%t\n", b.ID, b.Slug, b.Name, b.Language, dash(b.Domain), b.HideUnknownEmails)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%t\n", b.ID, safe(b.Slug), safe(b.Name), safe(b.Language), safe(dash(b.Domain)), b.HideUnknownEmails)
 			}
 			return tw.Flush()
 		})
@@ -151,8 +151,8 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES")
 			for _, u := range users {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, u.Email, u.FullName, u.Active, u.IsAdmin,
-					dash(strings.Join(u.Roles, ",")), dash(joinIDs(u.BusinessIDs)))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, safe(u.Email), safe(u.FullName), u.Active, u.IsAdmin,
+					safe(dash(strings.Join(u.Roles, ","))), dash(joinIDs(u.BusinessIDs)))
 			}
 			return tw.Flush()
 		})

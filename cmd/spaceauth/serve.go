@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -24,6 +25,10 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	name := "serve"
 	if demo {
 		name = "demo"
+	}
+	if demo {
+		// A demo prints a known admin's password: loopback unless asked.
+		cfg.Listen = "127.0.0.1:8080"
 	}
 	fs := newFlags(name, e, &cfg)
 	cfg.RegisterServe(fs)
@@ -56,7 +61,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	}
 	defer a.Close()
 	if cfg.DebugListen != "" {
-		stop, err := serveDebug(cfg.DebugListen, log)
+		stop, err := serveDebug(cfg.DebugListen, append([]string{os.Args[0], name}, args...), log)
 		if err != nil {
 			return err
 		}
