@@ -111,3 +111,48 @@ func TestListsEscapeControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesRefuseControlCharacters (issues #18.6 and #10.9, SPEC §6): user
+// and business names with control characters are refused at creation; a
+// business name with a newline used to make every mail of that business
+// fail forever.
+func TestNamesRefuseControlCharacters(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "spaceauth.db")
+	cli := func(args ...string) (int, string) {
+		var stdout, stderr strings.Builder
+		code := run(ctx, append(args, "--db", db), func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+		return code, stdout.String() + stderr.String()
+	}
+	if code, out := cli("business", "add", "--slug", "ok", "--name", "Fine Space"); code != 0 {
+		t.Fatalf("plain business refused: %s", out)
+	}
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"business newline", []string{"business", "add", "--slug", "evil", "--name", "Evil\nvisit http://evil.test"}},
+		{"business CR", []string{"business", "add", "--slug", "evil", "--name", "Evil\rSpace"}},
+		{"business escape", []string{"business", "add", "--slug", "evil", "--name", "Evil\x1b[2J"}},
+		{"business bidi override", []string{"business", "add", "--slug", "evil", "--name", "Evil\u202eecaps"}},
+		{"user newline", []string{"user", "add", "--email", "eve@example.com", "--name", "Eve\nvisit http://evil.test", "--password", "correct horse battery"}},
+		{"user escape", []string{"user", "add", "--email", "eve@example.com", "--name", "Eve\x1b]0;pwned\x07", "--password", "correct horse battery"}},
+		{"user C1 control", []string{"user", "add", "--email", "eve@example.com", "--name", "Eve\u009b2J", "--password", "correct horse battery"}},
+		{"role escape", []string{"user", "add", "--email", "eve@example.com", "--name", "Eve", "--role", "User-Edit\x1b[0m", "--password", "correct horse battery"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out := cli(c.args...)
+			if code != 1 || !strings.Contains(out, "control characters") && !strings.Contains(out, "invalid role") {
+				t.Errorf("exit %d: %q", code, out)
+			}
+		})
+	}
+	code, out := cli("user", "list")
+	if code != 0 || strings.Contains(out, "eve@") {
+		t.Errorf("a refused user was stored: %q", out)
+	}
+	if code, out := cli("business", "list"); code != 0 || strings.Contains(out, "evil") {
+		t.Errorf("a refused business was stored: %q", out)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -60,9 +61,10 @@ func cmdImport(ctx context.Context, e env, cfg config.Config, fsArgs []string) e
 	}
 	bar := newProgress(e.stderr)
 	return withApp(ctx, cfg, func(a *app) error {
-		res, err := a.auth.ImportUsers(ctx, rows, auth.ImportOptions{BatchSize: batch, SkipInvalid: skip, Progress: bar.update})
+		res, err := a.auth.ImportUsers(ctx, rows, auth.ImportOptions{BatchSize: batch, SkipInvalid: skip, Progress: bar.update, Rejected: bad})
 		bar.finish()
-		refused := append(bad, res.Refused...)
+		refused := res.Refused
+		sort.SliceStable(refused, func(i, j int) bool { return refused[i].Line < refused[j].Line })
 		for _, r := range refused {
 			fmt.Fprintf(e.stderr, "line %d: %s\n", r.Line, r.Msg)
 		}
@@ -71,6 +73,9 @@ func cmdImport(ctx context.Context, e env, cfg config.Config, fsArgs []string) e
 			return err
 		}
 		if len(refused) > 0 && !skip {
+			if res.Imported > 0 { // cannot happen: ImportUsers stores nothing then
+				return fmt.Errorf("%d rows refused, %d users imported", len(refused), res.Imported)
+			}
 			return fmt.Errorf("nothing imported: %d rows refused (fix them, or pass --skip-invalid)", len(refused))
 		}
 		return nil

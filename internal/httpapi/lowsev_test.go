@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/spaceauth/spaceauth/internal/password"
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
@@ -91,5 +94,49 @@ func TestIPv6ClientsKeyedPer64(t *testing.T) {
 	}
 	if !seen["2001:db8:1:2::/64"] || !seen["198.51.100.7"] {
 		t.Errorf("audit addresses %v: want the /64 and the IPv4 address", seen)
+	}
+}
+
+// TestHostileNamesInMail (issues #10.9 and #18.6): names stored before
+// creation refused control characters (an older version, a direct
+// database edit) neither break nor forge mail. A business name with a
+// newline made every mail of that business fail forever (the From display
+// name), and a user name with one wrote a fake "visit http://evil.test"
+// line into the text part.
+func TestHostileNamesInMail(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	b := store.Business{Slug: "evil", Name: "Evil\r\nvisit http://evil.test\r\nSpace", Language: "en"}
+	if err := h.store.CreateBusiness(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := password.NewHasher(cheapParams).Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := store.User{Email: "mallory@example.com", FullName: "Mallory\nvisit http://evil.test\x1b[2J", PasswordHash: hash,
+		Active: true, BusinessIDs: []int64{b.ID}}
+	if err := h.store.CreateUser(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	c := h.client()
+	if status, _, body := do(t, c, "GET", h.tenant("evil")+"/en/user/resetPassword?email=mallory@example.com", "", ""); status != 200 {
+		t.Fatalf("reset request: %d %s", status, body)
+	}
+	msgs := h.smtp.WaitFor(1, 10*time.Second)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages delivered, want 1 (the business's mail must not fail)", len(msgs))
+	}
+	m := msgs[0]
+	for _, line := range strings.Split(m.Text, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "visit http://evil.test") {
+			t.Errorf("forged line in the text part: %q", m.Text)
+		}
+	}
+	if strings.Contains(m.Text, "\x1b") || strings.Contains(m.HTML, "\x1b") {
+		t.Errorf("escape sequence reached the mail")
+	}
+	if !strings.Contains(m.From, "Evil visit http://evil.test Space") {
+		t.Errorf("From %q: want the name on one line", m.From)
 	}
 }
