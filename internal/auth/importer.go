@@ -74,7 +74,7 @@ func (s *Service) ImportUsers(ctx context.Context, rows []ImportRow, o ImportOpt
 			res.Refused = append(res.Refused, ImportError{Line: r.Line, Msg: msg})
 			continue
 		}
-		seen[strings.ToLower(r.Email)] = r.Line
+		seen[store.EmailKey(r.Email)] = r.Line
 		valid = append(valid, r)
 	}
 	if len(res.Refused) > 0 && !o.SkipInvalid {
@@ -116,7 +116,7 @@ func (s *Service) checkImportRow(ctx context.Context, r ImportRow, businesses ma
 	case (r.Password == "") == (r.PasswordHash == ""):
 		return "give exactly one of password and password_hash"
 	}
-	if line, dup := seen[strings.ToLower(r.Email)]; dup {
+	if line, dup := seen[store.EmailKey(r.Email)]; dup {
 		return fmt.Sprintf("email %s already on line %d", r.Email, line)
 	}
 	if _, err := s.store.UserByEmail(ctx, r.Email); err == nil {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spaceauth/spaceauth/internal/auth"
 	"github.com/spaceauth/spaceauth/internal/password"
 	"github.com/spaceauth/spaceauth/internal/store"
 )
@@ -138,5 +140,32 @@ func TestHostileNamesInMail(t *testing.T) {
 	}
 	if !strings.Contains(m.From, "Evil visit http://evil.test Space") {
 		t.Errorf("From %q: want the name on one line", m.From)
+	}
+}
+
+// TestEmailNormalizedSignIn (issue #18.6, SPEC §7): an account created as
+// NFC "josé@" signs in when the client sends the NFD spelling in another
+// case, and no second account can be made for that spelling.
+func TestEmailNormalizedSignIn(t *testing.T) {
+	h := newHarness(t)
+	h.seed()
+	ctx := context.Background()
+	u, err := h.svc.CreateUser(ctx, auth.NewUser{Email: "jos\u00e9@example.com", Name: "José", Password: pw, BusinessSlugs: []string{"demo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.client()
+	for _, spelling := range []string{"jose\u0301@example.com", "JOSE\u0301@EXAMPLE.COM", "JOS\u00c9@example.com"} {
+		status, _, body := do(t, c, "POST", h.base()+"/api/sys/users/token", ctJSON, `{"email":"`+spelling+`","password":"`+pw+`"}`)
+		e := parseEnv(t, body)
+		if status != 200 || e.Status != 200 {
+			t.Fatalf("%q: %d %s", spelling, status, body)
+		}
+		if sub, _ := claims(t, e.Value.(string))["sub"].(string); sub != itoa(u.ID) {
+			t.Errorf("%q signed in as %s, want %d", spelling, sub, u.ID)
+		}
+	}
+	if _, err := h.svc.CreateUser(ctx, auth.NewUser{Email: "JOSE\u0301@example.com", Name: "Twin", Password: pw}); !errors.Is(err, auth.ErrEmailTaken) {
+		t.Errorf("second account for the NFD spelling: %v, want ErrEmailTaken", err)
 	}
 }

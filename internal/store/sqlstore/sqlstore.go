@@ -198,7 +198,7 @@ func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) er
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	var popts []goose.ProviderOption
+	popts := []goose.ProviderOption{goose.WithGoMigrations(emailKeyMigration(d))}
 	if d.name == "postgres" {
 		// Several processes may start at once on one database: an advisory
 		// lock makes exactly one of them migrate.
