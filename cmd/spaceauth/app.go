@@ -97,6 +97,7 @@ func (a *app) build(ctx context.Context, use keyUse) error {
 		Logger:      a.log,
 		MailQueued:  func() { a.queued() },
 		Event:       a.metrics.Event,
+		TOTPSealer:  token.NewSecretSealer(cfg.KeyEncryption),
 	})
 	if err != nil {
 		return err

@@ -78,6 +78,8 @@ type harnessOptions struct {
 	secure bool
 	// proxies are trusted for X-Forwarded-For.
 	proxies []netip.Prefix
+	// kek seals TOTP secrets (the --key-encryption-key).
+	kek string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -140,6 +142,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	h.svc, err = auth.New(st, password.NewHasher(cheapParams), policy, token.NewIssuer(ring, publicURL, o.clock.Now), comp, auth.Options{
 		BaseDomain: "localhost", PublicURL: publicURL, MaxValidity: 10080 * time.Minute,
 		ResetTTL: time.Hour, SessionTTL: 24 * time.Hour, Clock: o.clock.Now, Logger: log, MailQueued: worker.Nudge,
+		TOTPSealer: token.NewSecretSealer(o.kek),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +181,7 @@ func (h *harness) stop() {
 // database file, port and SMTP server.
 func (h *harness) restart() *harness {
 	h.stop()
-	return startHarness(h.t, harnessOptions{dbPath: h.dbPath, port: h.port, smtp: h.smtp, clock: h.clock})
+	return startHarness(h.t, harnessOptions{dbPath: h.dbPath, port: h.port, smtp: h.smtp, clock: h.clock, kek: h.opts.kek})
 }
 
 // base is the system host; tenant(slug) a tenant host.
