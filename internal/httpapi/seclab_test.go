@@ -33,8 +33,22 @@ type lab struct {
 	f fixture
 	n atomic.Int64
 
-	mu   sync.Mutex
-	read map[string]int // recipient -> messages already consumed
+	mu     sync.Mutex
+	read   map[string]int // recipient -> messages already consumed
+	routes map[string]bool
+}
+
+// served: routes.go registers pattern.
+func (l *lab) served(t *testing.T, pattern string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.routes == nil {
+		l.routes = map[string]bool{}
+		for _, p := range routePatterns(t) {
+			l.routes[p] = true
+		}
+	}
+	return l.routes[pattern]
 }
 
 func newLab(t *testing.T, h *harness) *lab {
