@@ -240,7 +240,9 @@ func matrixSlots() []slot {
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
 				return send(t, l.client(t), "GET", l.demo("account"), "", "", "Cookie", "spaceauth_session="+s)
 			}},
-		{name: "logout GET cookie", route: "GET /{language}/user/logout", ok: effect,
+		// Logout is POST with CSRF only (SPEC §6): GET falls to the catch-all
+		// route, and must not end the session.
+		{name: "logout GET cookie", route: "/", ok: effect,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
 				before := accountWorks(t, l, s)
 				a := send(t, l.client(t), "GET", l.demo("logout"), "", "", "Cookie", "spaceauth_session="+s)
