@@ -135,6 +135,25 @@ func (l *lab) mail(t *testing.T, to string, re *regexp.Regexp) string {
 	return ""
 }
 
+// onlyMail proves that nothing was mailed to `to` so far: it mails a
+// sentinel (sentinel() must queue exactly one message matching re), waits
+// for it, and fails if any other message to `to` arrived before it (the
+// outbox delivers in order).
+func (l *lab) onlyMail(t *testing.T, to string, sentinel func(), re *regexp.Regexp) {
+	t.Helper()
+	sentinel()
+	l.mail(t, to, re)
+	n := 0
+	for _, m := range l.h.smtp.Messages() {
+		if len(m.To) > 0 && strings.EqualFold(m.To[0], to) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d messages to %s, want only the sentinel", n, to)
+	}
+}
+
 // answer is what a probe saw, reduced to what tells a refusal's kind apart:
 // never the raw body (the envelope may grow keys).
 type answer struct {
