@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -213,6 +214,27 @@ func signInAttacks() []attackStep {
 				t.Errorf("me Basic of a locked account: %s", a)
 			}
 		}},
+		{"throttled account: wrong passwords count on every password path", func(t *testing.T, l *lab) {
+			// Every slot of the credential matrix that takes a password: six
+			// wrong ones there lock the account for §3.1 too.
+			for _, s := range matrixSlots() {
+				if !slices.Contains(matrixAccepts[kindPassword], s.name) || !l.served(t, s.route) {
+					continue
+				}
+				t.Run(s.name, func(t *testing.T) {
+					c := &cred{kind: kindPassword, owner: l.user(t, false), password: pw}
+					for range 6 {
+						if a := s.send(t, l, c, "not the password"); s.ok(a) {
+							t.Fatalf("wrong password accepted: %s", a)
+						}
+					}
+					if a := send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/token", ctJSON,
+						`{"email":`+jsonStr(c.owner.Email)+`,"password":`+jsonStr(pw)+`}`); a.status != 429 {
+						t.Errorf("six wrong passwords on %s did not lock the account: §3.1 answered %s", s.name, a)
+					}
+				})
+			}
+		}},
 	}
 }
 
@@ -346,6 +368,24 @@ func secondFactorAttacks() []attackStep {
 			}
 			if n < 5 {
 				t.Errorf("%d audited failures for 6 wrong codes", n)
+			}
+		}},
+		{"throttled account: wrong codes count on every second-factor sign-in path", func(t *testing.T, l *lab) {
+			for _, s := range matrixSlots() {
+				if !s.needsTOTP || !slices.Contains(matrixAccepts[kindRecovery], s.name) || strings.Contains(s.name, "removal") {
+					continue
+				}
+				t.Run(s.name, func(t *testing.T) {
+					c := enrolled(t, l, false)
+					for range 6 {
+						if a := s.send(t, l, c, "000000"); s.ok(a) {
+							t.Fatalf("wrong code accepted: %s", a)
+						}
+					}
+					if a := tokenWithCode(t, l, l.client(t), c.owner.Email, c.totpCode(t, l)); a.status != 429 {
+						t.Errorf("six wrong codes on %s did not lock the account: §3.1 answered %s", s.name, a)
+					}
+				})
 			}
 		}},
 	}
