@@ -66,6 +66,8 @@ type Options struct {
 	Throttle ThrottlePolicy
 	// Event is told the type of every audited event (metrics).
 	Event func(eventType string)
+	// TOTPSealer seals TOTP secrets at rest (nil: stored as they are).
+	TOTPSealer *token.SecretSealer
 }
 
 // Service is the domain. It is safe for concurrent use.
