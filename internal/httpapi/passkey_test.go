@@ -450,3 +450,32 @@ func regexpFind(t *testing.T, s, re string) string {
 type ecdsaKey = ecdsa.PrivateKey
 
 var regexpMust = regexp.MustCompile
+
+// TestPasskeyStorageFailureIsNotADenial: with the passkey or challenge
+// tables unreadable, the ceremonies answer 503 + Retry-After, never 401
+// "passkey invalid" (a right passkey must not be told it is wrong).
+func TestPasskeyStorageFailureIsNotADenial(t *testing.T) {
+	h := newHarness(t)
+	h.seed()
+	c := h.client()
+	cred := registerPasskey(t, h, c, signIn(t, h, c, "alice@example.com", 30), "demo")
+	answer := func() string {
+		cer := beginJSON(t, c, h.tenant("demo")+"/api/passkeys/signin/begin")
+		ch, _ := passkeytest.Challenge(cer.Options)
+		resp, err := cred.Assert(h.tenant("demo"), "demo.localhost", ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return finishBody(cer.Handle, resp, "")
+	}
+	signedWithPasskeys := answer()
+	breakTables(t, h, "passkeys")
+	status, hdr, body := do(t, c, "POST", h.tenant("demo")+"/api/passkeys/signin/finish", ctJSON, signedWithPasskeys)
+	unavailable(t, "finish with passkeys unreadable", status, hdr, body, false)
+
+	breakTables(t, h, "webauthn_challenges")
+	status, hdr, body = do(t, c, "POST", h.tenant("demo")+"/api/passkeys/signin/begin", "", "")
+	unavailable(t, "begin with challenges unreadable", status, hdr, body, false)
+	status, hdr, body = do(t, c, "POST", h.tenant("demo")+"/api/passkeys/signin/finish", ctJSON, signedWithPasskeys)
+	unavailable(t, "finish with challenges unreadable", status, hdr, body, false)
+}
