@@ -313,6 +313,25 @@ func TestGolden(t *testing.T) {
 		}},
 		{"new_password_done.html", "new_password_done", 200, nil},
 		{"account.html", "account", 200, nil},
+		{"login_passkey.html", "login", 200, func(p *Page) {
+			p.Email = ""
+			p.Passkey = &PasskeySignInView{BeginURL: "/en/user/passkey/begin", ActionURL: "/en/user/passkey?redirectUrl=%2Fen%2Fhome"}
+		}},
+		{"account_security.html", "account", 200, func(p *Page) {
+			p.Passkeys = []PasskeyView{{ID: 7, Name: "Laptop <work>", CreatedAt: p.Sessions[0].CreatedAt, LastUsedAt: p.Sessions[0].LastSeenAt,
+				RenameURL: "/en/user/account/passkeys/7/rename", RemoveURL: "/en/user/account/passkeys/7/remove"}}
+			p.Security = &SecurityView{SetupSecret: "JBSWY3DPEHPK3PXP", SetupQR: "data:image/png;base64,iVBORw0KGgo=",
+				PasskeyBeginURL: "/en/user/account/passkeys/begin", PasskeyAddURL: "/en/user/account/passkeys",
+				TOTPStartURL: "/en/user/account/totp", TOTPConfirmURL: "/en/user/account/totp/confirm",
+				TOTPRecoveryURL: "/en/user/account/totp/recovery", TOTPDisableURL: "/en/user/account/totp/disable"}
+		}},
+		{"account_recovery.html", "account", 200, func(p *Page) {
+			p.Security = &SecurityView{TOTPEnabled: true, RecoveryCodes: []string{"abcd2345efgh6", "ijkl7mnop2qrs"},
+				RecoveryDownload: "data:text/plain;charset=utf-8,abcd2345efgh6%0D%0Aijkl7mnop2qrs%0D%0A",
+				PasskeyBeginURL: "/en/user/account/passkeys/begin", PasskeyAddURL: "/en/user/account/passkeys",
+				TOTPStartURL: "/en/user/account/totp", TOTPConfirmURL: "/en/user/account/totp/confirm",
+				TOTPRecoveryURL: "/en/user/account/totp/recovery", TOTPDisableURL: "/en/user/account/totp/disable"}
+		}},
 		{"error.html", "error", 404, func(p *Page) { p.Message = "Not found." }},
 		{"link_invalid.html", "link_invalid", 401, nil},
 	}
