@@ -328,7 +328,7 @@ func TestGolden(t *testing.T) {
 		{"account_recovery.html", "account", 200, func(p *Page) {
 			p.Security = &SecurityView{TOTPEnabled: true, RecoveryCodes: []string{"abcd2345efgh6", "ijkl7mnop2qrs"},
 				RecoveryDownload: "data:text/plain;charset=utf-8,abcd2345efgh6%0D%0Aijkl7mnop2qrs%0D%0A",
-				PasskeyBeginURL: "/en/user/account/passkeys/begin", PasskeyAddURL: "/en/user/account/passkeys",
+				PasskeyBeginURL:  "/en/user/account/passkeys/begin", PasskeyAddURL: "/en/user/account/passkeys",
 				TOTPStartURL: "/en/user/account/totp", TOTPConfirmURL: "/en/user/account/totp/confirm",
 				TOTPRecoveryURL: "/en/user/account/totp/recovery", TOTPDisableURL: "/en/user/account/totp/disable"}
 		}},
