@@ -93,9 +93,11 @@ func TestBrowserPasskey(t *testing.T) {
 	}
 	p.shot("03-signed-out")
 
-	// No email, no password: the button, and the passkey alone.
-	p.presence(auth, true)
+	// No email, no password: the button, and the passkey alone. The click
+	// replaces the waiting autofill request with the button's own, which
+	// completes once the user touches the authenticator.
 	p.run(chromedp.Click("#passkey-signin", chromedp.ByQuery))
+	p.presence(auth, true)
 	p.waitLocation("/en/user/account")
 	p.waitAccount("u1@example.com")
 	p.shot("04-signed-in-with-passkey")
@@ -106,6 +108,10 @@ func TestBrowserPasskey(t *testing.T) {
 	p.presence(auth, false)
 	p.run(chromedp.Click(`div.actions form button[type="submit"]:not(.secondary)`, chromedp.ByQuery))
 	p.waitLocation("/en/user/login")
+	// Leave the sign-in page (its autofill request waits for a touch that
+	// never comes), let the user's touch succeed from now on, and open the
+	// sign-in page again: its autofill request completes by itself.
+	p.run(chromedp.Navigate(p.url("/en/user/forgot")), chromedp.WaitVisible("#email", chromedp.ByQuery))
 	p.presence(auth, true)
 	p.run(chromedp.Evaluate(`location.href = "/en/user/login?redirectUrl=" + encodeURIComponent("/en/user/account?via=autofill")`, nil))
 	p.waitLocation("via=autofill")
