@@ -40,3 +40,34 @@ func (q *queries) ThrottleClear(ctx context.Context, key string) error {
 	_, err := q.exec(ctx, `DELETE FROM throttle WHERE key = ?`, key)
 	return q.wrap("throttle clear", err)
 }
+
+func (q *queries) ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, now time.Time, window time.Duration) (bool, error) {
+	var res sql.Result
+	var err error
+	if prev == (store.ThrottleState{}) {
+		// A key never hit: the first insert wins, a concurrent one loses.
+		res, err = q.exec(ctx, `INSERT INTO throttle (key, count, window_start, last_at) VALUES (?, 1, ?, ?)
+			ON CONFLICT (key) DO NOTHING`, key, ns(now), ns(now))
+	} else {
+		count, start := prev.Count+1, prev.WindowStart
+		if prev.LastAt.Before(now.Add(-window)) {
+			count, start = 1, now
+		}
+		res, err = q.exec(ctx, `UPDATE throttle SET count = ?, window_start = ?, last_at = ?
+			WHERE key = ? AND count = ? AND window_start = ? AND last_at = ?`,
+			count, ns(start), ns(now), key, prev.Count, ns(prev.WindowStart), ns(prev.LastAt))
+	}
+	if err != nil {
+		return false, q.wrap("throttle take", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, q.wrap("throttle take", err)
+	}
+	return n == 1, nil
+}
+
+func (q *queries) ThrottleRefund(ctx context.Context, key string) error {
+	_, err := q.exec(ctx, `UPDATE throttle SET count = count - 1 WHERE key = ? AND count > 0`, key)
+	return q.wrap("throttle refund", err)
+}
