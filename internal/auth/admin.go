@@ -151,7 +151,9 @@ func (s *Service) SetActive(ctx context.Context, email string, active bool) (sto
 	if !active {
 		event = "user.disabled"
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: event, UserID: u.ID}, Client{UserAgent: "cli"})
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: event, UserID: u.ID}, Client{UserAgent: "cli"}); err != nil {
+		return store.User{}, err
+	}
 	u.Active = active
 	return u, nil
 }

@@ -60,6 +60,8 @@ func (s *Service) RequireReset(ctx context.Context, email string) (store.User, e
 	if err := s.store.SetMustReset(ctx, u.ID, true); err != nil {
 		return store.User{}, fmt.Errorf("require reset: %w", err)
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "user.reset_required", UserID: u.ID}, Client{UserAgent: "cli"})
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "user.reset_required", UserID: u.ID}, Client{UserAgent: "cli"}); err != nil {
+		return store.User{}, err
+	}
 	return u, nil
 }

@@ -93,8 +93,7 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 		if err := q.EnqueueMail(ctx, &m); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "code.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: "code.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
 	})
 	if err != nil {
 		return fmt.Errorf("send code: %w", err)
@@ -114,13 +113,13 @@ func codeHash(userID int64, code string) []byte {
 // token (one-time on the portal). Each code allows codeMaxTries attempts;
 // failures also count against the account's sign-in throttle.
 func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Client) (Token, error) {
-	if err := s.checkSignInThrottle(ctx, email, c); err != nil {
+	a, err := s.beginAttempt(ctx, email, c)
+	if err != nil {
 		return Token{}, err
 	}
+	defer a.refund(ctx) // storage errors are no guess
 	fail := func(u store.User) (Token, error) {
-		s.recordSignInFailure(ctx, email, c)
-		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: `{"method":"code"}`}, c)
-		return Token{}, ErrCodeInvalid
+		return Token{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: `{"method":"code"}`}, ErrCodeInvalid)
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if isNotFound(err) {
@@ -153,12 +152,14 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 	if !spent {
 		return fail(u)
 	}
-	s.clearSignInFailures(ctx, email)
+	a.succeed(ctx)
 	tok, err := s.issue(ctx, u, nil, codeTTL)
 	if err != nil {
 		return Token{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: o.BusinessID,
-		Detail: `{"method":"code","jti":"` + tok.Claims.ID + `"}`}, c)
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: o.BusinessID,
+		Detail: `{"method":"code","jti":"` + tok.Claims.ID + `"}`}, c); err != nil {
+		return Token{}, err
+	}
 	return tok, nil
 }

@@ -63,8 +63,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, r ResetRequest) erro
 		if err := q.EnqueueMail(ctx, &m); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "reset.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: "reset.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
 	})
 	if err != nil {
 		return fmt.Errorf("request reset: %w", err)
@@ -195,7 +194,7 @@ func (s *Service) newPasswordHash(ctx context.Context, pw, email string) (string
 	}
 	var hash string
 	var herr error
-	if err := s.pool.do(ctx, func() { hash, herr = s.hasher.Hash(pw) }); err != nil {
+	if err := s.pool.do(ctx, false, func() { hash, herr = s.hasher.Hash(pw) }); err != nil {
 		return "", err
 	}
 	if herr != nil {
@@ -227,8 +226,7 @@ func (s *Service) changePassword(ctx context.Context, q store.Queries, u store.U
 			return fmt.Errorf("change password: %w", err)
 		}
 	}
-	s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
-	return nil
+	return s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
 }
 
 // StartPasswordReset is SPEC §5.4's start: like RequestPasswordReset for the

@@ -203,8 +203,10 @@ func stripPort(host string) string {
 	return host
 }
 
-func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) {
-	s.opts.Event(e.Type)
+// audit records a security event. Its error is the caller's to act on: an
+// event that cannot be written refuses what it records (SPEC §6 "Fail
+// closed"); inside a transaction, returning it rolls the change back.
+func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) error {
 	e.At = s.now().UTC()
 	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
 	if q == nil {
@@ -212,7 +214,10 @@ func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent
 	}
 	if err := q.AppendAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "type", e.Type, "err", err)
+		return fmt.Errorf("audit %s: %w", e.Type, err)
 	}
+	s.opts.Event(e.Type)
+	return nil
 }
 
 func truncate(s string, n int) string {

@@ -33,11 +33,11 @@ type PasswordSignIn struct {
 // Unknown email, wrong password and disabled user all return
 // ErrBadCredentials after the same amount of hashing work.
 func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (Token, error) {
-	u, err := s.checkPassword(ctx, in.Email, in.Password, in.Client)
+	a, u, err := s.passwordAttempt(ctx, in.Email, in.Password, in.Client)
 	if err != nil {
 		return Token{}, err
 	}
-	if err := s.secondFactor(ctx, u, in.TOTP); err != nil {
+	if err := s.finishSignIn(ctx, a, u, in.TOTP, u.DefaultBusinessID); err != nil {
 		return Token{}, err
 	}
 	if err := s.mustReset(ctx, u, nil); err != nil {
@@ -47,27 +47,53 @@ func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (To
 	if err != nil {
 		return Token{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
-		Detail: `{"method":"password","jti":"` + tok.Claims.ID + `"}`}, in.Client)
+	// The token is handed out only once its issuance is on record.
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
+		Detail: `{"method":"password","jti":"` + tok.Claims.ID + `"}`}, in.Client); err != nil {
+		return Token{}, err
+	}
 	return tok, nil
 }
 
-// checkPassword verifies credentials and upgrades a legacy or weaker hash.
+// checkPassword verifies credentials where a password alone is asked for
+// (API callers; a user with two-factor on is then refused by the caller).
+// For such a user a right password is no full sign-in: the attempt's slot is
+// given back but the account's earlier failures, wrong codes among them,
+// stay counted.
 func (s *Service) checkPassword(ctx context.Context, email, password string, c Client) (store.User, error) {
-	if s.pool.full() {
-		return store.User{}, ErrBusy
-	}
-	if err := s.checkSignInThrottle(ctx, email, c); err != nil {
+	a, u, err := s.passwordAttempt(ctx, email, password, c)
+	if err != nil {
 		return store.User{}, err
+	}
+	if u.TOTPSecret != "" {
+		a.refund(ctx)
+	} else {
+		a.succeed(ctx)
+	}
+	return u, nil
+}
+
+// passwordAttempt takes the attempt's failure slots, then verifies the
+// password (and upgrades a legacy or weaker hash). A wrong password closes
+// the attempt as a failure; a right one returns it open, for the second
+// factor to close.
+func (s *Service) passwordAttempt(ctx context.Context, email, password string, c Client) (*attempt, store.User, error) {
+	if s.pool.full(false) {
+		return nil, store.User{}, ErrBusy
+	}
+	a, err := s.beginAttempt(ctx, email, c)
+	if err != nil {
+		return nil, store.User{}, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !isNotFound(err) {
-		return store.User{}, fmt.Errorf("sign in: %w", err)
+		a.refund(ctx)
+		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
 	}
 	found := err == nil
 	var ok, rehash bool
 	var verr error
-	perr := s.pool.do(ctx, func() {
+	perr := s.pool.do(ctx, a.suspect, func() {
 		if !found {
 			s.hasher.VerifyDummy(password)
 			return
@@ -75,22 +101,20 @@ func (s *Service) checkPassword(ctx context.Context, email, password string, c C
 		ok, rehash, verr = s.hasher.Verify(password, u.PasswordHash)
 	})
 	if perr != nil {
-		return store.User{}, perr
+		a.refund(ctx)
+		return nil, store.User{}, perr
 	}
 	if verr != nil {
 		s.log.ErrorContext(ctx, "stored password hash unreadable", "user", u.ID, "err", verr)
 		ok = false
 	}
 	if !ok || !u.Active {
-		s.recordSignInFailure(ctx, email, c)
-		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, c)
-		return store.User{}, ErrBadCredentials
+		return nil, store.User{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, ErrBadCredentials)
 	}
-	s.clearSignInFailures(ctx, email)
 	if rehash {
 		s.upgradeHash(ctx, u, password)
 	}
-	return u, nil
+	return a, u, nil
 }
 
 func failureDetail(found, ok, active bool) string {
@@ -110,7 +134,7 @@ func failureDetail(found, ok, active bool) string {
 func (s *Service) upgradeHash(ctx context.Context, u store.User, password string) {
 	var h string
 	var err error
-	if perr := s.pool.do(ctx, func() { h, err = s.hasher.Hash(password) }); perr != nil {
+	if perr := s.pool.do(ctx, false, func() { h, err = s.hasher.Hash(password) }); perr != nil {
 		return
 	}
 	if err == nil {
@@ -254,8 +278,10 @@ func (s *Service) Impersonate(ctx context.Context, in Impersonation) (Token, err
 	if err != nil {
 		return Token{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "token.impersonated", UserID: target.ID, ActorID: caller.ID,
-		BusinessID: target.DefaultBusinessID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, in.Client)
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "token.impersonated", UserID: target.ID, ActorID: caller.ID,
+		BusinessID: target.DefaultBusinessID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, in.Client); err != nil {
+		return Token{}, err
+	}
 	return tok, nil
 }
 
