@@ -73,6 +73,8 @@ type harnessOptions struct {
 	port   string
 	smtp   *mailtest.Server
 	clock  *clock
+	// throttle, when set, replaces the default lockout policy.
+	throttle auth.ThrottlePolicy
 }
 
 func newHarness(t *testing.T) *harness {
@@ -135,6 +137,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	h.svc, err = auth.New(st, password.NewHasher(cheapParams), policy, token.NewIssuer(ring, publicURL, o.clock.Now), comp, auth.Options{
 		BaseDomain: "localhost", PublicURL: publicURL, MaxValidity: 10080 * time.Minute,
 		ResetTTL: time.Hour, SessionTTL: 24 * time.Hour, Clock: o.clock.Now, Logger: log, MailQueued: worker.Nudge,
+		Throttle: o.throttle,
 	})
 	if err != nil {
 		t.Fatal(err)
