@@ -24,6 +24,10 @@ type Hasher interface {
 	VerifyDummy(password string)
 	// Recognize reports whether encoded is a hash format Verify can check.
 	Recognize(encoded string) error
+	// Prefix starts every hash Hash writes; CostClass names what verifying
+	// encoded costs ("" when unreadable). Both serve the timing floor.
+	Prefix() string
+	CostClass(encoded string) string
 }
 
 // Policy decides whether a new password is acceptable (password.Policy).
@@ -81,6 +85,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	cache    *stateCache
+	hashCost hashCost
 }
 
 // New builds a Service.

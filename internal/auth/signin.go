@@ -91,9 +91,17 @@ func (s *Service) passwordAttempt(ctx context.Context, email, password string, c
 		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
 	}
 	found := err == nil
+	floor, err := s.hashFloor(ctx)
+	if err != nil {
+		a.refund(ctx)
+		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
+	}
 	var ok, rehash bool
 	var verr error
+	var took time.Duration
 	perr := s.pool.do(ctx, a.suspect, func() {
+		start := time.Now()
+		defer func() { took = time.Since(start) }()
 		if !found {
 			s.hasher.VerifyDummy(password)
 			return
@@ -104,11 +112,17 @@ func (s *Service) passwordAttempt(ctx context.Context, email, password string, c
 		a.refund(ctx)
 		return nil, store.User{}, perr
 	}
+	if found && verr == nil && s.legacyHash(u.PasswordHash) {
+		s.hashCost.observe(s.hasher.CostClass(u.PasswordHash), took)
+	}
 	if verr != nil {
 		s.log.ErrorContext(ctx, "stored password hash unreadable", "user", u.ID, "err", verr)
 		ok = false
 	}
 	if !ok || !u.Active {
+		// Every failure takes at least what the costliest stored kind of
+		// hash takes, whatever kind this one was.
+		padHashing(ctx, floor, took)
 		return nil, store.User{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, ErrBadCredentials)
 	}
 	if rehash {

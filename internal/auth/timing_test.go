@@ -13,8 +13,10 @@ import (
 	"github.com/spaceauth/spaceauth/internal/i18n"
 	"github.com/spaceauth/spaceauth/internal/mail/compose"
 	"github.com/spaceauth/spaceauth/internal/password"
+	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
 	"github.com/spaceauth/spaceauth/internal/token"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func newService(t *testing.T, p password.Params) *auth.Service {
@@ -101,6 +103,62 @@ func TestSignInTimingUnknownEmail(t *testing.T) {
 	t.Logf("median known %v, unknown %v (%.1f%%)", mk, mu, 100*diff)
 	if diff > 0.10 || diff < -0.10 {
 		t.Fatalf("medians differ by %.1f%% (known %v, unknown %v), want at most 10%%", 100*diff, mk, mu)
+	}
+}
+
+// TestSignInTimingImportedAccount (issue 10.8): with an imported bcrypt
+// account in store (bcrypt costlier than Argon2id at the hasher's
+// parameters), a wrong password for it, a wrong password for an Argon2id
+// account and an unknown email all take as long: the medians of interleaved
+// tries differ by at most 10%. On the old code the bcrypt account took
+// several times as long as the others.
+func TestSignInTimingImportedAccount(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing comparison skipped in -short mode")
+	}
+	svc, st := serviceOn(t, filepath.Join(t.TempDir(), "db.sqlite"), password.Params{Memory: 4096, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
+	ctx := context.Background()
+	if _, err := svc.CreateUser(ctx, auth.NewUser{Email: "native@example.com", Name: "Native", Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	// Cost 9: several times Argon2id at these parameters, affordable n times.
+	legacy, err := bcrypt.GenerateFromPassword([]byte("imported password"), 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported := store.User{Email: "imported@example.com", FullName: "Imported", PasswordHash: string(legacy), Active: true, CreatedAt: time.Now().UTC()}
+	if err := st.CreateUser(ctx, &imported); err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	kinds := []string{"imported", "native", "unknown"}
+	samples := map[string][]time.Duration{}
+	try := func(kind string, i int) {
+		email := kind + "@example.com"
+		if kind == "unknown" {
+			email = fmt.Sprintf("nobody%d@example.com", i)
+		}
+		start := time.Now()
+		_, err := svc.SignInWithPassword(ctx, auth.PasswordSignIn{Email: email, Password: "wrong password", Client: auth.Client{IP: "192.0.2.1"}})
+		samples[kind] = append(samples[kind], time.Since(start))
+		if !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("sign-in as %s: %v", email, err)
+		}
+	}
+	for i := range n {
+		// Rotate which kind goes first, so that noise hits all alike.
+		for j := range kinds {
+			try(kinds[(i+j)%len(kinds)], i)
+		}
+	}
+	ref := median(samples["imported"])
+	for _, k := range kinds {
+		m := median(samples[k])
+		diff := float64(m-ref) / float64(ref)
+		t.Logf("median %s %v (%+.1f%%)", k, m, 100*diff)
+		if diff > 0.10 || diff < -0.10 {
+			t.Errorf("%s: median %v against %v for the imported account (%.1f%%), want within 10%%", k, m, ref, 100*diff)
+		}
 	}
 }
 

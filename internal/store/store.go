@@ -69,6 +69,10 @@ type Users interface {
 	RevokeUserTokens(ctx context.Context, id int64, at time.Time) error
 	AddProfile(ctx context.Context, userID, businessID int64) error
 	SetMustReset(ctx context.Context, id int64, must bool) error
+	// EachPasswordHash calls fn with every stored password hash that does not
+	// start with except (the current hasher's own prefix), to find the kinds
+	// of legacy hash still in use; fn's error stops the scan.
+	EachPasswordHash(ctx context.Context, except string, fn func(hash string) error) error
 }
 
 // Keys stores JWT signing keys.

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"Throttle", testThrottle},
 		{"ThrottleConcurrentHits", testThrottleRace},
 		{"ThrottleTake", testThrottleTake},
+		{"EachPasswordHash", testEachPasswordHash},
 		{"OTPCodes", testOTP},
 		{"RefreshTokens", testRefresh},
 		{"TwoFactor", testTwoFactor},
@@ -580,6 +581,29 @@ func testThrottleRace(t *testing.T, s store.Store) {
 	must(t, err)
 	if st.Count != n {
 		t.Errorf("count %d after %d concurrent hits", st.Count, n)
+	}
+}
+
+// testEachPasswordHash: the scan skips hashes with the given prefix and
+// returns every other one; fn's error stops it.
+func testEachPasswordHash(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i, h := range []string{"$argon2id$v=19$m=1,t=1,p=1$aaa", "$argon2id$v=19$m=1,t=1,p=1$bbb", "$2a$10$legacy", "$argon2id$v=19$m=9,t=1,p=1$ccc"} {
+		u := store.User{Email: fmt.Sprintf("hash%d@example.com", i), FullName: "H", PasswordHash: h, Active: true, CreatedAt: t0}
+		must(t, s.CreateUser(ctx, &u))
+	}
+	got := map[string]bool{}
+	must(t, s.EachPasswordHash(ctx, "$argon2id$v=19$m=1,t=1,p=1$", func(h string) error {
+		got[h] = true
+		return nil
+	}))
+	if !got["$2a$10$legacy"] || !got["$argon2id$v=19$m=9,t=1,p=1$ccc"] || got["$argon2id$v=19$m=1,t=1,p=1$aaa"] || got["$argon2id$v=19$m=1,t=1,p=1$bbb"] {
+		t.Errorf("hashes %v", got)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := s.EachPasswordHash(ctx, "$argon2id$v=19$m=1,t=1,p=1$", func(string) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("stopped scan: %v after %d", err, n)
 	}
 }
 
