@@ -177,4 +177,6 @@ func padHashing(ctx context.Context, floor, took time.Duration) {
 
 // legacyHash reports whether a stored hash is of another kind than the
 // hasher writes.
-func (s *Service) legacyHash(encoded string) bool { return !strings.HasPrefix(encoded, s.hasher.Prefix()) }
+func (s *Service) legacyHash(encoded string) bool {
+	return !strings.HasPrefix(encoded, s.hasher.Prefix())
+}
