@@ -86,6 +86,8 @@ type Service struct {
 	log      *slog.Logger
 	cache    *stateCache
 	hashCost hashCost
+	// Known and unknown emails cost the same on these requests.
+	codeFloor, resetFloor workFloor
 }
 
 // New builds a Service.

@@ -122,7 +122,7 @@ func (s *Service) passwordAttempt(ctx context.Context, email, password string, c
 	if !ok || !u.Active {
 		// Every failure takes at least what the costliest stored kind of
 		// hash takes, whatever kind this one was.
-		padHashing(ctx, floor, took)
+		padTo(ctx, floor, took)
 		return nil, store.User{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, ErrBadCredentials)
 	}
 	if rehash {
