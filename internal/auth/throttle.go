@@ -58,8 +58,13 @@ func accountKey(email string) string {
 }
 func addressKey(ip string) string { return "signin:addr:" + ip }
 
-// takeTries bounds the compare-and-swap loop of takeSlot; past it the
-// caller is told to come back (the key is that contended).
+// failuresKey counts an address's failed sign-ins only (addressKey also
+// holds its attempts in flight), to tell suspects for the hashing queue.
+func failuresKey(ip string) string { return "signin:fail:" + ip }
+
+// takeTries bounds the loop of takeSlot; past it the caller is told to come
+// back. Below the allowance takes never contend; past it only one attempt
+// per delay may go, and the others see the lock on their next read.
 const takeTries = 64
 
 // attempt is one sign-in attempt that holds a failure slot of the account
@@ -73,7 +78,7 @@ type attempt struct {
 	email   string
 	c       Client
 	keys    []string // slots held: the account's, then the address's
-	suspect bool     // the account or address had failures or attempts in flight
+	suspect bool     // the account had failures or attempts in flight, or the address failures
 	closed  bool
 }
 
@@ -90,16 +95,26 @@ func (s *Service) beginAttempt(ctx context.Context, email string, c Client) (*at
 	if c.IP != "" {
 		slots = append(slots, slot{addressKey(c.IP), s.throttle.AddressFree})
 	}
-	for _, sl := range slots {
+	for i, sl := range slots {
 		before, err := s.takeSlot(ctx, sl.key, sl.free)
 		if err != nil {
 			a.refund(ctx)
 			return nil, err
 		}
 		a.keys = append(a.keys, sl.key)
-		if before > 0 {
+		// An account rarely has two sign-ins at once; an address (a NAT, a
+		// proxy) often has: for it only failures count.
+		if i == 0 && before > 0 {
 			a.suspect = true
 		}
+	}
+	if c.IP != "" && !a.suspect {
+		st, err := s.store.ThrottleGet(ctx, failuresKey(c.IP))
+		if err != nil {
+			a.refund(ctx)
+			return nil, fmt.Errorf("throttle: %w", err)
+		}
+		a.suspect = st.Count > 0 && s.now().Sub(st.LastAt) <= s.throttle.Window
 	}
 	return a, nil
 }
@@ -116,7 +131,7 @@ func (s *Service) takeSlot(ctx context.Context, key string, free int) (int, erro
 		if d := s.throttle.wait(st, free, now); d > 0 {
 			return 0, &RateLimited{RetryAfter: d}
 		}
-		ok, err := s.store.ThrottleTake(ctx, key, st, now, s.throttle.Window)
+		ok, err := s.store.ThrottleTake(ctx, key, st, free, now, s.throttle.Window)
 		if err != nil {
 			return 0, fmt.Errorf("throttle: %w", err)
 		}
@@ -130,15 +145,24 @@ func (s *Service) takeSlot(ctx context.Context, key string, free int) (int, erro
 	return 0, ErrBusy
 }
 
-// fail closes the attempt as a failed sign-in: the slots stay counted and
-// the failure is audited. A failure that cannot be audited is an error
+// fail closes the attempt as a failed sign-in: the slots stay counted, the
+// address's failure count grows and the failure is audited, in one
+// transaction. A failure that cannot be audited is an error
 // (SPEC §6 "Fail closed"), returned instead of failWith.
 func (a *attempt) fail(ctx context.Context, e store.AuditEvent, failWith error) error {
 	a.closed = true
 	if e.Type == "" {
 		e.Type = "signin.failure"
 	}
-	if err := a.s.audit(ctx, nil, e, a.c); err != nil {
+	err := a.s.store.InTx(ctx, func(q store.Queries) error {
+		if a.c.IP != "" {
+			if _, err := q.ThrottleHit(ctx, failuresKey(a.c.IP), a.s.now(), a.s.throttle.Window); err != nil {
+				return fmt.Errorf("throttle: %w", err)
+			}
+		}
+		return a.s.audit(ctx, q, e, a.c)
+	})
+	if err != nil {
 		return err
 	}
 	return failWith

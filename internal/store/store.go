@@ -149,13 +149,15 @@ type Throttles interface {
 	// ThrottleGet returns key's state; a key never hit has Count 0.
 	ThrottleGet(ctx context.Context, key string) (ThrottleState, error)
 	ThrottleClear(ctx context.Context, key string) error
-	// ThrottleTake counts one event for key at now only if key's state is
-	// still prev (as ThrottleGet returned it): a compare-and-swap, so that
-	// a caller decides from the state it read and no other event slips in
-	// between, whatever process made it. ok is false when the state moved;
-	// the caller reads it again. As with ThrottleHit, the window restarts
-	// when prev.LastAt is older than window.
-	ThrottleTake(ctx context.Context, key string, prev ThrottleState, now time.Time, window time.Duration) (ok bool, err error)
+	// ThrottleTake counts one event for key at now if, in one atomic step,
+	// the key's count in its window is below free, or the window is over,
+	// or the key's state is still prev (as ThrottleGet returned it: a
+	// compare-and-swap for the caller that decided from prev that a delay
+	// has passed). ok is false when none held; the caller reads the state
+	// again. Below free, concurrent takes do not contend: each counts, up to
+	// free, whatever process makes it. As with ThrottleHit, the window
+	// restarts when the previous event is older than window.
+	ThrottleTake(ctx context.Context, key string, prev ThrottleState, free int, now time.Time, window time.Duration) (ok bool, err error)
 	// ThrottleRefund gives back one event of key (an attempt counted in
 	// advance that turned out not to be a failure); never below zero.
 	ThrottleRefund(ctx context.Context, key string) error

@@ -204,8 +204,8 @@ func (s *Store) ThrottleClear(ctx context.Context, key string) error {
 	return err
 }
 
-func (s *Store) ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, now time.Time, window time.Duration) (bool, error) {
-	return viaBatch(ctx, s, func(q store.Queries) (bool, error) { return q.ThrottleTake(ctx, key, prev, now, window) })
+func (s *Store) ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, free int, now time.Time, window time.Duration) (bool, error) {
+	return viaBatch(ctx, s, func(q store.Queries) (bool, error) { return q.ThrottleTake(ctx, key, prev, free, now, window) })
 }
 
 func (s *Store) ThrottleRefund(ctx context.Context, key string) error {

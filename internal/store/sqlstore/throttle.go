@@ -41,22 +41,16 @@ func (q *queries) ThrottleClear(ctx context.Context, key string) error {
 	return q.wrap("throttle clear", err)
 }
 
-func (q *queries) ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, now time.Time, window time.Duration) (bool, error) {
-	var res sql.Result
-	var err error
-	if prev == (store.ThrottleState{}) {
-		// A key never hit: the first insert wins, a concurrent one loses.
-		res, err = q.exec(ctx, `INSERT INTO throttle (key, count, window_start, last_at) VALUES (?, 1, ?, ?)
-			ON CONFLICT (key) DO NOTHING`, key, ns(now), ns(now))
-	} else {
-		count, start := prev.Count+1, prev.WindowStart
-		if prev.LastAt.Before(now.Add(-window)) {
-			count, start = 1, now
-		}
-		res, err = q.exec(ctx, `UPDATE throttle SET count = ?, window_start = ?, last_at = ?
-			WHERE key = ? AND count = ? AND window_start = ? AND last_at = ?`,
-			count, ns(start), ns(now), key, prev.Count, ns(prev.WindowStart), ns(prev.LastAt))
-	}
+func (q *queries) ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, free int, now time.Time, window time.Duration) (bool, error) {
+	// One statement: the condition is checked on the row as it is when the
+	// statement writes it, so concurrent takes in any process serialize.
+	res, err := q.exec(ctx, `INSERT INTO throttle (key, count, window_start, last_at) VALUES (?, 1, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET
+			count        = CASE WHEN throttle.last_at < ? THEN 1 ELSE throttle.count + 1 END,
+			window_start = CASE WHEN throttle.last_at < ? THEN excluded.window_start ELSE throttle.window_start END,
+			last_at      = excluded.last_at
+		WHERE throttle.last_at < ? OR throttle.count < ? OR (throttle.count = ? AND throttle.last_at = ?)`,
+		key, ns(now), ns(now), ns(now.Add(-window)), ns(now.Add(-window)), ns(now.Add(-window)), free, prev.Count, ns(prev.LastAt))
 	if err != nil {
 		return false, q.wrap("throttle take", err)
 	}

@@ -607,9 +607,10 @@ func testEachPasswordHash(t *testing.T, s store.Store) {
 	}
 }
 
-// testThrottleTake: the compare-and-swap counts only from the state it was
-// given; of concurrent takes from one state exactly one wins; a refund gives
-// one event back and never goes below zero.
+// testThrottleTake: below the free count concurrent takes all count, up to
+// it and no further; past it a take counts only from the state it was given
+// (of concurrent takes from one state exactly one wins); a refund gives one
+// event back and never goes below zero.
 func testThrottleTake(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	const key, window = "acct:take", 15 * time.Minute
@@ -622,7 +623,7 @@ func testThrottleTake(t *testing.T, s store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.ThrottleTake(ctx, key, fresh, t0, window)
+			ok, err := s.ThrottleTake(ctx, key, fresh, 0, t0, window)
 			if err != nil {
 				t.Error(err)
 			}
@@ -645,7 +646,7 @@ func testThrottleTake(t *testing.T, s store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.ThrottleTake(ctx, key, st, t0.Add(time.Minute), window)
+			ok, err := s.ThrottleTake(ctx, key, st, 0, t0.Add(time.Minute), window)
 			if err != nil {
 				t.Error(err)
 			}
@@ -659,7 +660,7 @@ func testThrottleTake(t *testing.T, s store.Store) {
 		t.Fatalf("%d of %d concurrent takes from one state won", wins.Load(), n)
 	}
 	// A stale state loses.
-	if ok, err := s.ThrottleTake(ctx, key, st, t0.Add(2*time.Minute), window); err != nil || ok {
+	if ok, err := s.ThrottleTake(ctx, key, st, 0, t0.Add(2*time.Minute), window); err != nil || ok {
 		t.Fatalf("take from a stale state: %v %v", ok, err)
 	}
 	st, err = s.ThrottleGet(ctx, key)
@@ -668,7 +669,7 @@ func testThrottleTake(t *testing.T, s store.Store) {
 		t.Fatalf("after the second take: %+v", st)
 	}
 	// Quiet for longer than the window: counting starts over.
-	ok, err := s.ThrottleTake(ctx, key, st, t0.Add(time.Hour), window)
+	ok, err := s.ThrottleTake(ctx, key, st, 0, t0.Add(time.Hour), window)
 	must(t, err)
 	got, err := s.ThrottleGet(ctx, key)
 	must(t, err)
@@ -683,12 +684,34 @@ func testThrottleTake(t *testing.T, s store.Store) {
 		t.Fatalf("after two refunds of one event: %+v", got)
 	}
 	// A refunded key is taken again from its state, not as a fresh key.
-	ok, err = s.ThrottleTake(ctx, key, got, t0.Add(time.Hour+time.Second), window)
+	ok, err = s.ThrottleTake(ctx, key, got, 0, t0.Add(time.Hour+time.Second), window)
 	must(t, err)
 	if got, _ = s.ThrottleGet(ctx, key); !ok || got.Count != 1 {
 		t.Fatalf("take after refunds: %v %+v", ok, got)
 	}
 	must(t, s.ThrottleRefund(ctx, "acct:never"))
+
+	// Free takes: of 20 concurrent takes with 5 free, exactly 5 count.
+	wins.Store(0)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.ThrottleTake(ctx, "addr:free", store.ThrottleState{}, 5, t0, window)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err = s.ThrottleGet(ctx, "addr:free")
+	must(t, err)
+	if wins.Load() != 5 || got.Count != 5 {
+		t.Fatalf("%d of %d concurrent takes won with 5 free, count %d", wins.Load(), n, got.Count)
+	}
 }
 
 func testOTP(t *testing.T, s store.Store) {
