@@ -53,6 +53,15 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, use keyUs
 	if err != nil {
 		return nil, err
 	}
+	if use == keysSign {
+		// A database that reads but refuses writes would serve failing
+		// sign-ins and a stuck outbox: refuse to start on it (issue #11.6),
+		// before anything (the first key) tries to write.
+		if err := st.ProbeWrite(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("the database %s does not take writes (read-only file or mount, full disk?): %w", redactDB(cfg.DB), err)
+		}
+	}
 	a := &app{cfg: cfg, log: log, store: st, metrics: metrics.New(), queued: func() {}}
 	if err := a.build(ctx, use); err != nil {
 		st.Close()

@@ -24,6 +24,10 @@ type Hasher interface {
 	VerifyDummy(password string)
 	// Recognize reports whether encoded is a hash format Verify can check.
 	Recognize(encoded string) error
+	// Prefix starts every hash Hash writes; CostClass names what verifying
+	// encoded costs ("" when unreadable). Both serve the timing floor.
+	Prefix() string
+	CostClass(encoded string) string
 }
 
 // Policy decides whether a new password is acceptable (password.Policy).
@@ -83,6 +87,9 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	cache    *stateCache
+	hashCost hashCost
+	// Known and unknown emails cost the same on these requests.
+	codeFloor, resetFloor workFloor
 }
 
 // New builds a Service.
@@ -209,8 +216,10 @@ func stripPort(host string) string {
 	return host
 }
 
-func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) {
-	s.opts.Event(e.Type)
+// audit records a security event. Its error is the caller's to act on: an
+// event that cannot be written refuses what it records (SPEC §6 "Fail
+// closed"); inside a transaction, returning it rolls the change back.
+func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) error {
 	e.At = s.now().UTC()
 	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
 	if q == nil {
@@ -218,7 +227,10 @@ func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent
 	}
 	if err := q.AppendAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "type", e.Type, "err", err)
+		return fmt.Errorf("audit %s: %w", e.Type, err)
 	}
+	s.opts.Event(e.Type)
+	return nil
 }
 
 func truncate(s string, n int) string {

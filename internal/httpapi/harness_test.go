@@ -84,6 +84,8 @@ type harnessOptions struct {
 	proxies []netip.Prefix
 	// kek seals TOTP secrets (the --key-encryption-key).
 	kek string
+	// throttle, when set, replaces the default lockout policy.
+	throttle auth.ThrottlePolicy
 }
 
 func newHarness(t *testing.T) *harness {
@@ -152,6 +154,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 		ResetTTL: time.Hour, SessionTTL: 24 * time.Hour, Clock: o.clock.Now, Logger: log, MailQueued: worker.Nudge,
 		HashSlots:  o.hashSlots,
 		TOTPSealer: token.NewSecretSealer(o.kek),
+		Throttle:   o.throttle,
 	})
 	if err != nil {
 		t.Fatal(err)
