@@ -43,6 +43,7 @@ type Queries interface {
 	OTPs
 	Refresh
 	TwoFactor
+	Federation
 }
 
 // Businesses stores tenants.

@@ -43,6 +43,8 @@ func Run(t *testing.T, open Opener) {
 		{"RefreshRotationRace", testRefreshRace},
 		{"RefreshExchange", testRefreshExchange},
 		{"Health", testHealth},
+		{"Providers", testProviders},
+		{"OIDCFlowSpentOnce", testOIDCFlowSpentOnce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
