@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
 )
@@ -134,8 +135,11 @@ func (s *Service) SetPassword(ctx context.Context, email, pw string) (store.User
 	return u, err
 }
 
-// SetActive enables or disables a user. A disabled user's tokens and
-// sessions stop working at once (every use checks the flag).
+// SetActive enables or disables a user. Disabling ends every credential
+// the user holds (access tokens, refresh tokens, sessions, reset links,
+// pending steps) by moving the token version, so a sign-in still running
+// when it commits yields dead credentials; enabling moves it again and so
+// brings none of them back (SPEC §6).
 func (s *Service) SetActive(ctx context.Context, email string, active bool) (store.User, error) {
 	u, err := s.store.UserByEmail(ctx, email)
 	if isNotFound(err) {
@@ -144,14 +148,43 @@ func (s *Service) SetActive(ctx context.Context, email string, active bool) (sto
 	if err != nil {
 		return store.User{}, fmt.Errorf("set active: %w", err)
 	}
-	if err := s.store.SetUserActive(ctx, u.ID, active, s.now().UTC()); err != nil {
-		return store.User{}, fmt.Errorf("set active: %w", err)
-	}
 	event := "user.enabled"
 	if !active {
 		event = "user.disabled"
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: event, UserID: u.ID}, Client{UserAgent: "cli"})
+	now := s.now().UTC()
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.SetUserActive(ctx, u.ID, active, now); err != nil {
+			return err
+		}
+		if err := endCredentials(ctx, q, u.ID, now); err != nil {
+			return err
+		}
+		if !active {
+			if err := q.SpendResetTokens(ctx, u.ID, now); err != nil {
+				return err
+			}
+		}
+		s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID}, Client{UserAgent: "cli"})
+		return nil
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("set active: %w", err)
+	}
 	u.Active = active
 	return u, nil
+}
+
+// endCredentials kills every credential of the user issued so far: the
+// token version moves (access tokens, one-time links, sessions, refresh
+// tokens and pending second-factor steps all carry the version they were
+// issued at), and sessions and refresh tokens are also marked revoked.
+func endCredentials(ctx context.Context, q store.Queries, userID int64, now time.Time) error {
+	if err := q.RevokeUserTokens(ctx, userID, now); err != nil {
+		return err
+	}
+	if err := q.RevokeUserSessions(ctx, userID, now); err != nil {
+		return err
+	}
+	return q.RevokeRefreshTokens(ctx, userID, "", now)
 }

@@ -59,7 +59,7 @@ func (s *Service) Introspect(ctx context.Context, cred Credentials, raw string, 
 		return Introspection{}, nil
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
-	if err != nil || !u.Active {
+	if err != nil || !u.Active || u.MustReset || t.TokenVersion != u.TokenVersion {
 		return Introspection{}, nil
 	}
 	return Introspection{Active: true, TokenType: "refresh_token", ClientID: t.ClientID,

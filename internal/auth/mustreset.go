@@ -41,14 +41,16 @@ func (s *Service) mustReset(ctx context.Context, u store.User, b *store.Business
 	}
 	now := s.now().UTC()
 	if err := s.store.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: biz.ID, Language: u.Language,
-		CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL)}); err != nil {
+		CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion}); err != nil {
 		return fmt.Errorf("must reset: %w", err)
 	}
 	return &MustReset{Token: raw, Business: biz}
 }
 
-// RequireReset flags a user: the next sign-in is refused until the
-// password changes (a reset, or set-password).
+// RequireReset flags a user: every credential ends (SPEC §6: the token
+// version moves, so sign-ins in flight die too) and every path but the
+// reset itself is refused until the password changes (a reset, or
+// set-password).
 func (s *Service) RequireReset(ctx context.Context, email string) (store.User, error) {
 	u, err := s.store.UserByEmail(ctx, email)
 	if isNotFound(err) {
@@ -57,9 +59,20 @@ func (s *Service) RequireReset(ctx context.Context, email string) (store.User, e
 	if err != nil {
 		return store.User{}, fmt.Errorf("require reset: %w", err)
 	}
-	if err := s.store.SetMustReset(ctx, u.ID, true); err != nil {
+	now := s.now().UTC()
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.SetMustReset(ctx, u.ID, true); err != nil {
+			return err
+		}
+		if err := endCredentials(ctx, q, u.ID, now); err != nil {
+			return err
+		}
+		s.audit(ctx, q, store.AuditEvent{Type: "user.reset_required", UserID: u.ID}, Client{UserAgent: "cli"})
+		return nil
+	})
+	if err != nil {
 		return store.User{}, fmt.Errorf("require reset: %w", err)
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "user.reset_required", UserID: u.ID}, Client{UserAgent: "cli"})
+	u.MustReset = true
 	return u, nil
 }

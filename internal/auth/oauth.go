@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/token"
 )
 
 // RefreshTTL is the life of a refresh token (SPEC §5.1).
@@ -39,17 +40,20 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password, totpCode, 
 	if err := s.mustReset(ctx, u, nil); err != nil {
 		return Grant{}, err
 	}
-	return s.newGrant(ctx, u, clientID, s.opts.DefaultValidity, nil, "oauth_password", c)
+	return s.newGrant(ctx, u, 0, clientID, s.opts.DefaultValidity, nil, "oauth_password", c)
 }
 
 // newGrant issues an access token and a new refresh-token family for u and
 // clientID (the email when empty), killing that client's earlier refresh
-// tokens; before, if any, runs in the same transaction.
-func (s *Service) newGrant(ctx context.Context, u store.User, clientID string, validity time.Duration, before func(store.Queries) error, method string, c Client) (Grant, error) {
+// tokens; before, if any, runs in the same transaction. Both carry
+// u.TokenVersion and actorID (the impersonating user, 0 when none), so the
+// family dies with a revocation that commits after u was read and every
+// token it yields keeps the act claim.
+func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, clientID string, validity time.Duration, before func(store.Queries) error, method string, c Client) (Grant, error) {
 	if clientID == "" {
 		clientID = u.Email
 	}
-	tok, err := s.issue(ctx, u, nil, validity)
+	tok, err := s.issue(ctx, u, token.KindAccess, actorID, validity)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -72,10 +76,10 @@ func (s *Service) newGrant(ctx context.Context, u store.User, clientID string, v
 			return err
 		}
 		if err := q.CreateRefreshToken(ctx, store.RefreshToken{Hash: hash, Family: family, UserID: u.ID, ClientID: clientID,
-			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)}); err != nil {
+			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL), TokenVersion: u.TokenVersion, ActorID: actorID}); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
+		s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID, ActorID: actorID,
 			Detail: `{"method":"` + method + `","jti":"` + tok.Claims.ID + `"}`}, c)
 		return nil
 	})
@@ -86,8 +90,9 @@ func (s *Service) newGrant(ctx context.Context, u store.User, clientID string, v
 }
 
 // Exchange turns a one-time token (from a reset completion, a sign-in code,
-// a link) into an access token and a refresh token (SPEC §5.3). The token
-// is spent, so it works once, here or on the portal.
+// a link) or an access token into an access token and a refresh token
+// (SPEC §5.3). The token is spent, so it works once, here or on the
+// portal; an impersonation token's act carries over to both.
 func (s *Service) Exchange(ctx context.Context, raw string, validity time.Duration, c Client) (Grant, error) {
 	claims, err := s.tokens.Verify(ctx, raw)
 	if err != nil {
@@ -100,7 +105,7 @@ func (s *Service) Exchange(ctx context.Context, raw string, validity time.Durati
 	if err != nil {
 		return Grant{}, err
 	}
-	return s.newGrant(ctx, u, "", validity, func(q store.Queries) error {
+	return s.newGrant(ctx, u, actorOf(claims), "", validity, func(q store.Queries) error {
 		spent, err := q.SpendToken(ctx, claims.ID, claims.ExpiresAt)
 		if err != nil {
 			return err
@@ -115,14 +120,23 @@ func (s *Service) Exchange(ctx context.Context, raw string, validity time.Durati
 // LinkTokenTTL is the life of a one-time token for a ?t= link.
 const LinkTokenTTL = 5 * time.Minute
 
-// LinkToken gives the bearer of a valid access token a short-lived token
-// for a §3.3 ?t= link (SPEC §5.3, POST /api/sys/users/token/refresh).
+// LinkToken gives the bearer of a valid access token a short-lived
+// one-time token for a §3.3 ?t= link (SPEC §5.3, POST
+// /api/sys/users/token/refresh). A one-time token is no bearer, so it
+// cannot mint another; an impersonation token's act carries over.
 func (s *Service) LinkToken(ctx context.Context, bearer string) (Token, error) {
-	u, _, err := s.VerifyBearer(ctx, bearer)
+	u, claims, err := s.VerifyBearer(ctx, bearer)
 	if err != nil {
 		return Token{}, err
 	}
-	return s.issue(ctx, u, nil, LinkTokenTTL)
+	return s.issue(ctx, u, token.KindOneTime, actorOf(claims), LinkTokenTTL)
+}
+
+// OneTimeToken issues u a one-time token for a §3.3 ?t= link or the
+// exchange (SPEC §5.8 me's AccessToken). u must come from a credential
+// check that just passed.
+func (s *Service) OneTimeToken(ctx context.Context, u store.User) (Token, error) {
+	return s.issue(ctx, u, token.KindOneTime, 0, LinkTokenTTL)
 }
 
 func newFamily() (string, error) {
@@ -157,10 +171,18 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 		return Grant{}, ErrInvalidGrant
 	}
 	u, err := s.cache.view(ctx).user(ctx, old.UserID)
-	if err != nil || !u.Active {
+	if isNotFound(err) {
 		return Grant{}, ErrInvalidGrant
 	}
-	tok, err := s.issue(ctx, u, nil, s.opts.DefaultValidity)
+	if err != nil {
+		return Grant{}, fmt.Errorf("refresh grant: %w", err)
+	}
+	// The family dies with any revocation after its grant began (SPEC §6),
+	// and a user who must reset gets nothing but the reset.
+	if !u.Active || u.MustReset || old.TokenVersion != u.TokenVersion {
+		return Grant{}, ErrInvalidGrant
+	}
+	tok, err := s.issue(ctx, u, token.KindAccess, old.ActorID, s.opts.DefaultValidity)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -172,7 +194,7 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 	// statement on PostgreSQL).
 	ok, err := s.store.ExchangeRefreshToken(ctx, hash, now,
 		store.RefreshToken{Hash: newHash, Family: old.Family, UserID: u.ID, ClientID: old.ClientID, CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)},
-		store.AuditEvent{Type: "token.refreshed", UserID: u.ID, Detail: `{"jti":"` + tok.Claims.ID + `"}`, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512), At: now})
+		store.AuditEvent{Type: "token.refreshed", UserID: u.ID, ActorID: old.ActorID, Detail: `{"jti":"` + tok.Claims.ID + `"}`, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512), At: now})
 	if err != nil {
 		return Grant{}, fmt.Errorf("refresh grant: %w", err)
 	}

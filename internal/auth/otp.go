@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/token"
 )
 
 // ErrCodeInvalid is a sign-in code that is wrong, expired, spent or out of
@@ -55,7 +56,8 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 	}
 	// Accounts with two-factor on get no passwordless codes: a mailbox
 	// alone must not stand in for the second factor.
-	if !u.Active || u.TOTPSecret != "" || bid == 0 || !u.IsAdmin && !u.InBusiness(bid) {
+	// Nor do users who must reset: the reset is their only way in.
+	if !u.Active || u.MustReset || u.TOTPSecret != "" || bid == 0 || !u.IsAdmin && !u.InBusiness(bid) {
 		return nil
 	}
 	b, err := s.store.BusinessByID(ctx, bid)
@@ -74,7 +76,7 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 		return fmt.Errorf("send code: %w", err)
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
-	link, err := s.issue(ctx, u, nil, codeTTL)
+	link, err := s.issue(ctx, u, token.KindOneTime, 0, codeTTL)
 	if err != nil {
 		return err
 	}
@@ -110,8 +112,8 @@ func codeHash(userID int64, code string) []byte {
 	return h[:]
 }
 
-// VerifySignInCode checks an emailed code and returns a short-lived access
-// token (one-time on the portal). Each code allows codeMaxTries attempts;
+// VerifySignInCode checks an emailed code and returns a short-lived
+// one-time token (for the portal's t= or the exchange, never a bearer). Each code allows codeMaxTries attempts;
 // failures also count against the account's sign-in throttle.
 func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Client) (Token, error) {
 	if err := s.checkSignInThrottle(ctx, email, c); err != nil {
@@ -154,7 +156,12 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 		return fail(u)
 	}
 	s.clearSignInFailures(ctx, email)
-	tok, err := s.issue(ctx, u, nil, codeTTL)
+	if u.MustReset {
+		// SPEC §6: passwordless is no way around a required reset. The
+		// code is spent; the answer is the usual refusal.
+		return Token{}, ErrCodeInvalid
+	}
+	tok, err := s.issue(ctx, u, token.KindOneTime, 0, codeTTL)
 	if err != nil {
 		return Token{}, err
 	}

@@ -34,7 +34,10 @@ func (s *Service) PortalSignIn(ctx context.Context, b store.Business, raw string
 	if !u.IsAdmin && !u.InBusiness(b.ID) {
 		return "", PortalSession{}, ErrLinkInvalid
 	}
-	sess, cookie, err := s.openSession(ctx, u, b, c, func(q store.Queries) error {
+	// The session carries the token's version and dies with it; an
+	// impersonation token's actor is audited with the session.
+	u.TokenVersion = claims.Version
+	sess, cookie, err := s.openSession(ctx, u, b, c, actorOf(claims), func(q store.Queries) error {
 		spent, err := q.SpendToken(ctx, claims.ID, claims.ExpiresAt)
 		if err != nil {
 			return fmt.Errorf("portal sign-in: %w", err)
@@ -51,15 +54,17 @@ func (s *Service) PortalSignIn(ctx context.Context, b store.Business, raw string
 }
 
 // openSession creates a session for u at b, running before (if any) in the
-// same transaction.
-func (s *Service) openSession(ctx context.Context, u store.User, b store.Business, c Client, before func(store.Queries) error, method string) (store.Session, string, error) {
+// same transaction. The session carries u.TokenVersion, the version read
+// before the credential check began: a revocation committed since then
+// leaves it dead. actorID is the impersonating user (0 when none).
+func (s *Service) openSession(ctx context.Context, u store.User, b store.Business, c Client, actorID int64, before func(store.Queries) error, method string) (store.Session, string, error) {
 	cookie, hash, err := newSecret()
 	if err != nil {
 		return store.Session{}, "", err
 	}
 	now := s.now().UTC()
 	sess := store.Session{Hash: hash, UserID: u.ID, BusinessID: b.ID, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.opts.SessionTTL), UserAgent: truncate(c.UserAgent, 512), ClientIP: c.IP}
+		ExpiresAt: now.Add(s.opts.SessionTTL), UserAgent: truncate(c.UserAgent, 512), ClientIP: c.IP, TokenVersion: u.TokenVersion}
 	err = s.store.InTx(ctx, func(q store.Queries) error {
 		if before != nil {
 			if err := before(q); err != nil {
@@ -69,7 +74,7 @@ func (s *Service) openSession(ctx context.Context, u store.User, b store.Busines
 		if err := q.CreateSession(ctx, &sess); err != nil {
 			return fmt.Errorf("open session: %w", err)
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "session.created", UserID: u.ID, BusinessID: b.ID,
+		s.audit(ctx, q, store.AuditEvent{Type: "session.created", UserID: u.ID, BusinessID: b.ID, ActorID: actorID,
 			Detail: `{"method":"` + method + `"}`}, c)
 		return nil
 	})
@@ -96,7 +101,15 @@ func (s *Service) Session(ctx context.Context, b store.Business, cookie string) 
 		return PortalSession{}, ErrNoSession
 	}
 	u, err := s.cache.view(ctx).user(ctx, sess.UserID)
-	if err != nil || !u.Active {
+	if isNotFound(err) {
+		return PortalSession{}, ErrNoSession
+	}
+	if err != nil {
+		return PortalSession{}, fmt.Errorf("session: %w", err)
+	}
+	// Disable, password change, sign-out-everywhere and require-reset move
+	// the version: sessions opened by sign-ins in flight die too.
+	if !u.Active || u.MustReset || sess.TokenVersion != u.TokenVersion {
 		return PortalSession{}, ErrNoSession
 	}
 	// Last use is informational; write it at most once a minute per session.
@@ -109,12 +122,24 @@ func (s *Service) Session(ctx context.Context, b store.Business, cookie string) 
 }
 
 // Sessions lists the user's live sessions, most recently used first.
+// Sessions of an older token version (opened by a sign-in in flight when
+// a revocation committed) are dead and not listed.
 func (s *Service) Sessions(ctx context.Context, userID int64) ([]store.Session, error) {
 	list, err := s.store.UserSessions(ctx, userID, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	return list, nil
+	u, err := s.cache.view(ctx).user(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	live := list[:0]
+	for _, sess := range list {
+		if sess.TokenVersion == u.TokenVersion {
+			live = append(live, sess)
+		}
+	}
+	return live, nil
 }
 
 // SignOut ends session ps; everywhere also ends every other session of the
@@ -161,7 +186,7 @@ func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, em
 	}
 	if u.TOTPSecret != "" {
 		if totpCode == "" {
-			return "", PortalSession{}, s.beginTwoFactor(ctx, u, b)
+			return "", PortalSession{}, s.beginTwoFactor(ctx, u, b, c)
 		}
 		if err := s.secondFactor(ctx, u, totpCode); err != nil {
 			return "", PortalSession{}, err
@@ -170,7 +195,7 @@ func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, em
 	if err := s.mustReset(ctx, u, &b); err != nil {
 		return "", PortalSession{}, err
 	}
-	sess, cookie, err := s.openSession(ctx, u, b, c, nil, "password")
+	sess, cookie, err := s.openSession(ctx, u, b, c, 0, nil, "password")
 	if err != nil {
 		return "", PortalSession{}, err
 	}

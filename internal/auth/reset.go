@@ -10,6 +10,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/mail/compose"
 	"github.com/spaceauth/spaceauth/internal/password"
 	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/token"
 )
 
 // ResetRequest is the input of RequestPasswordReset.
@@ -56,7 +57,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, r ResetRequest) erro
 	now := s.now().UTC()
 	err = s.store.InTx(ctx, func(q store.Queries) error {
 		if err := q.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: b.ID, Language: lang,
-			CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL)}); err != nil {
+			CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion}); err != nil {
 			return err
 		}
 		m := store.Mail{Kind: "reset", FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
@@ -126,7 +127,15 @@ func (s *Service) resetToken(ctx context.Context, q store.Queries, b store.Busin
 		return store.ResetToken{}, store.User{}, ErrResetInvalid
 	}
 	u, err := q.UserByID(ctx, t.UserID)
-	if err != nil || !u.Active {
+	if isNotFound(err) {
+		return store.ResetToken{}, store.User{}, ErrResetInvalid
+	}
+	if err != nil {
+		return store.ResetToken{}, store.User{}, fmt.Errorf("reset token: %w", err)
+	}
+	// A link made before a revocation (or by a request still running when
+	// it committed) died with it.
+	if !u.Active || t.TokenVersion != u.TokenVersion {
 		return store.ResetToken{}, store.User{}, ErrResetInvalid
 	}
 	return t, u, nil
@@ -278,5 +287,5 @@ func (s *Service) CompletePasswordResetForToken(ctx context.Context, raw, passwo
 	if err != nil {
 		return Token{}, fmt.Errorf("complete reset: %w", err)
 	}
-	return s.issue(ctx, u, nil, LinkTokenTTL)
+	return s.issue(ctx, u, token.KindOneTime, 0, LinkTokenTTL)
 }

@@ -135,6 +135,10 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 type Client struct {
 	IP        string
 	UserAgent string
+	// Browser is a secret the browser holds (the portal's CSRF cookie): a
+	// half-done portal sign-in is bound to it, so its step token is worth
+	// nothing in another browser. Empty outside the portal form.
+	Browser string
 }
 
 // Validity turns a requested number of minutes into a token life: 0 means

@@ -43,7 +43,7 @@ func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (To
 	if err := s.mustReset(ctx, u, nil); err != nil {
 		return Token{}, err
 	}
-	tok, err := s.issue(ctx, u, nil, in.Validity)
+	tok, err := s.issue(ctx, u, token.KindAccess, 0, in.Validity)
 	if err != nil {
 		return Token{}, err
 	}
@@ -121,7 +121,12 @@ func (s *Service) upgradeHash(ctx context.Context, u store.User, password string
 	}
 }
 
-func (s *Service) issue(ctx context.Context, u store.User, actor *store.User, validity time.Duration) (Token, error) {
+// issue signs a token of kind (token.KindAccess or token.KindOneTime) for
+// u at u.TokenVersion, the version read before u's credential was checked,
+// so a revocation that commits meanwhile kills it. actorID, when not 0, is
+// the impersonating user: the token carries act, and an access token
+// becomes an impersonation token.
+func (s *Service) issue(ctx context.Context, u store.User, kind string, actorID int64, validity time.Duration) (Token, error) {
 	if validity <= 0 {
 		validity = s.opts.DefaultValidity
 	}
@@ -131,15 +136,31 @@ func (s *Service) issue(ctx context.Context, u store.User, actor *store.User, va
 		Name:       u.FullName,
 		BusinessID: u.DefaultBusinessID,
 		Version:    u.TokenVersion,
+		Kind:       kind,
 	}
-	if actor != nil {
-		c.Actor = &token.Actor{Subject: strconv.FormatInt(actor.ID, 10)}
+	if actorID != 0 {
+		c.Actor = &token.Actor{Subject: strconv.FormatInt(actorID, 10)}
+		if kind == token.KindAccess {
+			c.Kind = token.KindImpersonation
+		}
 	}
 	raw, claims, err := s.tokens.Issue(ctx, c, validity)
 	if err != nil {
 		return Token{}, fmt.Errorf("issue token: %w", err)
 	}
 	return Token{Value: raw, Claims: claims}, nil
+}
+
+// actorOf is the impersonating user's id of claims, 0 when none.
+func actorOf(c token.Claims) int64 {
+	if c.Actor == nil {
+		return 0
+	}
+	id, err := strconv.ParseInt(c.Actor.Subject, 10, 64)
+	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
 }
 
 // Credentials are a caller's proof of identity, first present wins:
@@ -154,33 +175,57 @@ func (c Credentials) present() bool { return c.Bearer != "" || c.Email != "" || 
 
 // Authenticate resolves credentials to an active user.
 func (s *Service) Authenticate(ctx context.Context, cred Credentials, c Client) (store.User, error) {
+	u, _, err := s.authenticate(ctx, cred, c)
+	return u, err
+}
+
+// authenticate is Authenticate that also returns the impersonating user
+// behind a bearer impersonation token (0 when none).
+func (s *Service) authenticate(ctx context.Context, cred Credentials, c Client) (store.User, int64, error) {
 	if !cred.present() {
-		return store.User{}, ErrNoCredentials
+		return store.User{}, 0, ErrNoCredentials
 	}
 	if cred.Bearer != "" {
-		u, _, err := s.VerifyBearer(ctx, cred.Bearer)
+		u, claims, err := s.VerifyBearer(ctx, cred.Bearer)
 		if err != nil {
-			return store.User{}, ErrBadCredentials
+			if errors.Is(err, ErrBadCredentials) {
+				return store.User{}, 0, ErrBadCredentials
+			}
+			return store.User{}, 0, err // storage: never a denial
 		}
-		return u, nil
+		return u, actorOf(claims), nil
 	}
+	u, err := s.passwordCaller(ctx, cred, c)
+	return u, 0, err
+}
+
+// passwordCaller authenticates an API caller by email and password.
+func (s *Service) passwordCaller(ctx context.Context, cred Credentials, c Client) (store.User, error) {
 	if cred.Email == "" || cred.Password == "" {
 		return store.User{}, ErrBadCredentials
 	}
 	u, err := s.checkPassword(ctx, cred.Email, cred.Password, c)
-	if err == nil && u.TOTPSecret != "" {
+	if err != nil {
+		return store.User{}, err
+	}
+	if u.TOTPSecret != "" {
 		// A password alone does not stand for a user with two-factor on:
 		// such a caller authenticates with a bearer token instead.
 		return store.User{}, ErrTwoFactorNeeded
 	}
-	return u, err
+	if u.MustReset {
+		// SPEC §6: a user who must reset can only complete a reset.
+		return store.User{}, ErrMustReset
+	}
+	return u, nil
 }
 
-// VerifyBearer checks an access token: signature, expiry, revocation of the
-// token and of the user's tokens, and that the user is still active.
+// VerifyBearer checks an access token: signature, expiry, kind (a one-time
+// token is no bearer, SPEC §6), revocation of the token and of the user's
+// tokens, and that the user is still active and need not reset.
 func (s *Service) VerifyBearer(ctx context.Context, raw string) (store.User, token.Claims, error) {
 	claims, err := s.tokens.Verify(ctx, raw)
-	if err != nil {
+	if err != nil || claims.OneTime() {
 		return store.User{}, token.Claims{}, ErrBadCredentials
 	}
 	u, err := s.liveUser(ctx, claims)
@@ -204,7 +249,7 @@ func (s *Service) liveUser(ctx context.Context, c token.Claims) (store.User, err
 	if err != nil {
 		return store.User{}, fmt.Errorf("verify token: %w", err)
 	}
-	if !u.Active || c.Version != u.TokenVersion {
+	if !u.Active || u.MustReset || c.Version != u.TokenVersion {
 		return store.User{}, ErrBadCredentials
 	}
 	revoked, err := view.revoked(ctx, c.ID)
@@ -225,12 +270,21 @@ type Impersonation struct {
 	Client   Client
 }
 
-// Impersonate issues a token for another user to an API user: an admin, or
-// a holder of the User-Edit role who shares a business with the target.
+// Impersonate issues a token for another user to an API user (SPEC §6
+// "Impersonation"): an admin may act for anyone; a holder of the User-Edit
+// role only for a user of one of its businesses who is no administrator
+// and holds no role the caller lacks. Nobody acts for a user who must
+// reset their password.
 func (s *Service) Impersonate(ctx context.Context, in Impersonation) (Token, error) {
-	caller, err := s.Authenticate(ctx, in.Caller, in.Client)
+	caller, callerActor, err := s.authenticate(ctx, in.Caller, in.Client)
 	if err != nil {
 		return Token{}, err
+	}
+	// A caller that is itself impersonated acts with its own rights, but
+	// the person behind it stays the actor of whatever it mints.
+	actor := caller.ID
+	if callerActor != 0 {
+		actor = callerActor
 	}
 	if !caller.IsAdmin && !caller.HasRole(RoleUserEdit) {
 		return Token{}, ErrForbidden
@@ -250,17 +304,33 @@ func (s *Service) Impersonate(ctx context.Context, in Impersonation) (Token, err
 	if !target.Active || !caller.IsAdmin && !sharesBusiness(caller, target) {
 		return Token{}, ErrNotFound
 	}
-	tok, err := s.issue(ctx, target, &caller, in.Validity)
+	if !caller.IsAdmin && (target.IsAdmin || !rolesWithin(target, caller)) || target.MustReset {
+		s.audit(ctx, nil, store.AuditEvent{Type: "impersonation.refused", UserID: target.ID, ActorID: actor,
+			BusinessID: target.DefaultBusinessID}, in.Client)
+		return Token{}, ErrForbidden
+	}
+	tok, err := s.issue(ctx, target, token.KindAccess, actor, in.Validity)
 	if err != nil {
 		return Token{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "token.impersonated", UserID: target.ID, ActorID: caller.ID,
+	s.audit(ctx, nil, store.AuditEvent{Type: "token.impersonated", UserID: target.ID, ActorID: actor,
 		BusinessID: target.DefaultBusinessID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, in.Client)
 	return tok, nil
 }
 
 // RoleUserEdit lets an API user act on the users of its businesses.
 const RoleUserEdit = "User-Edit"
+
+// rolesWithin reports whether every role of target is also caller's: an
+// impersonation must not gain the caller a right it does not hold.
+func rolesWithin(target, caller store.User) bool {
+	for _, r := range target.Roles {
+		if !caller.HasRole(r) {
+			return false
+		}
+	}
+	return true
+}
 
 func sharesBusiness(a, b store.User) bool {
 	for _, id := range a.BusinessIDs {

@@ -163,55 +163,93 @@ func recoveryHash(userID int64, code string) []byte { return codeHash(userID, "r
 
 // TwoFactorPending is returned by PortalPasswordSignIn when the password
 // checked out and a code is needed: Token identifies the half-done sign-in
-// for PortalTwoFactorSignIn (5 minutes, 5 tries, single use).
+// for PortalTwoFactorSignIn (5 minutes, 5 tries, single use, in the same
+// browser only).
 type TwoFactorPending struct{ Token string }
 
 func (e *TwoFactorPending) Error() string { return "auth: two-factor code needed" }
 
 const pendingTTL = 5 * time.Minute
 
-func (s *Service) beginTwoFactor(ctx context.Context, u store.User, b store.Business) error {
-	raw, _, err := newSecret()
+// beginTwoFactor stores the pending step: a credential of its own (SPEC §6
+// matrix), kept apart from sign-in codes, bound to c.Browser and carrying
+// u.TokenVersion as read before the password check.
+func (s *Service) beginTwoFactor(ctx context.Context, u store.User, b store.Business, c Client) error {
+	if c.Browser == "" {
+		return errors.New("two-factor: no browser binding for the pending step")
+	}
+	raw, hash, err := newSecret()
 	if err != nil {
 		return err
 	}
 	now := s.now().UTC()
-	o := store.OTP{UserID: u.ID, BusinessID: b.ID, CodeHash: codeHash(u.ID, "pending:"+raw), CreatedAt: now, ExpiresAt: now.Add(pendingTTL)}
-	if err := s.store.CreateOTP(ctx, &o); err != nil {
+	p := store.PendingSignIn{Hash: hash, BrowserHash: secretHash(c.Browser), UserID: u.ID, BusinessID: b.ID,
+		TokenVersion: u.TokenVersion, CreatedAt: now, ExpiresAt: now.Add(pendingTTL)}
+	if err := s.store.CreatePendingSignIn(ctx, p); err != nil {
 		return fmt.Errorf("two-factor: %w", err)
 	}
 	return &TwoFactorPending{Token: raw}
 }
 
-// PortalTwoFactorSignIn finishes a portal sign-in begun with a password.
+// PortalTwoFactorSignIn finishes a portal sign-in begun with a password,
+// in the browser that began it. email is the form's field; the account is
+// the pending step's own.
 func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, email, pending, code string, c Client) (string, PortalSession, error) {
-	if err := s.checkSignInThrottle(ctx, email, c); err != nil {
+	if pending == "" || len(pending) > 256 || c.Browser == "" {
+		return "", PortalSession{}, ErrTwoFactorInvalid
+	}
+	hash := secretHash(pending)
+	p, err := s.store.PendingSignInByHash(ctx, hash)
+	if isNotFound(err) {
+		return "", PortalSession{}, ErrTwoFactorInvalid
+	}
+	if err != nil {
+		return "", PortalSession{}, fmt.Errorf("two-factor: %w", err)
+	}
+	if !p.SpentAt.IsZero() || !s.now().Before(p.ExpiresAt) || p.BusinessID != b.ID ||
+		subtle.ConstantTimeCompare(p.BrowserHash, secretHash(c.Browser)) != 1 {
+		return "", PortalSession{}, ErrTwoFactorInvalid
+	}
+	u, err := s.store.UserByID(ctx, p.UserID)
+	if isNotFound(err) {
+		return "", PortalSession{}, ErrTwoFactorInvalid
+	}
+	if err != nil {
+		return "", PortalSession{}, fmt.Errorf("two-factor: %w", err)
+	}
+	// The throttle is the account's, whatever email the form carries.
+	if err := s.checkSignInThrottle(ctx, u.Email, c); err != nil {
 		return "", PortalSession{}, err
 	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if err != nil || !u.Active || u.TOTPSecret == "" {
+	if !u.Active || u.TOTPSecret == "" || u.TokenVersion != p.TokenVersion {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
-	o, err := s.store.LatestOTP(ctx, u.ID)
-	if err != nil || !o.SpentAt.IsZero() || !s.now().Before(o.ExpiresAt) || o.BusinessID != b.ID ||
-		subtle.ConstantTimeCompare(o.CodeHash, codeHash(u.ID, "pending:"+pending)) != 1 {
-		return "", PortalSession{}, ErrTwoFactorInvalid
+	tries, err := s.store.PendingSignInTry(ctx, hash)
+	if err != nil {
+		return "", PortalSession{}, fmt.Errorf("two-factor: %w", err)
 	}
-	if tries, err := s.store.OTPTry(ctx, o.ID); err != nil || tries > codeMaxTries {
+	if tries > codeMaxTries {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
 	if err := s.secondFactor(ctx, u, code); err != nil {
-		s.recordSignInFailure(ctx, email, c)
+		if !errors.Is(err, ErrTwoFactorInvalid) && !errors.Is(err, ErrTwoFactorNeeded) {
+			return "", PortalSession{}, err // storage: never a denial
+		}
+		s.recordSignInFailure(ctx, u.Email, c)
 		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, BusinessID: b.ID, Detail: `{"reason":"two_factor"}`}, c)
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
-	if spent, err := s.store.SpendOTP(ctx, o.ID, s.now().UTC()); err != nil || !spent {
+	spent, err := s.store.SpendPendingSignIn(ctx, hash, s.now().UTC())
+	if err != nil {
+		return "", PortalSession{}, fmt.Errorf("two-factor: %w", err)
+	}
+	if !spent {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
 	if err := s.mustReset(ctx, u, &b); err != nil {
 		return "", PortalSession{}, err
 	}
-	sess, cookie, err := s.openSession(ctx, u, b, c, nil, "password+totp")
+	sess, cookie, err := s.openSession(ctx, u, b, c, 0, nil, "password+totp")
 	if err != nil {
 		return "", PortalSession{}, err
 	}

@@ -38,7 +38,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := p.User
-	info := userInfo{ID: u.ID, FullName: u.FullName, Email: u.Email, Businesses: []businessView{}, IsAdmin: u.IsAdmin, Language: u.Language}
+	info := userInfo{ID: u.ID, FullName: u.FullName, Email: u.Email, Businesses: []businessView{}, IsAdmin: u.IsAdmin,
+		TwoFactorEnabled: u.TOTPSecret != "", Language: u.Language}
 	if p.DefaultBusiness != nil {
 		info.DefaultBusinessID, info.DefaultBusinessName = &p.DefaultBusiness.ID, &p.DefaultBusiness.Name
 	}

@@ -73,6 +73,10 @@ type harnessOptions struct {
 	port   string
 	smtp   *mailtest.Server
 	clock  *clock
+	// hasher, when set, wraps the real hasher (to hold a sign-in between
+	// its user read and its credentials); hashSlots sizes the pool.
+	hasher    func(auth.Hasher) auth.Hasher
+	hashSlots int
 }
 
 func newHarness(t *testing.T) *harness {
@@ -132,9 +136,14 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	worker := mail.NewWorker(st, sender, mail.WorkerOptions{Logger: log, Clock: o.clock.Now, RetryBase: 50 * time.Millisecond,
 		RetryMax: 200 * time.Millisecond, PollInterval: 50 * time.Millisecond})
 	publicURL := "http://localhost:" + port
-	h.svc, err = auth.New(st, password.NewHasher(cheapParams), policy, token.NewIssuer(ring, publicURL, o.clock.Now), comp, auth.Options{
+	var hasher auth.Hasher = password.NewHasher(cheapParams)
+	if o.hasher != nil {
+		hasher = o.hasher(hasher)
+	}
+	h.svc, err = auth.New(st, hasher, policy, token.NewIssuer(ring, publicURL, o.clock.Now), comp, auth.Options{
 		BaseDomain: "localhost", PublicURL: publicURL, MaxValidity: 10080 * time.Minute,
 		ResetTTL: time.Hour, SessionTTL: 24 * time.Hour, Clock: o.clock.Now, Logger: log, MailQueued: worker.Nudge,
+		HashSlots: o.hashSlots,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,11 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, auth.ErrBadCredentials) {
 		err = auth.ErrNoCredentials
 	}
+	if errors.Is(err, auth.ErrMustReset) {
+		// SPEC §6: a user who must reset may do nothing else; say why.
+		s.failWith(w, r, auth.ErrForbidden, "must_reset_password")
+		return
+	}
 	s.fail(w, r, err)
 }
 

@@ -61,15 +61,21 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	pw, _ := f.str("password")
 	redirect := r.URL.Query().Get("redirectUrl")
 	lang := langOf(r)
+	// The form passed the CSRF check, so the browser holds this cookie: a
+	// pending second-factor step is bound to it (SPEC §6 matrix).
+	c := s.client(r)
+	if bc, err := r.Cookie(csrfCookie); err == nil {
+		c.Browser = bc.Value
+	}
 	if pendingToken, _ := f.str("token"); pendingToken != "" {
-		s.finishTOTPStep(w, r, f, email, pendingToken, redirect)
+		s.finishTOTPStep(w, r, f, email, pendingToken, redirect, c)
 		return
 	}
 	if email == "" || pw == "" {
 		s.renderLogin(w, r, http.StatusBadRequest, s.cat.T(lang, "invalid_credentials"), redirect)
 		return
 	}
-	cookie, ps, err := s.auth.PortalPasswordSignIn(r.Context(), b, email, pw, "", s.client(r))
+	cookie, ps, err := s.auth.PortalPasswordSignIn(r.Context(), b, email, pw, "", c)
 	var pending *auth.TwoFactorPending
 	if errors.As(err, &pending) {
 		s.renderTOTPStep(w, r, http.StatusOK, email, pending.Token, "", redirect)
@@ -149,18 +155,16 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	s.pages.Render(w, http.StatusOK, "account", p)
 }
 
-// handleLogout ends the session (POST with everywhere=1: every session and
-// token of the user) and goes back to the sign-in page.
+// handleLogout ends the session (everywhere=1: every session and token of
+// the user) and goes back to the sign-in page. It is POST with CSRF only
+// (SPEC §6): a GET, which any page can make a browser send, is 405.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	everywhere := false
-	if r.Method == http.MethodPost {
-		f, ok := s.form(w, r)
-		if !ok {
-			return
-		}
-		v, _ := f.str("everywhere")
-		everywhere = v == "1" || v == "true"
+	f, ok := s.form(w, r)
+	if !ok {
+		return
 	}
+	v, _ := f.str("everywhere")
+	everywhere := v == "1" || v == "true"
 	if ps, ok := s.currentSession(r); ok {
 		if err := s.auth.SignOut(r.Context(), ps, everywhere, s.client(r)); err != nil {
 			s.failPage(w, r, err)
@@ -221,10 +225,10 @@ func (s *Server) renderTOTPStep(w http.ResponseWriter, r *http.Request, status i
 }
 
 // finishTOTPStep checks the code of the TOTP step and opens the session.
-func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields, email, pending, redirect string) {
+func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields, email, pending, redirect string, c auth.Client) {
 	b, _ := businessOf(r)
 	code, _ := f.str("totp")
-	cookie, ps, err := s.auth.PortalTwoFactorSignIn(r.Context(), b, email, pending, code, s.client(r))
+	cookie, ps, err := s.auth.PortalTwoFactorSignIn(r.Context(), b, email, pending, code, c)
 	lang := langOf(r)
 	if errors.Is(err, auth.ErrTwoFactorInvalid) {
 		// The pending sign-in may be spent or out of tries: start over.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -194,7 +195,21 @@ func TestLogout(t *testing.T) {
 	if status, _, _ := do(t, c, "GET", h.tenant("demo")+"/en/user/login?t="+tok, "", ""); status != 302 {
 		t.Fatal("sign-in failed")
 	}
+	// SPEC §6: logout is POST with CSRF only. A GET (a link or an image on
+	// any page) is 405 and leaves the session alone.
 	status, hdr, _ := do(t, c, "GET", h.tenant("demo")+"/en/user/logout", "", "")
+	if status != http.StatusMethodNotAllowed || hdr.Get("Allow") != "POST" {
+		t.Fatalf("GET logout: %d Allow %q", status, hdr.Get("Allow"))
+	}
+	status, _, page := do(t, c, "GET", h.tenant("demo")+"/en/user/account", "", "")
+	if status != 200 {
+		t.Fatalf("account after GET logout: %d", status)
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	if status, _, _ := do(t, c, "POST", h.tenant("demo")+"/en/user/logout", ctForm, form("csrf", "forged")); status != http.StatusForbidden {
+		t.Fatalf("logout with a wrong CSRF token: %d", status)
+	}
+	status, hdr, _ = do(t, c, "POST", h.tenant("demo")+"/en/user/logout", ctForm, form("csrf", csrf))
 	if status != 302 || hdr.Get("Location") != "/en/user/login" {
 		t.Fatalf("logout: %d %q", status, hdr.Get("Location"))
 	}

@@ -42,7 +42,6 @@ func (s *Server) routes() {
 	m.Handle("POST /{language}/user/forgot", s.cop.Handler(s.tenant(s.handleForgot)))
 	m.Handle("GET /{language}/user/account", s.tenant(s.handleAccount))
 	m.Handle("GET /{language}/user/me", s.tenant(s.handleMe))
-	m.Handle("GET /{language}/user/logout", s.tenant(s.handleLogout))
 	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.handleLogout)))
 	// §4 keys; §7 operations
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)

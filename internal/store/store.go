@@ -43,6 +43,7 @@ type Queries interface {
 	OTPs
 	Refresh
 	TwoFactor
+	PendingSignIns
 	Federation
 }
 
@@ -175,7 +176,8 @@ type Refresh interface {
 	RotateRefreshToken(ctx context.Context, hash []byte, at time.Time) (bool, error)
 	// ExchangeRefreshToken rotates the live token hash at at and, in the
 	// same transaction, stores next (in hash's family, for its user and
-	// client, whatever next says of those) and appends e. It reports false,
+	// client, with its token version and actor, whatever next says of
+	// those) and appends e. It reports false,
 	// and stores nothing, when hash was not live.
 	ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next RefreshToken, e AuditEvent) (bool, error)
 	RevokeRefreshFamily(ctx context.Context, family string, at time.Time) error
@@ -195,4 +197,16 @@ type TwoFactor interface {
 	UseTOTPStep(ctx context.Context, userID, step int64) (bool, error)
 	// UseRecoveryCode spends one recovery code; false when unknown or used.
 	UseRecoveryCode(ctx context.Context, userID int64, hash []byte, at time.Time) (bool, error)
+}
+
+// PendingSignIns stores the portal form's pending second-factor steps, a
+// credential of their own (SPEC §6 matrix).
+type PendingSignIns interface {
+	CreatePendingSignIn(ctx context.Context, p PendingSignIn) error
+	PendingSignInByHash(ctx context.Context, hash []byte) (PendingSignIn, error)
+	// PendingSignInTry counts one attempt and returns the count including it.
+	PendingSignInTry(ctx context.Context, hash []byte) (int, error)
+	// SpendPendingSignIn marks the step used; true only for the one call
+	// that did, however many race.
+	SpendPendingSignIn(ctx context.Context, hash []byte, at time.Time) (bool, error)
 }

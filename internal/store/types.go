@@ -85,6 +85,10 @@ type Session struct {
 	RevokedAt  time.Time
 	UserAgent  string
 	ClientIP   string
+	// TokenVersion is the user's token version when the credential that
+	// opened the session was checked; a session whose version is not the
+	// user's current one is dead (SPEC §6).
+	TokenVersion int64
 }
 
 // ResetToken is a password-reset token. Only its hash is kept.
@@ -96,6 +100,9 @@ type ResetToken struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	SpentAt    time.Time
+	// TokenVersion is the user's token version when the link was made; a
+	// link is dead once the version moves past it (SPEC §6).
+	TokenVersion int64
 }
 
 // Mail is one outbox message, rendered when it was queued.
@@ -161,4 +168,25 @@ type RefreshToken struct {
 	ExpiresAt time.Time
 	RotatedAt time.Time // replaced by a newer token of the family
 	RevokedAt time.Time
+	// TokenVersion is the user's token version when the grant began; the
+	// token is dead once the user's version moves past it (SPEC §6).
+	TokenVersion int64
+	// ActorID is the impersonating user when the family began with an
+	// impersonation token (0 otherwise); its tokens keep the act claim.
+	ActorID int64
+}
+
+// PendingSignIn is the portal form's half-done sign-in: the password
+// checked out and a second factor is owed. Only hashes of the step token
+// and of the browser binding are kept.
+type PendingSignIn struct {
+	Hash         []byte
+	BrowserHash  []byte
+	UserID       int64
+	BusinessID   int64
+	TokenVersion int64 // the user's token version read before the password check
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	Tries        int
+	SpentAt      time.Time
 }

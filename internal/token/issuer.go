@@ -25,6 +25,19 @@ type Actor struct {
 	Subject string `json:"sub"`
 }
 
+// Token kinds (SPEC §6 "Token kinds"), the knd claim.
+const (
+	// KindAccess is a bearer token from a sign-in, a grant or an exchange.
+	KindAccess = "access"
+	// KindImpersonation is an access token issued to an API user for
+	// another user (SPEC §3.2); it carries act.
+	KindImpersonation = "impersonation"
+	// KindOneTime is a link token (reset completion, magic link, sign-in
+	// code, link token): accepted only by the portal's t= and the
+	// exchange, once, never as a bearer.
+	KindOneTime = "one-time"
+)
+
 // Claims are an access token's claims (SPEC §4).
 type Claims struct {
 	Issuer     string
@@ -40,7 +53,14 @@ type Claims struct {
 	// Version is the user's token version at issue; a token whose version
 	// is below the user's current one has been revoked with all its kind.
 	Version int64
+	// Kind is the token's kind (KindAccess, KindImpersonation, KindOneTime).
+	// Issue writes KindAccess for an empty Kind; Verify reads a token
+	// without the claim (issued before kinds existed) as KindAccess.
+	Kind string
 }
+
+// OneTime reports whether the token is a one-time link token.
+func (c Claims) OneTime() bool { return c.Kind == KindOneTime }
 
 // UserID is Subject as a number (0 when it is not one).
 func (c Claims) UserID() int64 {
@@ -55,6 +75,7 @@ type wireClaims struct {
 	BID   int64  `json:"bid,omitempty"`
 	Act   *Actor `json:"act,omitempty"`
 	Ver   int64  `json:"ver"`
+	Knd   string `json:"knd,omitempty"`
 }
 
 // Leeway tolerates clock skew between processes when checking exp, nbf and
@@ -147,12 +168,20 @@ func (i *Issuer) Issue(ctx context.Context, c Claims, validity time.Duration) (s
 	// JWT times are whole seconds; truncating here makes the returned
 	// Claims equal what Verify will read back.
 	now := i.now().Truncate(time.Second)
+	if c.Kind == "" {
+		c.Kind = KindAccess
+	}
+	switch c.Kind {
+	case KindAccess, KindImpersonation, KindOneTime:
+	default:
+		return "", Claims{}, fmt.Errorf("token: unknown kind %q", c.Kind)
+	}
 	c.Issuer, c.ID = i.iss, base64.RawURLEncoding.EncodeToString(jti[:])
 	c.IssuedAt, c.NotBefore, c.ExpiresAt = now, now, now.Add(validity).Truncate(time.Second)
 	w := wireClaims{
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: c.Issuer, Subject: c.Subject, ID: c.ID,
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(c.ExpiresAt)},
-		Email: c.Email, Name: c.Name, BID: c.BusinessID, Act: c.Actor, Ver: c.Version,
+		Email: c.Email, Name: c.Name, BID: c.BusinessID, Act: c.Actor, Ver: c.Version, Knd: c.Kind,
 	}
 	var method jwt.SigningMethod = jwt.SigningMethodEdDSA
 	if k.alg == AlgRS256 {
@@ -204,8 +233,15 @@ func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
 	if err != nil || w.ID == "" || w.Subject == "" {
 		return Claims{}, ErrInvalidToken
 	}
+	switch w.Knd {
+	case "":
+		w.Knd = KindAccess // signed before tokens stated their kind
+	case KindAccess, KindImpersonation, KindOneTime:
+	default:
+		return Claims{}, ErrInvalidToken
+	}
 	c := Claims{Issuer: w.Issuer, Subject: w.Subject, Email: w.Email, Name: w.Name, ID: w.ID,
-		BusinessID: w.BID, Actor: w.Act, Version: w.Ver, ExpiresAt: w.ExpiresAt.Time}
+		BusinessID: w.BID, Actor: w.Act, Version: w.Ver, Kind: w.Knd, ExpiresAt: w.ExpiresAt.Time}
 	if w.IssuedAt != nil {
 		c.IssuedAt = w.IssuedAt.Time
 	}

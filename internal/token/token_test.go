@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"path/filepath"
 	"strings"
@@ -165,7 +166,7 @@ func TestIssueVerify(t *testing.T) {
 				t.Fatalf("header %v", hdr)
 			}
 			// The wire names are SPEC §4's.
-			for _, name := range []string{"iss", "sub", "email", "name", "iat", "nbf", "exp", "jti", "bid", "act", "ver"} {
+			for _, name := range []string{"iss", "sub", "email", "name", "iat", "nbf", "exp", "jti", "bid", "act", "ver", "knd"} {
 				if _, ok := body[name]; !ok {
 					t.Errorf("claim %q missing from %v", name, body)
 				}
@@ -189,6 +190,82 @@ func TestIssueVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKinds: a token states its kind (SPEC §6 "Token kinds") and Verify
+// returns it; a token without the claim, signed before kinds existed, is
+// an access token; an unknown kind is neither issued nor accepted.
+func TestKinds(t *testing.T) {
+	ctx := context.Background()
+	iss, _, st := newIssuer(t, token.RingOptions{})
+	for _, c := range []struct{ in, want string }{
+		{"", token.KindAccess},
+		{token.KindAccess, token.KindAccess},
+		{token.KindImpersonation, token.KindImpersonation},
+		{token.KindOneTime, token.KindOneTime},
+	} {
+		raw, issued, err := iss.Issue(ctx, token.Claims{Subject: "1", Kind: c.in}, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := iss.Verify(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != c.want || issued.Kind != c.want || segment(t, raw, 1)["knd"] != c.want {
+			t.Errorf("kind %q: issued %q, verified %q, wire %v", c.in, issued.Kind, got.Kind, segment(t, raw, 1)["knd"])
+		}
+		if got.OneTime() != (c.want == token.KindOneTime) {
+			t.Errorf("kind %q: OneTime() = %v", c.want, got.OneTime())
+		}
+	}
+	if _, _, err := iss.Issue(ctx, token.Claims{Subject: "1", Kind: "master"}, time.Minute); err == nil {
+		t.Error("a token of an unknown kind was issued")
+	}
+	// Tokens signed with the ring's key but written by hand: no knd (an
+	// old token) reads as access; an unknown knd is refused.
+	for _, c := range []struct {
+		knd  any
+		want string
+	}{{nil, token.KindAccess}, {"master", ""}, {"", token.KindAccess}} {
+		claims := jwt.MapClaims{"iss": "http://localhost:8080", "sub": "1", "jti": "k" + fmt.Sprint(c.knd),
+			"exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix(), "ver": 0}
+		if c.knd != nil {
+			claims["knd"] = c.knd
+		}
+		raw := signWithStoredKey(t, st, claims)
+		got, err := iss.Verify(ctx, raw)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("knd %v accepted as %q", c.knd, got.Kind)
+			}
+			continue
+		}
+		if err != nil || got.Kind != c.want {
+			t.Errorf("knd %v: kind %q, err %v; want %q", c.knd, got.Kind, err, c.want)
+		}
+	}
+}
+
+// signWithStoredKey signs claims with the store's current (unsealed)
+// Ed25519 key, as the issuer would, for tokens Issue would not write.
+func signWithStoredKey(t *testing.T, st *sqlstore.Store, claims jwt.MapClaims) string {
+	t.Helper()
+	keys, err := st.SigningKeys(context.Background(), time.Time{})
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("signing keys: %v (%d)", err, len(keys))
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(keys[0].PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	tok.Header["kid"] = keys[0].ID
+	raw, err := tok.SignedString(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 func TestIssueRefusals(t *testing.T) {

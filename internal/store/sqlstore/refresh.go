@@ -10,17 +10,17 @@ import (
 )
 
 func (q *queries) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	_, err := q.exec(ctx, `INSERT INTO refresh_tokens (hash, family, user_id, client_id, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, t.Hash, t.Family, t.UserID, t.ClientID, ns(t.CreatedAt), ns(t.ExpiresAt))
+	_, err := q.exec(ctx, `INSERT INTO refresh_tokens (hash, family, user_id, client_id, created_at, expires_at, token_version, actor_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.Hash, t.Family, t.UserID, t.ClientID, ns(t.CreatedAt), ns(t.ExpiresAt), t.TokenVersion, t.ActorID)
 	return q.wrap("create refresh token", err)
 }
 
 func (q *queries) RefreshTokenByHash(ctx context.Context, hash []byte) (store.RefreshToken, error) {
 	var t store.RefreshToken
 	var created, expires, rotated, revoked int64
-	err := q.queryRow(ctx, `SELECT hash, family, user_id, client_id, created_at, expires_at, rotated_at, revoked_at
+	err := q.queryRow(ctx, `SELECT hash, family, user_id, client_id, created_at, expires_at, rotated_at, revoked_at, token_version, actor_id
 		FROM refresh_tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &t.Family, &t.UserID, &t.ClientID, &created, &expires, &rotated, &revoked)
+		Scan(&t.Hash, &t.Family, &t.UserID, &t.ClientID, &created, &expires, &rotated, &revoked, &t.TokenVersion, &t.ActorID)
 	t.CreatedAt, t.ExpiresAt, t.RotatedAt, t.RevokedAt = tm(created), tm(expires), tm(rotated), tm(revoked)
 	return t, q.wrap("refresh token by hash", err)
 }
@@ -59,10 +59,10 @@ func (q *queries) ExchangeRefreshToken(ctx context.Context, hash []byte, at time
 		var n int
 		err := q.writeRow(ctx, `WITH r AS (
 				UPDATE refresh_tokens SET rotated_at = ?::bigint WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0
-				RETURNING family, user_id, client_id
+				RETURNING family, user_id, client_id, token_version, actor_id
 			), n AS (
-				INSERT INTO refresh_tokens (hash, family, user_id, client_id, created_at, expires_at)
-				SELECT ?::bytea, family, user_id, client_id, ?::bigint, ?::bigint FROM r
+				INSERT INTO refresh_tokens (hash, family, user_id, client_id, created_at, expires_at, token_version, actor_id)
+				SELECT ?::bytea, family, user_id, client_id, ?::bigint, ?::bigint, token_version, actor_id FROM r
 			), a AS (
 				INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
 				SELECT ?::bigint, ?::text, user_id, ?::bigint, ?::bigint, ?::text, ?::text, ?::text FROM r
@@ -76,8 +76,8 @@ func (q *queries) ExchangeRefreshToken(ctx context.Context, hash []byte, at time
 		return false, errors.New("exchange refresh token: needs a transaction on SQLite")
 	}
 	var old store.RefreshToken
-	if err := q.queryRow(ctx, `SELECT family, user_id, client_id FROM refresh_tokens WHERE hash = ?`, hash).
-		Scan(&old.Family, &old.UserID, &old.ClientID); err != nil {
+	if err := q.queryRow(ctx, `SELECT family, user_id, client_id, token_version, actor_id FROM refresh_tokens WHERE hash = ?`, hash).
+		Scan(&old.Family, &old.UserID, &old.ClientID, &old.TokenVersion, &old.ActorID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
@@ -88,6 +88,7 @@ func (q *queries) ExchangeRefreshToken(ctx context.Context, hash []byte, at time
 		return false, err
 	}
 	next.Family, next.UserID, next.ClientID = old.Family, old.UserID, old.ClientID
+	next.TokenVersion, next.ActorID = old.TokenVersion, old.ActorID
 	if err := q.CreateRefreshToken(ctx, next); err != nil {
 		return false, err
 	}

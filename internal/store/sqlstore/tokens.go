@@ -59,20 +59,20 @@ func (q *queries) SpendToken(ctx context.Context, jti string, expiresAt time.Tim
 	return n == 1, q.wrap("spend token", err)
 }
 
-const sessionCols = `id, hash, user_id, business_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip`
+const sessionCols = `id, hash, user_id, business_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip, token_version`
 
 func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	var s store.Session
 	var created, seen, expires, revoked int64
-	err := row.Scan(&s.ID, &s.Hash, &s.UserID, &s.BusinessID, &created, &seen, &expires, &revoked, &s.UserAgent, &s.ClientIP)
+	err := row.Scan(&s.ID, &s.Hash, &s.UserID, &s.BusinessID, &created, &seen, &expires, &revoked, &s.UserAgent, &s.ClientIP, &s.TokenVersion)
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RevokedAt = tm(created), tm(seen), tm(expires), tm(revoked)
 	return s, err
 }
 
 func (q *queries) CreateSession(ctx context.Context, s *store.Session) error {
-	err := q.writeRow(ctx, `INSERT INTO sessions (hash, user_id, business_id, created_at, last_seen_at, expires_at, user_agent, client_ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		s.Hash, s.UserID, s.BusinessID, ns(s.CreatedAt), ns(s.LastSeenAt), ns(s.ExpiresAt), s.UserAgent, s.ClientIP).Scan(&s.ID)
+	err := q.writeRow(ctx, `INSERT INTO sessions (hash, user_id, business_id, created_at, last_seen_at, expires_at, user_agent, client_ip, token_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		s.Hash, s.UserID, s.BusinessID, ns(s.CreatedAt), ns(s.LastSeenAt), ns(s.ExpiresAt), s.UserAgent, s.ClientIP, s.TokenVersion).Scan(&s.ID)
 	return q.wrap("create session", err)
 }
 
@@ -115,16 +115,16 @@ func (q *queries) UserSessions(ctx context.Context, userID int64, now time.Time)
 }
 
 func (q *queries) CreateResetToken(ctx context.Context, t store.ResetToken) error {
-	_, err := q.exec(ctx, `INSERT INTO reset_tokens (hash, user_id, business_id, language, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, t.Hash, t.UserID, t.BusinessID, t.Language, ns(t.CreatedAt), ns(t.ExpiresAt))
+	_, err := q.exec(ctx, `INSERT INTO reset_tokens (hash, user_id, business_id, language, created_at, expires_at, token_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, t.UserID, t.BusinessID, t.Language, ns(t.CreatedAt), ns(t.ExpiresAt), t.TokenVersion)
 	return q.wrap("create reset token", err)
 }
 
 func (q *queries) ResetTokenByHash(ctx context.Context, hash []byte) (store.ResetToken, error) {
 	var t store.ResetToken
 	var created, expires, spent int64
-	err := q.queryRow(ctx, `SELECT hash, user_id, business_id, language, created_at, expires_at, spent_at
-		FROM reset_tokens WHERE hash = ?`, hash).Scan(&t.Hash, &t.UserID, &t.BusinessID, &t.Language, &created, &expires, &spent)
+	err := q.queryRow(ctx, `SELECT hash, user_id, business_id, language, created_at, expires_at, spent_at, token_version
+		FROM reset_tokens WHERE hash = ?`, hash).Scan(&t.Hash, &t.UserID, &t.BusinessID, &t.Language, &created, &expires, &spent, &t.TokenVersion)
 	t.CreatedAt, t.ExpiresAt, t.SpentAt = tm(created), tm(expires), tm(spent)
 	return t, q.wrap("reset token by hash", err)
 }

@@ -42,6 +42,9 @@ func Run(t *testing.T, open Opener) {
 		{"TwoFactor", testTwoFactor},
 		{"RefreshRotationRace", testRefreshRace},
 		{"RefreshExchange", testRefreshExchange},
+		{"CredentialVersions", testCredentialVersions},
+		{"PendingSignIns", testPendingSignIns},
+		{"PendingSignInSpentOnceUnderRace", testPendingSignInRace},
 		{"Health", testHealth},
 		{"Providers", testProviders},
 		{"OIDCFlowSpentOnce", testOIDCFlowSpentOnce},
@@ -309,11 +312,11 @@ func testResetTokens(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	u := mkUser(t, s, "r@example.com")
 	for _, h := range []string{"r1", "r2"} {
-		must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte(h), UserID: u.ID, Language: "de", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+		must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte(h), UserID: u.ID, Language: "de", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), TokenVersion: 5}))
 	}
 	got, err := s.ResetTokenByHash(ctx, []byte("r1"))
 	must(t, err)
-	if got.UserID != u.ID || got.Language != "de" || !got.SpentAt.IsZero() || !got.ExpiresAt.Equal(t0.Add(time.Hour)) {
+	if got.UserID != u.ID || got.Language != "de" || !got.SpentAt.IsZero() || !got.ExpiresAt.Equal(t0.Add(time.Hour)) || got.TokenVersion != 5 {
 		t.Errorf("reset token: %+v", got)
 	}
 	must(t, s.SpendResetTokens(ctx, u.ID, t0.Add(time.Minute)))
@@ -784,5 +787,118 @@ func testRefreshExchange(t *testing.T, s store.Store) {
 	}
 	if evs, _ := s.ListAudit(ctx, store.AuditFilter{UserID: u.ID}); len(evs) != 1 {
 		t.Errorf("refused exchanges were audited: %d events", len(evs))
+	}
+}
+
+// testCredentialVersions: sessions and refresh tokens keep the token
+// version they were issued at, and a refresh token its actor, through a
+// rotation too (SPEC §6: revocation of sign-ins in flight, act carried over).
+func testCredentialVersions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b := mkBusiness(t, s, "cv")
+	u := mkUser(t, s, "cv@example.com", b.ID)
+	sess := store.Session{Hash: []byte("cv-s"), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, LastSeenAt: t0,
+		ExpiresAt: t0.Add(time.Hour), TokenVersion: 7}
+	must(t, s.CreateSession(ctx, &sess))
+	got, err := s.SessionByHash(ctx, []byte("cv-s"))
+	must(t, err)
+	if got.TokenVersion != 7 {
+		t.Errorf("session version %d, want 7", got.TokenVersion)
+	}
+	list, err := s.UserSessions(ctx, u.ID, t0)
+	must(t, err)
+	if len(list) != 1 || list[0].TokenVersion != 7 {
+		t.Errorf("listed sessions %+v", list)
+	}
+	must(t, s.CreateRefreshToken(ctx, store.RefreshToken{Hash: []byte("cv-r1"), Family: "cvf", UserID: u.ID, ClientID: "app",
+		CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), TokenVersion: 3, ActorID: 42}))
+	rt, err := s.RefreshTokenByHash(ctx, []byte("cv-r1"))
+	must(t, err)
+	if rt.TokenVersion != 3 || rt.ActorID != 42 {
+		t.Errorf("refresh token version %d actor %d, want 3 and 42", rt.TokenVersion, rt.ActorID)
+	}
+	// The successor inherits both from the rotated token, whatever next says.
+	ok, err := s.ExchangeRefreshToken(ctx, []byte("cv-r1"), t0.Add(time.Minute),
+		store.RefreshToken{Hash: []byte("cv-r2"), CreatedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(time.Hour), TokenVersion: 99, ActorID: 99},
+		store.AuditEvent{Type: "token.refreshed", ActorID: 42, At: t0.Add(time.Minute)})
+	must(t, err)
+	if !ok {
+		t.Fatal("exchange refused")
+	}
+	nt, err := s.RefreshTokenByHash(ctx, []byte("cv-r2"))
+	must(t, err)
+	if nt.TokenVersion != 3 || nt.ActorID != 42 {
+		t.Errorf("successor version %d actor %d, want 3 and 42", nt.TokenVersion, nt.ActorID)
+	}
+	evs, err := s.ListAudit(ctx, store.AuditFilter{UserID: u.ID, Type: "token.refreshed"})
+	must(t, err)
+	if len(evs) != 1 || evs[0].ActorID != 42 {
+		t.Errorf("refresh audit %+v, want actor 42", evs)
+	}
+}
+
+func testPendingSignIns(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b := mkBusiness(t, s, "ps")
+	u := mkUser(t, s, "ps@example.com", b.ID)
+	p := store.PendingSignIn{Hash: []byte("step"), BrowserHash: []byte("browser"), UserID: u.ID, BusinessID: b.ID,
+		TokenVersion: 4, CreatedAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
+	must(t, s.CreatePendingSignIn(ctx, p))
+	got, err := s.PendingSignInByHash(ctx, []byte("step"))
+	must(t, err)
+	if string(got.BrowserHash) != "browser" || got.UserID != u.ID || got.BusinessID != b.ID || got.TokenVersion != 4 ||
+		!got.CreatedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(5*time.Minute)) || got.Tries != 0 || !got.SpentAt.IsZero() {
+		t.Errorf("by hash %+v", got)
+	}
+	for i := 1; i <= 3; i++ {
+		n, err := s.PendingSignInTry(ctx, []byte("step"))
+		must(t, err)
+		if n != i {
+			t.Errorf("try %d counted as %d", i, n)
+		}
+	}
+	ok, err := s.SpendPendingSignIn(ctx, []byte("step"), t0)
+	must(t, err)
+	again, err := s.SpendPendingSignIn(ctx, []byte("step"), t0)
+	must(t, err)
+	if !ok || again {
+		t.Errorf("spend: first %v, second %v", ok, again)
+	}
+	got, _ = s.PendingSignInByHash(ctx, []byte("step"))
+	if got.Tries != 3 || !got.SpentAt.Equal(t0) {
+		t.Errorf("after spend %+v", got)
+	}
+	if _, err := s.PendingSignInByHash(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown step: %v", err)
+	}
+	// The step is not a sign-in code: nothing of it shows in the OTP table.
+	if _, err := s.LatestOTP(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("pending step visible as a sign-in code: %v", err)
+	}
+}
+
+func testPendingSignInRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "ps-race@example.com")
+	must(t, s.CreatePendingSignIn(ctx, store.PendingSignIn{Hash: []byte("race"), BrowserHash: []byte("b"), UserID: u.ID,
+		CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}))
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.SpendPendingSignIn(ctx, []byte("race"), t0)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("spent %d times", wins.Load())
 	}
 }
