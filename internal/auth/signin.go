@@ -86,6 +86,16 @@ func (s *Service) checkPassword(ctx context.Context, email, password string, c C
 		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, c)
 		return store.User{}, ErrBadCredentials
 	}
+	refused, err := s.passwordRefused(ctx, u)
+	if err != nil {
+		return store.User{}, fmt.Errorf("sign in: %w", err)
+	}
+	if refused {
+		// Same answer as a wrong password; the reason is in the audit log.
+		s.recordSignInFailure(ctx, email, c)
+		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: `{"reason":"password_refused_by_business"}`}, c)
+		return store.User{}, ErrBadCredentials
+	}
 	s.clearSignInFailures(ctx, email)
 	if rehash {
 		s.upgradeHash(ctx, u, password)
