@@ -97,7 +97,7 @@ func TestIDTokenAttacks(t *testing.T) {
 		t.Helper()
 		cfg := oauth2.Config{ClientID: clientID, ClientSecret: op.ClientSecret, RedirectURL: testRedirect,
 			Endpoint: oauth2.Endpoint{AuthURL: op.Issuer + "auth", TokenURL: op.Issuer + "oauth/token"},
-			Scopes: []string{"openid", "email"}}
+			Scopes:   []string{"openid", "email"}}
 		v := oauth2.GenerateVerifier()
 		opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(v)}
 		if nonce != "" {
