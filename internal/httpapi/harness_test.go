@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -77,6 +78,10 @@ type harnessOptions struct {
 	// its user read and its credentials); hashSlots sizes the pool.
 	hasher    func(auth.Hasher) auth.Hasher
 	hashSlots int
+	// ldapTLS trusts the test directory's certificate; keyEncryption seals
+	// provider secrets (SPEC §8).
+	ldapTLS       *tls.Config
+	keyEncryption string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -143,7 +148,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	h.svc, err = auth.New(st, hasher, policy, token.NewIssuer(ring, publicURL, o.clock.Now), comp, auth.Options{
 		BaseDomain: "localhost", PublicURL: publicURL, MaxValidity: 10080 * time.Minute,
 		ResetTTL: time.Hour, SessionTTL: 24 * time.Hour, Clock: o.clock.Now, Logger: log, MailQueued: worker.Nudge,
-		HashSlots: o.hashSlots,
+		HashSlots: o.hashSlots, LDAPTLS: o.ldapTLS, KeyEncryption: o.keyEncryption,
 	})
 	if err != nil {
 		t.Fatal(err)
