@@ -69,7 +69,7 @@ func cmdBusiness(ctx context.Context, e env, args []string) error {
 		if err := parse(fs, args[1:], e); err != nil {
 			return err
 		}
-		return withApp(ctx, cfg, func(a *app) error {
+		return withExistingStore(ctx, cfg, func(a *app) error {
 			list, err := a.store.ListBusinesses(ctx)
 			if err != nil {
 				return err
@@ -130,7 +130,7 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 		if err := parse(fs, args[1:], e); err != nil {
 			return err
 		}
-		return withApp(ctx, cfg, func(a *app) error {
+		return withExistingStore(ctx, cfg, func(a *app) error {
 			var bid int64
 			if slug != "" {
 				b, err := a.store.BusinessBySlug(ctx, slug)
@@ -245,7 +245,7 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 			return nil
 		})
 	case "list":
-		return withApp(ctx, cfg, func(a *app) error {
+		return withExistingStore(ctx, cfg, func(a *app) error {
 			keys, err := a.store.SigningKeys(ctx, time.Time{})
 			if err != nil {
 				return err

@@ -36,7 +36,7 @@ type app struct {
 // openApp opens the database (applying migrations), loads the signing keys
 // (creating the first one when there is none) and builds the domain.
 func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
-	st, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{})
+	st, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +91,16 @@ func (a *app) build(ctx context.Context) error {
 	a.metrics.Gauge("spaceauth_hash_queue", "Sign-ins waiting for a password-hashing slot.", func() float64 { return float64(a.auth.HashQueue()) })
 	a.metrics.OutboxDepth(a.store.PendingMail)
 	a.metrics.DBPools(a.store.Pools())
+	if _, ok := a.store.StateListenerUp(); ok {
+		a.metrics.Gauge("spaceauth_db_listener_up",
+			"1 while this process listens for other processes' changes on PostgreSQL (its caches are on), else 0.",
+			func() float64 {
+				if up, _ := a.store.StateListenerUp(); up {
+					return 1
+				}
+				return 0
+			})
+	}
 	return nil
 }
 
@@ -114,6 +124,24 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(httpapi.LogHandler(h))
+}
+
+// openExistingStore opens a database that must already exist, for commands
+// that only read (SPEC §7: they never create one).
+func openExistingStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
+	return sqlstore.Open(ctx, cfg.DB, sqlstore.Options{MustExist: true})
+}
+
+// withExistingStore runs fn on an app that has only its store, opened with
+// openExistingStore: what the listing commands need, and nothing that
+// writes (such as making the first signing key).
+func withExistingStore(ctx context.Context, cfg config.Config, fn func(a *app) error) error {
+	st, err := openExistingStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(&app{cfg: cfg, store: st})
 }
 
 // openStoreOnly opens (and migrates) the database without the rest.

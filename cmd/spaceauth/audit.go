@@ -39,7 +39,7 @@ func cmdAudit(ctx context.Context, e env, args []string) error {
 	if f.Until, err = parseWhen(until, now); err != nil {
 		return usagef("--until: %v", err)
 	}
-	st, err := openStoreOnly(ctx, cfg)
+	st, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

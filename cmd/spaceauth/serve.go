@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"time"
@@ -55,6 +56,11 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		return err
 	}
 	defer a.Close()
+	// A database that reads but refuses writes would serve failing sign-ins
+	// and a stuck outbox: refuse to start on it (issue #11.6).
+	if err := a.store.ProbeWrite(ctx); err != nil {
+		return fmt.Errorf("the database %s does not take writes (read-only file or mount, full disk?): %w", redactDB(cfg.DB), err)
+	}
 	if cfg.DebugListen != "" {
 		stop, err := serveDebug(cfg.DebugListen, log)
 		if err != nil {
@@ -162,4 +168,15 @@ func printDemo(e env, cfg config.Config, addr, pw string) {
 	fmt.Fprintf(e.stdout, "  portal:   %s/en/user/login\n  mail:     written to %s\n\n", portal, cfg.MailDir)
 	fmt.Fprintf(e.stdout, "Try it:\n  curl -s %s/api/sys/users/token -d email=%s -d password='PASSWORD'\n", base, demoEmail)
 	fmt.Fprintf(e.stdout, "  open \"%s/en/user/login?t=TOKEN\"\n  curl -s -X POST '%s/en/user/resetPassword?email=%s'\n\n", portal, portal, demoEmail)
+}
+
+// redactDB names a database for a message: a PostgreSQL URL loses its
+// password, a file path stays as it is.
+func redactDB(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" || u.User == nil {
+		return dsn
+	}
+	u.User = url.User(u.User.Username())
+	return u.String()
 }

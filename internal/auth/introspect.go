@@ -31,12 +31,20 @@ func (s *Service) apiCaller(ctx context.Context, cred Credentials, c Client) (st
 	return caller, nil
 }
 
-func (s *Service) mayAct(ctx context.Context, caller store.User, userID int64) bool {
+// mayAct reports whether caller may see or touch userID's tokens; only a
+// storage failure is an error (an unknown user is simply not the caller's).
+func (s *Service) mayAct(ctx context.Context, caller store.User, userID int64) (bool, error) {
 	if caller.IsAdmin {
-		return true
+		return true, nil
 	}
 	u, err := s.store.UserByID(ctx, userID)
-	return err == nil && sharesBusiness(caller, u)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("user %d: %w", userID, err)
+	}
+	return sharesBusiness(caller, u), nil
 }
 
 func looksLikeJWT(raw string) bool { return strings.Count(raw, ".") == 2 }
@@ -49,16 +57,31 @@ func (s *Service) Introspect(ctx context.Context, cred Credentials, raw string, 
 	}
 	if looksLikeJWT(raw) {
 		u, claims, err := s.VerifyBearer(ctx, raw)
-		if err != nil || !s.mayAct(ctx, caller, u.ID) {
+		if isUnavailable(err) {
+			return Introspection{}, fmt.Errorf("introspect: %w", err)
+		}
+		if err != nil {
 			return Introspection{}, nil
+		}
+		if ok, err := s.mayAct(ctx, caller, u.ID); err != nil || !ok {
+			return Introspection{}, wrapIf("introspect", err)
 		}
 		return Introspection{Active: true, TokenType: "access_token", Claims: claims}, nil
 	}
 	t, err := s.store.RefreshTokenByHash(ctx, secretHash(raw))
-	if err != nil || !t.RotatedAt.IsZero() || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) || !s.mayAct(ctx, caller, t.UserID) {
+	if err != nil && !isNotFound(err) {
+		return Introspection{}, fmt.Errorf("introspect: %w", err)
+	}
+	if err != nil || !t.RotatedAt.IsZero() || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) {
 		return Introspection{}, nil
 	}
+	if ok, err := s.mayAct(ctx, caller, t.UserID); err != nil || !ok {
+		return Introspection{}, wrapIf("introspect", err)
+	}
 	u, err := s.store.UserByID(ctx, t.UserID)
+	if err != nil && !isNotFound(err) {
+		return Introspection{}, fmt.Errorf("introspect: %w", err)
+	}
 	if err != nil || !u.Active || u.MustReset || t.TokenVersion != u.TokenVersion {
 		return Introspection{}, nil
 	}
@@ -77,8 +100,11 @@ func (s *Service) Revoke(ctx context.Context, cred Credentials, raw string, c Cl
 	now := s.now().UTC()
 	if looksLikeJWT(raw) {
 		claims, err := s.tokens.Verify(ctx, raw)
-		if err != nil || !s.mayAct(ctx, caller, claims.UserID()) {
-			return nil
+		if err != nil {
+			return nil // not ours: nothing to revoke
+		}
+		if ok, err := s.mayAct(ctx, caller, claims.UserID()); err != nil || !ok {
+			return wrapIf("revoke", err)
 		}
 		if err := s.store.RevokeToken(ctx, claims.ID, claims.ExpiresAt); err != nil {
 			return fmt.Errorf("revoke: %w", err)
@@ -87,12 +113,26 @@ func (s *Service) Revoke(ctx context.Context, cred Credentials, raw string, c Cl
 		return nil
 	}
 	t, err := s.store.RefreshTokenByHash(ctx, secretHash(raw))
-	if err != nil || !s.mayAct(ctx, caller, t.UserID) {
-		return nil
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	if err != nil {
+		return nil // not ours: nothing to revoke
+	}
+	if ok, err := s.mayAct(ctx, caller, t.UserID); err != nil || !ok {
+		return wrapIf("revoke", err)
 	}
 	if err := s.store.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
 	s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: t.UserID, ActorID: caller.ID, Detail: `{"kind":"refresh_token"}`}, c)
 	return nil
+}
+
+// wrapIf wraps err with op, and is nil for a nil err.
+func wrapIf(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }

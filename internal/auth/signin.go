@@ -179,6 +179,9 @@ type Credentials struct {
 	Email    string
 	Password string
 	Bearer   string
+	// TOTP is the second factor that goes with Email and Password where
+	// a flow accepts it (SPEC §6 matrix); Authenticate ignores it.
+	TOTP string
 }
 
 func (c Credentials) present() bool { return c.Bearer != "" || c.Email != "" || c.Password != "" }
@@ -371,3 +374,7 @@ func ValidEmail(s string) bool {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// isUnavailable reports a storage failure, which must reach the caller as
+// one and never become a denial (SPEC §2).
+func isUnavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }

@@ -8,47 +8,6 @@ import (
 	"github.com/spaceauth/spaceauth/internal/auth"
 )
 
-type businessView struct {
-	ID   int64  `json:"Id"`
-	Name string `json:"Name"`
-}
-
-type userInfo struct {
-	ID                  int64          `json:"Id"`
-	FullName            string         `json:"FullName"`
-	Email               string         `json:"Email"`
-	DefaultBusinessID   *int64         `json:"DefaultBusinessId"`
-	DefaultBusinessName *string        `json:"DefaultBusinessName"`
-	Businesses          []businessView `json:"Businesses"`
-	IsAdmin             bool           `json:"IsAdmin"`
-	TwoFactorEnabled    bool           `json:"TwoFactorEnabled"`
-	Language            string         `json:"Language"`
-}
-
-// handleMe is SPEC §5.6's GET /{language}/user/me, with Basic or Bearer.
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	cred := callerCredentials(r)
-	if cred == (auth.Credentials{}) {
-		s.fail(w, r, auth.ErrNoCredentials)
-		return
-	}
-	p, err := s.auth.Me(r.Context(), cred, s.client(r))
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	u := p.User
-	info := userInfo{ID: u.ID, FullName: u.FullName, Email: u.Email, Businesses: []businessView{}, IsAdmin: u.IsAdmin,
-		TwoFactorEnabled: u.TOTPSecret != "", Language: u.Language}
-	if p.DefaultBusiness != nil {
-		info.DefaultBusinessID, info.DefaultBusinessName = &p.DefaultBusiness.ID, &p.DefaultBusiness.Name
-	}
-	for _, b := range p.Businesses {
-		info.Businesses = append(info.Businesses, businessView{ID: b.ID, Name: b.Name})
-	}
-	writeJSON(w, http.StatusOK, info)
-}
-
 type exchangeResponse struct {
 	Token        string `json:"token"`
 	AccessToken  string `json:"access_token"`
@@ -59,6 +18,13 @@ type exchangeResponse struct {
 
 // handleExchange is SPEC §5.3: a one-time token becomes the §5.1 pair.
 func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		// GET is served for the portal (SPEC §5.8), but a HEAD would spend
+		// the one-time token and show nobody the pair.
+		w.Header().Set("Allow", "GET, POST")
+		s.fail(w, r, errMethodNotAllowed)
+		return
+	}
 	f, err := decodeBody(w, r)
 	if err == nil {
 		f, err = f.withQuery(r.URL.Query())
@@ -86,7 +52,7 @@ func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) {
 		ExpiresIn: int64(g.Access.Claims.ExpiresAt.Sub(g.Access.Claims.IssuedAt) / time.Second), RefreshToken: g.Refresh})
 }
 
-// handleLinkToken is SPEC §5.3's POST /api/sys/users/token/refresh: the
+// handleLinkToken is SPEC §5.3's /api/sys/users/token/refresh (GET or POST): the
 // bearer gets a short-lived one-time token for a ?t= link.
 func (s *Server) handleLinkToken(w http.ResponseWriter, r *http.Request) {
 	cred := callerCredentials(r)

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestMe covers SPEC §5.6's /user/me with Basic and Bearer.
+// TestMe covers SPEC §5.6's /user/me with Basic and Bearer (the full
+// record of §5.8 is pinned by TestUserRecordGolden).
 func TestMe(t *testing.T) {
 	h := newHarness(t)
 	f := h.seed()
@@ -20,14 +21,14 @@ func TestMe(t *testing.T) {
 			Email               string
 			DefaultBusinessId   int64
 			DefaultBusinessName string
-			Businesses          []struct{ Id int64 }
+			Businesses          []int64
 			IsAdmin             bool
 		}
 		if err := json.Unmarshal([]byte(body), &me); err != nil || status != 200 {
 			t.Fatalf("%s: %d %s", name, status, body)
 		}
 		if me.Id != f.alice.ID || me.Email != "alice@example.com" || me.DefaultBusinessId != f.demo.ID ||
-			me.DefaultBusinessName != "Demo Space" || len(me.Businesses) != 1 || me.IsAdmin {
+			me.DefaultBusinessName != "Demo Space" || len(me.Businesses) != 1 || me.Businesses[0] != f.demo.ID || me.IsAdmin {
 			t.Errorf("%s: %+v", name, me)
 		}
 	}

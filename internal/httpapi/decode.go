@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
 )
 
 // maxBody is the largest request body accepted (SPEC §1).
@@ -234,11 +236,30 @@ func skipArray(dec *json.Decoder, depth int) error {
 	return nil
 }
 
-// withQuery adds query parameters for keys the body did not carry.
-func (f fields) withQuery(q url.Values) (fields, error) {
+// withQuery merges the query parameters into the body's fields, the one
+// place the rule of SPEC §5.8 lives, for every handler that reads both. A
+// value that is not valid as sent but is valid after one URL-decoding (a
+// client that encoded it once too often, {"email":"ana%40example.com"}) is
+// taken decoded. A field given in both places: equal values agree; when they
+// differ the valid one wins; two valid, different values are a 400, since
+// guessing which one the client meant could act on the wrong account. When
+// only is given, the other query parameters are ignored (a handler that must
+// not take, say, a password from a URL).
+func (f fields) withQuery(q url.Values, only ...string) (fields, error) {
+	allowed := func(string) bool { return true }
+	if len(only) > 0 {
+		allowed = func(lk string) bool {
+			for _, o := range only {
+				if strings.EqualFold(o, lk) {
+					return true
+				}
+			}
+			return false
+		}
+	}
 	out := fields{}
 	for k, v := range f {
-		out[k] = v
+		out[k], _ = resolveInput(k, v)
 	}
 	seen := map[string]bool{}
 	for k, vs := range q {
@@ -247,15 +268,88 @@ func (f fields) withQuery(q url.Values) (fields, error) {
 			return nil, &inputError{status: http.StatusBadRequest, field: fieldName(k), key: "duplicate_field"}
 		}
 		seen[lk] = true
-		if _, inBody := f[lk]; inBody {
+		if !allowed(lk) {
 			continue
 		}
 		if !utf8.ValidString(vs[0]) {
 			return nil, &inputError{status: http.StatusBadRequest, field: fieldName(k), key: "invalid_text"}
 		}
-		out[lk] = value{text: vs[0]}
+		fromQuery, queryOK := resolveInput(lk, value{text: vs[0]})
+		bodyValue, inBody := f[lk]
+		if !inBody || bodyValue.kind == kindNull {
+			out[lk] = fromQuery
+			continue
+		}
+		fromBody, bodyOK := resolveInput(lk, bodyValue)
+		switch {
+		case bodyOK && queryOK:
+			if !sameInput(lk, fromBody.text, fromQuery.text) {
+				return nil, &inputError{status: http.StatusBadRequest, field: fieldName(k), key: "conflicting_field"}
+			}
+			out[lk] = fromBody
+		case queryOK:
+			out[lk] = fromQuery
+		default:
+			// The body's value, valid or not: the handler names its fault.
+			out[lk] = fromBody
+		}
 	}
 	return out, nil
+}
+
+// resolveInput applies §5.8's one URL-decoding: v as sent when it is valid
+// for field lk, else its decoding when that is valid. ok says whether the
+// result is valid.
+func resolveInput(lk string, v value) (value, bool) {
+	if v.kind != kindString && v.kind != kindNumber {
+		return v, false
+	}
+	if validInput(lk, v.text) {
+		return v, true
+	}
+	if v.kind != kindString || !strings.Contains(v.text, "%") {
+		return v, false
+	}
+	// PathUnescape, not QueryUnescape: a literal '+' is part of many
+	// addresses and was not encoded by anyone.
+	d, err := url.PathUnescape(v.text)
+	if err != nil || !utf8.ValidString(d) || !validInput(lk, d) {
+		return v, false
+	}
+	return value{text: d}, true
+}
+
+// validInput is what "valid" means for the fields clients send in both the
+// query and the body; any other field is valid when it is non-empty text
+// without control characters.
+func validInput(lk, text string) bool {
+	switch lk {
+	case "email":
+		return auth.ValidEmail(strings.TrimSpace(text))
+	case "validityinminutes", "validforinminutes", "businessid":
+		_, err := parseMinutes(strings.TrimSpace(text), errBadMinutes)
+		return err == nil
+	case "token":
+		// JWTs and spaceauth's secrets are base64url with dots.
+		return text != "" && strings.IndexFunc(text, func(r rune) bool {
+			return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+		}) < 0
+	}
+	return strings.TrimSpace(text) != "" && strings.IndexFunc(text, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) < 0
+}
+
+// sameInput compares two valid values of field lk: emails as the store
+// matches them, case-insensitively; numbers by value; the rest exactly.
+func sameInput(lk, a, b string) bool {
+	switch lk {
+	case "email":
+		return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+	case "validityinminutes", "validforinminutes", "businessid":
+		x, _ := parseMinutes(strings.TrimSpace(a), errBadMinutes)
+		y, _ := parseMinutes(strings.TrimSpace(b), errBadMinutes)
+		return x == y
+	}
+	return a == b
 }
 
 // str returns the text of a string field; numbers are accepted as their

@@ -5,22 +5,34 @@ import (
 	"net/http"
 )
 
-// envelope is the Nexudus ActionConfirmation (SPEC §2); field order is the
-// contract's key order.
+// envelope is the Nexudus ActionConfirmation (SPEC §2), every key in the
+// contract's order. spaceauth has nothing to say in OpenInDialog through
+// UpdatedBy, so they always carry Nexudus's empty values; clients that
+// deserialize into the full class still find every member.
 type envelope struct {
 	Status        int                 `json:"Status"`
 	Message       string              `json:"Message"`
 	Value         any                 `json:"Value"`
+	OpenInDialog  bool                `json:"OpenInDialog"`
+	OpenInWindow  bool                `json:"OpenInWindow"`
+	RedirectURL   *string             `json:"RedirectURL"`
+	JavaScript    *string             `json:"JavaScript"`
+	UpdatedOn     *string             `json:"UpdatedOn"`
+	UpdatedBy     *string             `json:"UpdatedBy"`
 	Errors        map[string][]string `json:"Errors"`
 	WasSuccessful bool                `json:"WasSuccessful"`
 }
+
+// internalErrorBody is sent when an answer cannot be encoded at all.
+const internalErrorBody = `{"Status":500,"Message":"internal error","Value":null,"OpenInDialog":false,"OpenInWindow":false,` +
+	`"RedirectURL":null,"JavaScript":null,"UpdatedOn":null,"UpdatedBy":null,"Errors":null,"WasSuccessful":false}`
 
 // writeJSON writes v with the given HTTP status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
-		b = []byte(`{"Status":500,"Message":"internal error","Value":null,"Errors":null,"WasSuccessful":false}`)
+		b = []byte(internalErrorBody)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

@@ -8,7 +8,12 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/store"
 )
+
+// unavailableRetry is the Retry-After of an answer to a storage failure:
+// long enough not to hammer a database that is coming back.
+const unavailableRetry = 5 * time.Second
 
 // failure is how one error is answered.
 type failure struct {
@@ -25,6 +30,10 @@ func classify(err error) failure {
 	var fe auth.FieldErrors
 	var rl *auth.RateLimited
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		// First: a storage failure is never an authentication answer,
+		// whatever else the error says (SPEC §2).
+		return failure{http: 503, status: 503, key: "service_unavailable", retry: unavailableRetry}
 	case errors.As(err, &in):
 		f := failure{http: in.status, status: in.status, key: in.key}
 		if in.status == http.StatusBadRequest {
@@ -113,8 +122,11 @@ func (s *Server) failWith(w http.ResponseWriter, r *http.Request, err error, key
 // with the status.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, err error) failure {
 	f := classify(err)
-	if f.http == http.StatusInternalServerError {
+	switch {
+	case f.http == http.StatusInternalServerError:
 		s.log.ErrorContext(r.Context(), "request failed", "err", err)
+	case errors.Is(err, store.ErrUnavailable):
+		s.log.ErrorContext(r.Context(), "storage unavailable", "err", err)
 	}
 	if f.retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((f.retry+time.Second-1)/time.Second)))
@@ -128,7 +140,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, err error) failu
 // failPage answers err with the HTML error page, or with an envelope when
 // the client asked for JSON.
 func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
-	if wantsJSON(r) {
+	// An outage page goes only to a client that asked for HTML (SPEC §2):
+	// API clients on the portal's paths (me, exists) get an envelope.
+	if wantsJSON(r) || (errors.Is(err, store.ErrUnavailable) && !wantsHTML(r)) {
 		s.fail(w, r, err)
 		return
 	}

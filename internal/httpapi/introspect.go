@@ -30,8 +30,10 @@ func (s *Server) apiToken(w http.ResponseWriter, r *http.Request) (auth.Credenti
 
 // apiFail answers a caller failure on the endpoints outside the seed's
 // token endpoints: bad credentials are a 401 there, not HTTP 200/Status 500.
+// A right password of a two-factor account is no credential there either
+// (Basic carries no code), so it is refused the same way.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, auth.ErrBadCredentials) {
+	if errors.Is(err, auth.ErrBadCredentials) || errors.Is(err, auth.ErrTwoFactorNeeded) {
 		err = auth.ErrNoCredentials
 	}
 	if errors.Is(err, auth.ErrMustReset) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/store"
 )
 
 type oauthTokenResponse struct {
@@ -17,6 +18,10 @@ type oauthTokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token"`
 }
+
+// invalidGrantDescription is Nexudus's description of a failed password
+// grant (SPEC §5.8).
+const invalidGrantDescription = "The email or password is incorrect."
 
 type oauthError struct {
 	Error       string `json:"error"`
@@ -85,6 +90,10 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
 	var rl *auth.RateLimited
 	var mr *auth.MustReset
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		s.log.ErrorContext(r.Context(), "storage unavailable", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetry/time.Second)))
+		fail(http.StatusServiceUnavailable, "temporarily_unavailable", s.cat.T(lang, "service_unavailable"))
 	case errors.As(err, &mr):
 		// SPEC §5.1: the description carries a reset token, for
 		// completePasswordReset.
@@ -93,11 +102,12 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, oauthTokenResponse{AccessToken: g.Access.Value, TokenType: "bearer",
 			ExpiresIn: int64(g.Access.Claims.ExpiresAt.Sub(g.Access.Claims.IssuedAt) / time.Second), RefreshToken: g.Refresh})
 	case errors.Is(err, auth.ErrBadCredentials):
-		fail(http.StatusBadRequest, "invalid_grant", s.cat.T(lang, "invalid_credentials"))
-	case errors.Is(err, auth.ErrTwoFactorNeeded):
-		fail(http.StatusBadRequest, "two_factor_auth_check", s.cat.T(lang, "two_factor_required"))
-	case errors.Is(err, auth.ErrTwoFactorInvalid):
-		fail(http.StatusBadRequest, "two_factor_auth_check", s.cat.T(lang, "two_factor_invalid"))
+		// The recorded Nexudus wording, verbatim: clients match on it.
+		fail(http.StatusBadRequest, "invalid_grant", invalidGrantDescription)
+	case errors.Is(err, auth.ErrTwoFactorNeeded), errors.Is(err, auth.ErrTwoFactorInvalid):
+		// Nexudus sends the code alone; clients branch on it to ask for
+		// the second factor (SPEC §5.8).
+		fail(http.StatusBadRequest, "two_factor_auth_check", "")
 	case errors.Is(err, auth.ErrInvalidGrant):
 		fail(http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired or revoked")
 	case errors.As(err, &rl):

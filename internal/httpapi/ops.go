@@ -23,7 +23,9 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReadyz answers 200 when the database answers and is fully migrated.
+// handleReadyz answers 200 when the database answers, is fully migrated and
+// takes a write: a read-only or full database is not ready, since sign-ins
+// (throttle, audit) and the outbox need writes.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -35,6 +37,11 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ok, err := s.health.Migrated(ctx)
 	if err != nil || !ok {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "migrations pending"})
+		return
+	}
+	if err := s.health.ProbeWrite(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database not writable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

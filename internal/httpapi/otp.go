@@ -48,7 +48,9 @@ func (s *Server) handleVerifyCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok, err := s.auth.VerifySignInCode(r.Context(), email, code, s.client(r))
-	if errors.Is(err, auth.ErrCodeInvalid) {
+	// A user who must reset gets no more from a code than a wrong code
+	// gets (SPEC §6: only the reset itself is open to them).
+	if errors.Is(err, auth.ErrCodeInvalid) || errors.Is(err, auth.ErrMustReset) {
 		writeJSON(w, http.StatusUnauthorized, envelope{Status: 401, Message: s.cat.T(langOf(r), "otp_invalid")})
 		return
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -135,7 +136,11 @@ func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
 
 // handleAccount shows who is signed in and their sessions.
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
-	ps, ok := s.currentSession(r)
+	ps, ok, err := s.currentSession(r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
 	lang := langOf(r)
 	if !ok {
 		http.Redirect(w, r, "/"+lang+"/user/login?redirectUrl="+url.QueryEscape("/"+lang+"/user/account"), http.StatusFound)
@@ -167,7 +172,13 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	v, _ := f.str("everywhere")
 	everywhere := v == "1" || v == "true"
 	next := "/" + langOf(r) + "/user/login"
-	if ps, ok := s.currentSession(r); ok {
+	ps, ok, err := s.currentSession(r)
+	if err != nil {
+		// A logout that could not be checked is not answered as done.
+		s.failPage(w, r, err)
+		return
+	}
+	if ok {
 		// A session opened through an identity provider with a logout URL
 		// ends there too (SPEC §8).
 		logout := s.auth.SSOLogoutURL(r.Context(), ps.Session.ID)
@@ -183,20 +194,22 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusFound)
 }
 
-func (s *Server) currentSession(r *http.Request) (auth.PortalSession, bool) {
+// currentSession returns the request's live session; ok is false when there
+// is none. err is a failure to look it up, which is not "signed out".
+func (s *Server) currentSession(r *http.Request) (ps auth.PortalSession, ok bool, err error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return auth.PortalSession{}, false
+		return auth.PortalSession{}, false, nil
 	}
 	b, _ := businessOf(r)
-	ps, err := s.auth.Session(r.Context(), b, c.Value)
-	if err != nil {
-		if !errors.Is(err, auth.ErrNoSession) {
-			s.log.ErrorContext(r.Context(), "session lookup failed", "err", err)
-		}
-		return auth.PortalSession{}, false
+	ps, err = s.auth.Session(r.Context(), b, c.Value)
+	if errors.Is(err, auth.ErrNoSession) {
+		return auth.PortalSession{}, false, nil
 	}
-	return ps, true
+	if err != nil {
+		return auth.PortalSession{}, false, fmt.Errorf("session lookup: %w", err)
+	}
+	return ps, true, nil
 }
 
 func (s *Server) setSession(w http.ResponseWriter, value string, expires time.Time) {

@@ -21,7 +21,10 @@ func (s *Server) routes() {
 	// §5.1 OAuth2 token endpoint
 	m.HandleFunc("POST /api/token", s.handleOAuthToken)
 	// §5.3 one-time tokens; §5.4 reset through the API
+	// The portal itself calls both with GET (SPEC §5.8).
+	m.HandleFunc("GET /api/sys/users/exchange", s.handleExchange)
 	m.HandleFunc("POST /api/sys/users/exchange", s.handleExchange)
+	m.HandleFunc("GET /api/sys/users/token/refresh", s.handleLinkToken)
 	m.HandleFunc("POST /api/sys/users/token/refresh", s.handleLinkToken)
 	m.HandleFunc("POST /api/sys/users/startPasswordReset", s.handleStartReset)
 	m.HandleFunc("POST /api/sys/users/completePasswordReset", s.handleCompleteReset)
@@ -42,6 +45,10 @@ func (s *Server) routes() {
 	m.Handle("POST /{language}/user/forgot", s.cop.Handler(s.tenant(s.handleForgot)))
 	m.Handle("GET /{language}/user/account", s.tenant(s.handleAccount))
 	m.Handle("GET /{language}/user/me", s.tenant(s.handleMe))
+	// §5.8 the rest of the recorded Nexudus user surface
+	m.HandleFunc("POST /api/sys/users/validate", s.handleValidate)
+	m.Handle("GET /{language}/user/exists", s.tenant(s.handleUserExists))
+	m.HandleFunc("GET /api/sys/businesses/getByHost", s.handleBusinessByHost)
 	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.handleLogout)))
 	// §8 federated sign-in: a provider's button, and the redirect URI
 	// registered at providers (language-free, on the tenant host)

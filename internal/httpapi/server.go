@@ -23,6 +23,8 @@ type KeySet interface {
 type Health interface {
 	Ping(ctx context.Context) error
 	Migrated(ctx context.Context) (bool, error)
+	// ProbeWrite proves that the database takes writes.
+	ProbeWrite(ctx context.Context) error
 }
 
 // Deps are what the HTTP surface needs.

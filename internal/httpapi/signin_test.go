@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-const badCreds = `{"Status":500,"Message":"The email address or password you entered is not valid.","Value":null,"Errors":null,"WasSuccessful":false}`
+const badCreds = `{"Status":500,"Message":"The email address or password you entered is not valid.","Value":null,"OpenInDialog":false,"OpenInWindow":false,"RedirectURL":null,"JavaScript":null,"UpdatedOn":null,"UpdatedBy":null,"Errors":null,"WasSuccessful":false}`
 
 // TestSignIn covers every bullet of SPEC §3.1.
 func TestSignIn(t *testing.T) {

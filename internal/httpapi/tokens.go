@@ -54,6 +54,14 @@ func field(f fields, fe auth.FieldErrors, name string) string {
 // handleImpersonate is SPEC §3.2: a token for user {id}, asked by an API user.
 func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) {
 	f, err := decodeBody(w, r)
+	_, top := f["validityinminutes"]
+	_, nested := f["auth.validityinminutes"]
+	if err == nil && (top || !nested) {
+		// Only the validity may come from the URL: caller credentials in a
+		// query string would end up in access logs. §3.2 ranks the body's
+		// auth.validityInMinutes above the query.
+		f, err = f.withQuery(r.URL.Query(), "validityInMinutes")
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -68,13 +76,6 @@ func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) {
 			}
 			minutes = m
 		}
-	}
-	if q := r.URL.Query(); minutes == 0 && q.Has("validityInMinutes") && len(fe) == 0 {
-		m, err := parseMinutes(strings.TrimSpace(q.Get("validityInMinutes")), errBadMinutes)
-		if err != nil {
-			fe.Add("validityInMinutes", "invalid_integer")
-		}
-		minutes = m
 	}
 	cred := callerCredentials(r)
 	if cred == (auth.Credentials{}) {

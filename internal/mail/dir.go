@@ -30,10 +30,10 @@ func NewDirSender(dir, from string) (*DirSender, error) {
 }
 
 // Send writes the message to a temporary file and renames it into place
-// as <created-unix-nanos>-<id>.eml, so a reader never sees half a message,
-// then commits. A crash between the rename and the commit writes the same
-// file again.
-func (d *DirSender) Send(ctx context.Context, m store.Mail, commit func() error) error {
+// as <created-unix-nanos>-<id>.eml, so a reader never sees half a message.
+// A crash between the rename and the worker's record writes the same file
+// again.
+func (d *DirSender) Send(ctx context.Context, m store.Mail) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -59,5 +59,5 @@ func (d *DirSender) Send(ctx context.Context, m store.Mail, commit func() error)
 		os.Remove(tmp.Name())
 		return fmt.Errorf("mail dir: %w", err)
 	}
-	return commit()
+	return nil
 }

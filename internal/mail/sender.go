@@ -11,18 +11,16 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-// Sender delivers one message. Once the message is fully handed over, and
-// before the receiver can act on it, the sender calls commit, which records
-// the delivery; for SMTP that is just before the final "." of DATA. A crash
-// before commit leaves nothing delivered (the receiver drops an unfinished
-// DATA) and the message is retried; a crash after it leaves the delivery
-// recorded. Only a crash between the commit and the dot loses a message,
-// and nothing sends it twice (docs/security.md).
+// Sender delivers one message and returns nil only once the receiver has
+// accepted it (for SMTP: the answer to the final "." of DATA). The worker
+// records the delivery after that, so a refusal at the dot is retried and
+// never lost; a process that dies between the acceptance and the record
+// sends the message once more after its lease (docs/security.md).
 //
 // An error wrapping *PermanentError means retrying cannot help; any other
 // error is temporary.
 type Sender interface {
-	Send(ctx context.Context, m store.Mail, commit func() error) error
+	Send(ctx context.Context, m store.Mail) error
 }
 
 // PermanentError marks a failure that retrying cannot fix: an SMTP 5xx

@@ -127,10 +127,10 @@ func redact(u *url.URL) string {
 	return c.String()
 }
 
-// Send delivers m in its own SMTP session, calling commit just before the
-// final dot (see Sender). The session ends when ctx does, and after the
-// sender's timeout at the latest.
-func (s *SMTPSender) Send(ctx context.Context, m store.Mail, commit func() error) error {
+// Send delivers m in its own SMTP session and returns nil once the server
+// accepted the final dot (see Sender). The session ends when ctx does, and
+// after the sender's timeout at the latest.
+func (s *SMTPSender) Send(ctx context.Context, m store.Mail) error {
 	rcpt, err := envelopeRecipient(m.To)
 	if err != nil {
 		return err
@@ -191,10 +191,6 @@ func (s *SMTPSender) Send(ctx context.Context, m store.Mail, commit func() error
 	}
 	if _, err := msg.WriteTo(w); err != nil {
 		return fmt.Errorf("smtp %s: write message: %w", s.addr, err)
-	}
-	if err := commit(); err != nil {
-		// Returning without the dot makes the server drop the message.
-		return fmt.Errorf("record delivery: %w", err)
 	}
 	if err := w.Close(); err != nil {
 		return s.fail("DATA", err)

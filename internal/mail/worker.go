@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,12 +20,18 @@ type WorkerOptions struct {
 	Clock        func() time.Time
 	Logger       *slog.Logger
 	PollInterval time.Duration // default 1s
-	Lease        time.Duration // default 1m: a crashed worker's messages return after it
-	Batch        int           // default 16
-	RetryBase    time.Duration // default 5s, doubling per attempt
-	RetryMax     time.Duration // default 30m
-	MaxAttempts  int           // default 20
-	Concurrency  int           // default 2
+	// Lease is how long a claim holds a message (default 1m): a crashed
+	// worker's messages return after it. It is renewed just before each
+	// send, and a send is cut off at half of it, so the lease covers the
+	// whole send and its record.
+	Lease time.Duration
+	// Batch caps one claim (default 16); a claim never takes more than
+	// Concurrency messages, so that each starts sending at once.
+	Batch       int
+	RetryBase   time.Duration // default 5s, doubling per attempt
+	RetryMax    time.Duration // default 30m
+	MaxAttempts int           // default 20
+	Concurrency int           // default 2
 	// ShutdownGrace bounds how long sends in flight may go on once Run's
 	// context ends (default 10s).
 	ShutdownGrace time.Duration
@@ -118,7 +125,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			if err != nil && ctx.Err() == nil {
 				w.o.Logger.ErrorContext(ctx, "outbox: claim failed", "err", err)
 			}
-			if n < w.o.Batch {
+			if n < w.claimSize() {
 				break // the queue is empty for now
 			}
 		}
@@ -131,10 +138,24 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// claimSize is how many messages one claim takes: no more than can be
+// sent at once, so no claimed message waits for a send slot while its
+// lease runs (issue #11.1).
+func (w *Worker) claimSize() int { return min(w.o.Batch, w.o.Concurrency) }
+
+// newLeaseOwner is a token unique to one claim; only its holder may send
+// and settle the messages of that claim.
+func newLeaseOwner() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:]) // never fails (crypto/rand.Read documents it)
+	return hex.EncodeToString(b[:])
+}
+
 // drain claims one batch and delivers it; it returns how many it claimed.
 func (w *Worker) drain(ctx context.Context) (int, error) {
 	now := w.o.Clock()
-	msgs, err := w.outbox.ClaimMail(ctx, now, now.Add(w.o.Lease), w.o.Batch)
+	owner := newLeaseOwner()
+	msgs, err := w.outbox.ClaimMail(ctx, owner, now, now.Add(w.o.Lease), w.claimSize())
 	if err != nil {
 		return 0, fmt.Errorf("claim mail: %w", err)
 	}
@@ -153,13 +174,13 @@ func (w *Worker) drain(ctx context.Context) (int, error) {
 			}
 		}
 		if ctx.Err() != nil {
-			w.release(book, msgs[i:])
+			w.release(book, owner, msgs[i:])
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			w.deliver(sendCtx, book, m)
+			w.deliver(sendCtx, book, owner, m)
 		}()
 	}
 	wg.Wait()
@@ -184,31 +205,44 @@ func graceContext(ctx context.Context, grace time.Duration) (context.Context, co
 
 // release makes claimed but untried messages due again now, rather than
 // after their lease.
-func (w *Worker) release(ctx context.Context, msgs []store.Mail) {
+func (w *Worker) release(ctx context.Context, owner string, msgs []store.Mail) {
 	now := w.o.Clock()
 	for _, m := range msgs {
-		if err := w.outbox.MarkMailFailed(ctx, m.ID, now, releasedError, false); err != nil {
+		if err := w.outbox.MarkMailFailed(ctx, m.ID, owner, now, releasedError, false); err != nil {
 			w.o.Logger.WarnContext(ctx, "outbox: release failed; the message returns after its lease", "id", m.ID, "err", err)
 		}
 	}
 }
 
-// deliver sends m under sendCtx and records the outcome under book.
-func (w *Worker) deliver(sendCtx, book context.Context, m store.Mail) {
-	sctx, cancel := context.WithTimeout(sendCtx, w.o.Lease/2) // done well before the lease ends
-	err := w.sender.Send(sctx, m, func() error { return w.outbox.MarkMailSent(book, m.ID, w.o.Clock()) })
+// deliver sends m under sendCtx and records the outcome under book, as
+// owner of its lease. The lease is renewed first, which also proves it is
+// still held: a message taken over by another claim is left to it.
+func (w *Worker) deliver(sendCtx, book context.Context, owner string, m store.Mail) {
+	start := w.o.Clock()
+	if err := w.outbox.RenewMailLease(book, m.ID, owner, start.Add(w.o.Lease)); err != nil {
+		w.o.Logger.WarnContext(book, "outbox: lease lost or not renewable; not sending", "id", m.ID, "err", err)
+		return
+	}
+	// The send ends at half the lease at the latest, leaving the other half
+	// for recording its outcome before anyone may claim the message again.
+	sctx, cancel := context.WithTimeout(sendCtx, w.o.Lease/2)
+	err := w.sender.Send(sctx, m)
 	cancel()
 	if err == nil {
+		// Recorded only now that the server accepted the message: a
+		// refusal at the final dot stays pending (SPEC §7).
+		if merr := w.outbox.MarkMailSent(book, m.ID, owner, w.o.Clock()); merr != nil {
+			w.o.Logger.ErrorContext(book, "outbox: delivered, but recording it failed; it may be sent once more after its lease",
+				"id", m.ID, "err", merr)
+		}
 		w.sent.Add(1)
 		w.o.Logger.DebugContext(book, "mail sent", "id", m.ID, "kind", m.Kind, "attempt", m.Attempts)
 		return
 	}
-	// A failure after the commit un-marks the message (MarkMailFailed
-	// clears the sent mark), so it is retried.
 	var perm *PermanentError
 	dead := errors.As(err, &perm) || m.Attempts >= w.o.MaxAttempts
 	next := w.o.Clock().Add(w.backoff(m.Attempts))
-	if merr := w.outbox.MarkMailFailed(book, m.ID, next, err.Error(), dead); merr != nil {
+	if merr := w.outbox.MarkMailFailed(book, m.ID, owner, next, err.Error(), dead); merr != nil {
 		w.o.Logger.ErrorContext(book, "outbox: recording a failed delivery failed; the message returns after its lease",
 			"id", m.ID, "err", merr, "delivery_err", err)
 	}

@@ -11,6 +11,10 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict is returned when a unique value (email, slug, domain) is taken.
 	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable wraps every failure of the database itself (down,
+	// unreadable, full, a failed transaction): callers answer "try again
+	// later", never with an authentication verdict (SPEC §2).
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // Store is a storage backend. Queries run outside a transaction; InTx runs fn
@@ -19,6 +23,9 @@ type Store interface {
 	Queries
 	InTx(ctx context.Context, fn func(q Queries) error) error
 	Ping(ctx context.Context) error
+	// ProbeWrite proves the database takes writes: it rewrites one
+	// heartbeat row in a transaction of its own.
+	ProbeWrite(ctx context.Context) error
 	// Migrated reports whether every embedded migration has been applied.
 	Migrated(ctx context.Context) (bool, error)
 	// StateEpoch returns a number that changes whenever a user, a user's
@@ -118,14 +125,23 @@ type Resets interface {
 // Outbox is the durable mail queue.
 type Outbox interface {
 	EnqueueMail(ctx context.Context, m *Mail) error
-	// ClaimMail leases up to limit due messages until leaseUntil, counting an
-	// attempt on each. A leased message is not claimed again before its lease
-	// ends, also by another process.
-	ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Mail, error)
-	MarkMailSent(ctx context.Context, id int64, at time.Time) error
-	// MarkMailFailed records a failed attempt (clearing a sent mark made
-	// just before the failure); dead stops further attempts.
-	MarkMailFailed(ctx context.Context, id int64, next time.Time, errMsg string, dead bool) error
+	// ClaimMail leases up to limit due messages to owner (a token unique to
+	// this claim) until leaseUntil, counting an attempt on each. A leased
+	// message is not claimed again before its lease ends, also by another
+	// process.
+	ClaimMail(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]Mail, error)
+	// RenewMailLease extends owner's lease on id to until. It returns
+	// ErrNotFound when owner no longer holds the message (another claim took
+	// it over, or it was settled): the message must not be sent then.
+	RenewMailLease(ctx context.Context, id int64, owner string, until time.Time) error
+	// MarkMailSent records the delivery and erases the body, which may hold
+	// links and codes (SPEC §6 "Secrets at rest"). It returns ErrNotFound
+	// when owner no longer holds the message.
+	MarkMailSent(ctx context.Context, id int64, owner string, at time.Time) error
+	// MarkMailFailed records a failed attempt by owner; dead stops further
+	// attempts and erases the body. It returns ErrNotFound when owner no
+	// longer holds the message.
+	MarkMailFailed(ctx context.Context, id int64, owner string, next time.Time, errMsg string, dead bool) error
 	MailByID(ctx context.Context, id int64) (Mail, error)
 	// PendingMail counts messages neither sent nor dead.
 	PendingMail(ctx context.Context) (int64, error)

@@ -13,7 +13,9 @@
 // /api/sys/..., as the server does. HEAD is checked against GET.
 //
 // Beyond the schemas, Check enforces what SPEC §2 says of every envelope:
-// its keys come in the order Status, Message, Value, Errors, WasSuccessful,
+// its keys come in the order Status, Message, Value, OpenInDialog,
+// OpenInWindow, RedirectURL, JavaScript, UpdatedOn, UpdatedBy, Errors,
+// WasSuccessful,
 // and its Status equals the HTTP status, the one exception being HTTP 200
 // with Status 500 (a failed credential check, allowed only where the
 // document's schema allows it). JSON and HTML answers must declare

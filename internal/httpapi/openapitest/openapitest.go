@@ -38,7 +38,8 @@ func probeMethods() []string {
 
 // envelopeKeys are the envelope's keys in the order SPEC §2 fixes.
 func envelopeKeys() []string {
-	return []string{"Status", "Message", "Value", "Errors", "WasSuccessful"}
+	return []string{"Status", "Message", "Value", "OpenInDialog", "OpenInWindow", "RedirectURL",
+		"JavaScript", "UpdatedOn", "UpdatedBy", "Errors", "WasSuccessful"}
 }
 
 // Load reads and validates the OpenAPI document at path (relative to the

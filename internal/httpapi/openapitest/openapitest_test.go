@@ -59,7 +59,16 @@ const (
 )
 
 func envelope(status int, value string, ok bool) string {
-	return fmt.Sprintf(`{"Status":%d,"Message":"m","Value":%s,"Errors":null,"WasSuccessful":%t}`, status, value, ok)
+	return fmt.Sprintf(`{"Status":%d,"Message":"m","Value":%s,"OpenInDialog":false,"OpenInWindow":false,"RedirectURL":null,`+
+		`"JavaScript":null,"UpdatedOn":null,"UpdatedBy":null,"Errors":null,"WasSuccessful":%t}`, status, value, ok)
+}
+
+// userRecord is a conforming §5.8 user record with the given Businesses.
+func userRecord(businesses string) string {
+	return `{"Id":1,"UniqueId":null,"FullName":"A","Email":"a@b.c","AccessToken":"` + jwt + `","DefaultBusinessId":1,` +
+		`"DefaultBusinessName":"Demo","Businesses":` + businesses + `,"UserRoles":["User-Edit"],"Active":true,"IsAdmin":false,` +
+		`"Validated":false,"MustResetPassword":false,"LastAccess":null,"CreatedOn":"2026-01-02T03:04:05Z",` +
+		`"UpdatedOn":"2026-01-02T03:04:05Z","UpdatedBy":null,"ToStringText":"A - a@b.c","TwoFactorEnabled":false,"Language":"en"}`
 }
 
 func TestCheckThroughClient(t *testing.T) {
@@ -80,7 +89,7 @@ func TestCheckThroughClient(t *testing.T) {
 			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, envelope(500, "null", false)}},
 		{name: "validation error", method: "POST", url: "/api/sys/users/token",
 			answer: answer{400, map[string]string{"Content-Type": jsonCT},
-				`{"Status":400,"Message":"m","Value":null,"Errors":{"email":["required"]},"WasSuccessful":false}`}},
+				`{"Status":400,"Message":"m","Value":null,"OpenInDialog":false,"OpenInWindow":false,"RedirectURL":null,"JavaScript":null,"UpdatedOn":null,"UpdatedBy":null,"Errors":{"email":["required"]},"WasSuccessful":false}`}},
 		{name: "impersonation without credentials", method: "GET", url: "/api/sys/users/abc/token/refresh",
 			answer: answer{401, map[string]string{"Content-Type": jsonCT, "WWW-Authenticate": `Basic realm="spaceauth"`}, envelope(401, "null", false)}},
 		{name: "portal sign-in redirect", method: "GET", url: "/en/user/login?t=x&redirectUrl=/a", host: "demo.localhost:8080",
@@ -88,9 +97,21 @@ func TestCheckThroughClient(t *testing.T) {
 		{name: "portal link invalid", method: "GET", url: "/en/user/login?t=x", host: "demo.localhost:8080",
 			answer: answer{401, map[string]string{"Content-Type": htmlCT}, "<!doctype html><p>expired</p>"}},
 		{name: "me", method: "GET", url: "/en/user/me", host: "demo.localhost:8080",
-			answer: answer{200, map[string]string{"Content-Type": jsonCT},
-				`{"Id":1,"FullName":"A","Email":"a@b.c","DefaultBusinessId":1,"DefaultBusinessName":"Demo",` +
-					`"Businesses":[{"Id":1,"Name":"Demo"}],"IsAdmin":false,"TwoFactorEnabled":false,"Language":"en"}`}},
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, userRecord(`[1]`)}},
+		{name: "me with business objects (before §5.8)", method: "GET", url: "/en/user/me", host: "demo.localhost:8080", bad: true,
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, userRecord(`[{"Id":1,"Name":"Demo"}]`)}},
+		{name: "validate", method: "POST", url: "/api/sys/users/validate",
+			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, envelope(200, userRecord(`[1]`), true)}},
+		{name: "validate failed", method: "POST", url: "/api/sys/users/validate",
+			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, envelope(500, "null", false)}},
+		{name: "exists", method: "GET", url: "/en/user/exists?email=a@b.c", host: "demo.localhost:8080",
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, `true`}},
+		{name: "exists not a boolean", method: "GET", url: "/en/user/exists?email=a@b.c", host: "demo.localhost:8080", bad: true,
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, `"yes"`}},
+		{name: "getByHost", method: "GET", url: "/api/sys/businesses/getByHost?host=demo",
+			answer: answer{200, map[string]string{"Content-Type": jsonCT}, `{"Id":1,"Name":"Demo","WebAddress":"demo.localhost:8080"}`}},
+		{name: "getByHost unknown", method: "GET", url: "/api/sys/businesses/getByHost?host=nowhere",
+			answer: answer{404, map[string]string{"Content-Type": jsonCT}, envelope(404, "null", false)}},
 		{name: "introspection inactive", method: "POST", url: "/api/oauth/introspect",
 			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, `{"active":false}`}},
 		{name: "throttled", method: "POST", url: "/api/sys/users/token",
@@ -117,7 +138,9 @@ func TestCheckThroughClient(t *testing.T) {
 		{name: "value not a token", method: "POST", url: "/api/sys/users/token", bad: true,
 			answer: answer{200, map[string]string{"Content-Type": jsonCT, "Cache-Control": "no-store"}, envelope(200, `"hello"`, true)}},
 		{name: "keys out of order", method: "POST", url: "/api/sys/users/token", bad: true,
-			answer: answer{400, map[string]string{"Content-Type": jsonCT}, `{"Message":"m","Status":400,"Value":null,"Errors":null,"WasSuccessful":false}`}},
+			answer: answer{400, map[string]string{"Content-Type": jsonCT}, `{"Message":"m","Status":400,"Value":null,"OpenInDialog":false,"OpenInWindow":false,"RedirectURL":null,"JavaScript":null,"UpdatedOn":null,"UpdatedBy":null,"Errors":null,"WasSuccessful":false}`}},
+		{name: "five-key envelope (before ActionConfirmation)", method: "POST", url: "/api/sys/users/token", bad: true,
+			answer: answer{400, map[string]string{"Content-Type": jsonCT}, `{"Status":400,"Message":"m","Value":null,"Errors":null,"WasSuccessful":false}`}},
 		{name: "status differs from HTTP", method: "GET", url: "/api/sys/users/7/token/refresh", bad: true,
 			answer: answer{404, map[string]string{"Content-Type": jsonCT}, envelope(400, "null", false)}},
 		{name: "redirect without Location", method: "GET", url: "/en/user/logout", host: "demo.localhost:8080", bad: true,

@@ -51,8 +51,9 @@ type Server struct {
 	srv    *smtp.Server
 	ln     net.Listener
 	msgs   []Received
-	reply  int // refuse RCPT with it, 0: accept
-	dreply int // refuse the end of DATA with it, 0: accept
+	reply  int           // refuse RCPT with it, 0: accept
+	dreply int           // refuse the end of DATA with it, 0: accept
+	ddelay time.Duration // wait this long in DATA before taking the message
 	tls    *tls.Config
 	auth   *authConfig
 	notify chan struct{}
@@ -162,6 +163,14 @@ func (s *Server) SetDataReply(code int) {
 	s.mu.Unlock()
 }
 
+// SetDataDelay makes every following DATA wait d before it reads the
+// message and answers the final dot: a slow relay.
+func (s *Server) SetDataDelay(d time.Duration) {
+	s.mu.Lock()
+	s.ddelay = d
+	s.mu.Unlock()
+}
+
 // Messages returns a copy of what arrived so far.
 func (s *Server) Messages() []Received {
 	s.mu.Lock()
@@ -252,6 +261,10 @@ func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (x *session) Data(r io.Reader) error {
+	x.s.mu.Lock()
+	delay := x.s.ddelay
+	x.s.mu.Unlock()
+	time.Sleep(delay)
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return err

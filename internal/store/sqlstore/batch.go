@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -15,7 +14,7 @@ import (
 // maxBatch bounds how many transactions share one commit.
 const maxBatch = 64
 
-var errClosed = errors.New("sqlstore: store closed")
+var errClosed = fmt.Errorf("sqlstore: store closed: %w", store.ErrUnavailable)
 
 // batcher is SQLite's group commit. SQLite has one writer and every commit
 // writes its pages to the WAL; profiles of the portal sign-in showed the
@@ -108,7 +107,7 @@ func (b *batcher) commit(batch []*txJob) {
 	ctx := context.Background()
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
-		fail(fmt.Errorf("sqlstore: begin: %w", err))
+		fail(unavailable("sqlstore: begin", err))
 		return
 	}
 	var unprepared []string
@@ -124,7 +123,7 @@ func (b *batcher) commit(batch []*txJob) {
 		if !single {
 			if _, err := q.exec(ctx, "SAVEPOINT job"); err != nil {
 				tx.Rollback()
-				fail(fmt.Errorf("sqlstore: savepoint: %w", err))
+				fail(unavailable("sqlstore: savepoint", err))
 				return
 			}
 		}
@@ -136,13 +135,13 @@ func (b *batcher) commit(batch []*txJob) {
 		if j.err != nil {
 			if _, err := q.exec(ctx, "ROLLBACK TO job"); err != nil {
 				tx.Rollback()
-				fail(fmt.Errorf("sqlstore: roll back to savepoint: %w", err))
+				fail(unavailable("sqlstore: roll back to savepoint", err))
 				return
 			}
 		}
 		if _, err := q.exec(ctx, "RELEASE job"); err != nil {
 			tx.Rollback()
-			fail(fmt.Errorf("sqlstore: release savepoint: %w", err))
+			fail(unavailable("sqlstore: release savepoint", err))
 			return
 		}
 		if j.err == nil {
@@ -154,7 +153,7 @@ func (b *batcher) commit(batch []*txJob) {
 		return
 	}
 	if err := tx.Commit(); err != nil {
-		fail(fmt.Errorf("sqlstore: commit: %w", err))
+		fail(unavailable("sqlstore: commit", err))
 		return
 	}
 	b.commits.Add(1)

@@ -29,12 +29,14 @@ func (s *Store) StateEpoch(ctx context.Context) (int64, bool) {
 // starts listening again the epoch moves, since notifications may have been
 // missed meanwhile.
 type stateListener struct {
-	dsn    string
-	log    *slog.Logger
-	n      atomic.Int64
-	up     atomic.Bool
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	dsn string
+	log *slog.Logger
+	n   atomic.Int64
+	up  atomic.Bool
+	// reconnects counts the connections that reached LISTEN.
+	reconnects atomic.Int64
+	cancel     context.CancelFunc
+	done       sync.WaitGroup
 }
 
 func startStateListener(dsn string, log *slog.Logger) *stateListener {
@@ -52,43 +54,76 @@ func (l *stateListener) epoch() (int64, bool) {
 	return l.n.Load(), true
 }
 
+// moved records a write this process committed (see Store.queries.wrote).
+func (l *stateListener) moved() { l.n.Add(1) }
+
+// Reconnect delays of the state listener: doubling from the first to the
+// last while connecting fails, and back to the first once a connection
+// was good, so that occasional drops do not leave the cache off for long.
+const (
+	listenBackoffFirst = 100 * time.Millisecond
+	listenBackoffMax   = 5 * time.Second
+)
+
 func (l *stateListener) run(ctx context.Context) {
 	defer l.done.Done()
-	backoff := 100 * time.Millisecond
+	backoff := listenBackoffFirst
 	for ctx.Err() == nil {
-		err := l.listen(ctx)
+		wasUp, err := l.listen(ctx)
 		l.up.Store(false)
 		l.n.Add(1)
 		if ctx.Err() != nil {
 			return
 		}
-		l.log.Warn("state listener lost; cache off until it is back", "err", err, "retry_in", backoff.String())
+		if wasUp {
+			backoff = listenBackoffFirst
+			l.log.Warn("state listener: lost the PostgreSQL LISTEN connection; cache off until it is back", "err", err, "retry_in", backoff.String())
+		} else {
+			l.log.Warn("state listener: cannot listen on PostgreSQL; cache off", "err", err, "retry_in", backoff.String())
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		if !wasUp {
+			backoff = min(2*backoff, listenBackoffMax)
+		}
 	}
 }
 
-func (l *stateListener) listen(ctx context.Context) error {
+// listen holds one LISTEN connection until it fails; up says whether it
+// got as far as listening.
+func (l *stateListener) listen(ctx context.Context) (up bool, err error) {
 	conn, err := pgx.Connect(ctx, l.dsn)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN spaceauth_state"); err != nil {
-		return err
+		return false, err
 	}
 	l.n.Add(1)
 	l.up.Store(true)
+	if l.reconnects.Add(1) > 1 {
+		l.log.Info("state listener: listening on PostgreSQL again; cache on")
+	}
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		l.n.Add(1)
 	}
+}
+
+// StateListenerUp reports whether this process is listening for changes
+// made by other processes (PostgreSQL); ok is false where there is no
+// listener (SQLite), which needs none.
+func (s *Store) StateListenerUp() (up, ok bool) {
+	if s.listener == nil {
+		return false, false
+	}
+	return s.listener.up.Load(), true
 }
 
 func (l *stateListener) close() {

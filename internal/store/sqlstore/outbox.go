@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
@@ -32,12 +33,15 @@ func (q *queries) EnqueueMail(ctx context.Context, m *store.Mail) error {
 	return q.wrap("enqueue mail", err)
 }
 
-func (q *queries) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.Mail, error) {
-	rows, err := q.w.QueryContext(ctx, q.d.rebind(`UPDATE outbox SET lease_until = ?, attempts = attempts + 1
+func (q *queries) ClaimMail(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]store.Mail, error) {
+	if owner == "" {
+		return nil, errors.New("claim mail: empty lease owner")
+	}
+	rows, err := q.w.QueryContext(ctx, q.d.rebind(`UPDATE outbox SET lease_until = ?, lease_owner = ?, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox
 			WHERE sent_at = 0 AND dead = `+q.d.falseLit+` AND next_attempt_at <= ? AND lease_until <= ?
 			ORDER BY next_attempt_at, id LIMIT ?`+q.d.skipLocked+`)
-		RETURNING `+mailCols), ns(leaseUntil), ns(now), ns(now), limit)
+		RETURNING `+mailCols), ns(leaseUntil), owner, ns(now), ns(now), limit)
 	if err != nil {
 		return nil, q.wrap("claim mail", err)
 	}
@@ -53,20 +57,42 @@ func (q *queries) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limi
 	return out, q.wrap("claim mail", rows.Err())
 }
 
-func (q *queries) MarkMailSent(ctx context.Context, id int64, at time.Time) error {
-	res, err := q.exec(ctx, `UPDATE outbox SET sent_at = ?, lease_until = 0, last_error = '' WHERE id = ?`, ns(at), id)
+// The lease fence: an outcome is recorded only by the claim that holds the
+// message, and only while the message is still pending. Settling clears
+// the owner, so a late duplicate of the same claim changes nothing.
+const leaseHeld = ` WHERE id = ? AND lease_owner = ? AND sent_at = 0 AND dead = `
+
+func (q *queries) RenewMailLease(ctx context.Context, id int64, owner string, until time.Time) error {
+	res, err := q.exec(ctx, `UPDATE outbox SET lease_until = ?`+leaseHeld+q.d.falseLit, ns(until), id, owner)
+	if err != nil {
+		return q.wrap("renew mail lease", err)
+	}
+	return mustAffect(res, "renew mail lease")
+}
+
+// erasedBody replaces the body of a settled message: what was sent held
+// reset links, sign-in links and codes, which must not stay at rest.
+const erasedBody = "[erased after delivery or abandonment]"
+
+func (q *queries) MarkMailSent(ctx context.Context, id int64, owner string, at time.Time) error {
+	res, err := q.exec(ctx, `UPDATE outbox SET sent_at = ?, lease_until = 0, lease_owner = '', last_error = '',
+		body_text = ?, body_html = ?`+leaseHeld+q.d.falseLit, ns(at), erasedBody, erasedBody, id, owner)
 	if err != nil {
 		return q.wrap("mark mail sent", err)
 	}
 	return mustAffect(res, "mark mail sent")
 }
 
-func (q *queries) MarkMailFailed(ctx context.Context, id int64, next time.Time, errMsg string, dead bool) error {
+func (q *queries) MarkMailFailed(ctx context.Context, id int64, owner string, next time.Time, errMsg string, dead bool) error {
 	if len(errMsg) > 1000 {
 		errMsg = errMsg[:1000]
 	}
-	res, err := q.exec(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = 0, last_error = ?, dead = ?, sent_at = 0 WHERE id = ?`,
-		ns(next), errMsg, dead, id)
+	body := `body_text = body_text, body_html = body_html`
+	if dead {
+		body = `body_text = '` + erasedBody + `', body_html = '` + erasedBody + `'`
+	}
+	res, err := q.exec(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = 0, lease_owner = '', last_error = ?, dead = ?, `+body+
+		leaseHeld+q.d.falseLit, ns(next), errMsg, dead, id, owner)
 	if err != nil {
 		return q.wrap("mark mail failed", err)
 	}

@@ -30,6 +30,11 @@ var migrationFS embed.FS
 type Options struct {
 	// SkipMigrate opens the database without applying migrations.
 	SkipMigrate bool
+	// MustExist refuses to create a database: for commands that only read,
+	// a path that does not exist is an error, not a new empty database
+	// (SPEC §7). On PostgreSQL, a database with no migration applied is
+	// refused likewise.
+	MustExist bool
 	// ReadConns bounds the SQLite reader pool (default: 2 per CPU, at least 4).
 	ReadConns int
 	// Clock fills in unset creation times (default time.Now).
@@ -87,11 +92,16 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		db.Close()
 		return nil, err
 	}
+
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s.listener = startStateListener(dsn, log)
+	// This process's own writes move its epoch as soon as they commit: the
+	// NOTIFY that moves it for every process arrives some milliseconds
+	// later, and until then a disabled user's token still passed here.
+	s.queries.wrote = s.listener.moved
 	return s, nil
 }
 
@@ -110,13 +120,20 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlstore: empty database path")
 	}
-	if dir := filepath.Dir(path); dir != "." {
+	if opts.MustExist {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("sqlstore: no database at %s (this command never creates one): %w", path, err)
+		}
+	} else if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("sqlstore: create the directory of %s: %w", path, err)
 		}
 	}
 	pragmas := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
+		// Freed and overwritten content is zeroed, so an erased mail body
+		// or a deleted token does not linger in free pages (SPEC §6).
+		"secure_delete(1)"} {
 		pragmas.Add("_pragma", p)
 	}
 	wv := url.Values{"_txlock": {"immediate"}}
@@ -192,6 +209,12 @@ func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) er
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
 	s.provider = p
+	if opts.MustExist {
+		// Checked before migrating, which would create the schema.
+		if cur, _, err := p.GetVersions(ctx); err != nil || cur == 0 {
+			return errors.New("sqlstore: the database holds no spaceauth schema (this command never creates one)")
+		}
+	}
 	if opts.SkipMigrate {
 		return nil
 	}
@@ -223,9 +246,28 @@ func (s *Store) Migrated(ctx context.Context) (bool, error) {
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.reader.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping: %w", err)
+		return unavailable("sqlstore: ping", err)
 	}
 	return nil
+}
+
+// ProbeWrite rewrites the heartbeat row in a transaction on the writer, so
+// a database that still answers reads but refuses writes (read-only file,
+// full disk, locked by another writer) is found out.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable("sqlstore: write probe", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE heartbeat SET at = ? WHERE id = 1`), s.now().UnixNano())
+	if err != nil {
+		return unavailable("sqlstore: write probe", err)
+	}
+	if err := mustAffect(res, "sqlstore: write probe"); err != nil {
+		return err
+	}
+	return unavailable("sqlstore: write probe", tx.Commit())
 }
 
 // IntegrityCheck runs SQLite's integrity check and returns its verdict
@@ -267,9 +309,9 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: begin: %w", err)
+		return unavailable("sqlstore: begin", err)
 	}
-	q := &queries{w: tx, r: tx, d: s.d, now: s.now, ws: s.ws, tx: tx}
+	q := &queries{w: tx, r: tx, d: s.d, now: s.now, ws: s.ws, tx: tx, wrote: s.queries.wrote}
 	// The transaction holds SQLite's only writer connection, so statements
 	// it lacks are prepared once it has ended.
 	defer func() { s.ws.prepare(ctx, q.unprepared) }()
@@ -278,7 +320,10 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: commit: %w", err)
+		return unavailable("sqlstore: commit", err)
+	}
+	if q.wrote != nil {
+		q.wrote()
 	}
 	return nil
 }
@@ -301,6 +346,9 @@ type queries struct {
 	tx     *sql.Tx
 	// unprepared are the queries a transaction ran that ws did not have.
 	unprepared []string
+	// wrote, when set (PostgreSQL), is called once a write has committed:
+	// after an InTx commit, or after a write outside a transaction.
+	wrote func()
 }
 
 // writeQ and readQ return what runs query: a prepared statement when the
@@ -333,7 +381,11 @@ func (q *queries) readQ(ctx context.Context, query string) querier {
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	query = q.d.rebind(query)
-	return q.writeQ(ctx, query).ExecContext(ctx, query, args...)
+	res, err := q.writeQ(ctx, query).ExecContext(ctx, query, args...)
+	if err == nil && q.tx == nil && q.wrote != nil {
+		q.wrote()
+	}
+	return res, err
 }
 
 func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -362,8 +414,20 @@ func (q *queries) wrap(op string, err error) error {
 	case q.d.isUnique(err):
 		return fmt.Errorf("%s: %w", op, store.ErrConflict)
 	default:
+		return unavailable(op, err)
+	}
+}
+
+// unavailable marks a database failure as store.ErrUnavailable, keeping
+// the cause for the log. A caller's own cancellation stays what it is.
+func unavailable(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, store.ErrUnavailable) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
 }
 
 func ns(t time.Time) int64 {
@@ -387,7 +451,7 @@ func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id 
 func mustAffect(res sql.Result, op string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return unavailable(op, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("%s: %w", op, store.ErrNotFound)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -363,45 +364,82 @@ func testResetTokenRace(t *testing.T, s store.Store) {
 
 func testOutbox(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	m := store.Mail{Kind: "reset", FromName: "Space", To: "a@example.com", Subject: "S", Text: "T", HTML: "<p>H</p>", CreatedAt: t0}
+	m := store.Mail{Kind: "reset", FromName: "Space", To: "a@example.com", Subject: "S", Text: "T secret-link", HTML: "<p>H secret-link</p>", CreatedAt: t0}
 	must(t, s.EnqueueMail(ctx, &m))
-	later := store.Mail{Kind: "reset", To: "b@example.com", CreatedAt: t0, NextAttemptAt: t0.Add(time.Hour)}
+	later := store.Mail{Kind: "reset", To: "b@example.com", Text: "code 123456", CreatedAt: t0, NextAttemptAt: t0.Add(time.Hour)}
 	must(t, s.EnqueueMail(ctx, &later))
 	n, err := s.PendingMail(ctx)
 	must(t, err)
 	if n != 2 {
 		t.Errorf("pending = %d, want 2", n)
 	}
-	claimed, err := s.ClaimMail(ctx, t0, t0.Add(time.Minute), 10)
+	claimed, err := s.ClaimMail(ctx, "w1", t0, t0.Add(time.Minute), 10)
 	must(t, err)
-	if len(claimed) != 1 || claimed[0].ID != m.ID || claimed[0].Attempts != 1 || claimed[0].HTML != "<p>H</p>" || claimed[0].FromName != "Space" {
+	if len(claimed) != 1 || claimed[0].ID != m.ID || claimed[0].Attempts != 1 || claimed[0].HTML != "<p>H secret-link</p>" || claimed[0].FromName != "Space" {
 		t.Fatalf("claim: %+v", claimed)
 	}
 	// Leased: not claimable again until the lease ends.
-	again, err := s.ClaimMail(ctx, t0.Add(30*time.Second), t0.Add(2*time.Minute), 10)
+	again, err := s.ClaimMail(ctx, "w2", t0.Add(30*time.Second), t0.Add(2*time.Minute), 10)
 	must(t, err)
 	if len(again) != 0 {
 		t.Errorf("leased message claimed again: %+v", again)
 	}
-	expired, err := s.ClaimMail(ctx, t0.Add(61*time.Second), t0.Add(3*time.Minute), 10)
+	// The holder renews; the lease then covers the renewed span.
+	must(t, s.RenewMailLease(ctx, m.ID, "w1", t0.Add(90*time.Second)))
+	if got, err := s.ClaimMail(ctx, "w2", t0.Add(61*time.Second), t0.Add(2*time.Minute), 10); err != nil || len(got) != 0 {
+		t.Errorf("renewed lease taken over: %+v %v", got, err)
+	}
+	expired, err := s.ClaimMail(ctx, "w2", t0.Add(91*time.Second), t0.Add(3*time.Minute), 10)
 	must(t, err)
 	if len(expired) != 1 || expired[0].Attempts != 2 {
 		t.Errorf("after lease expiry: %+v", expired)
 	}
-	must(t, s.MarkMailFailed(ctx, m.ID, t0.Add(5*time.Minute), "421 try later", false))
+	// The fence: the first holder lost the lease and can settle nothing.
+	for name, err := range map[string]error{
+		"renew":  s.RenewMailLease(ctx, m.ID, "w1", t0.Add(time.Hour)),
+		"sent":   s.MarkMailSent(ctx, m.ID, "w1", t0.Add(92*time.Second)),
+		"failed": s.MarkMailFailed(ctx, m.ID, "w1", t0, "late", false),
+	} {
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s by a lost lease holder: %v, want ErrNotFound", name, err)
+		}
+	}
+	must(t, s.MarkMailFailed(ctx, m.ID, "w2", t0.Add(5*time.Minute), "421 try later", false))
 	got, err := s.MailByID(ctx, m.ID)
 	must(t, err)
-	if got.LastError != "421 try later" || !got.NextAttemptAt.Equal(t0.Add(5*time.Minute)) || got.Dead || !got.LeaseUntil.IsZero() {
-		t.Errorf("after failure: %+v", got)
+	if got.LastError != "421 try later" || !got.NextAttemptAt.Equal(t0.Add(5*time.Minute)) || got.Dead || !got.LeaseUntil.IsZero() ||
+		!strings.Contains(got.Text, "secret-link") {
+		t.Errorf("after failure (the body stays for the retry): %+v", got)
 	}
-	must(t, s.MarkMailSent(ctx, m.ID, t0.Add(6*time.Minute)))
-	none, err := s.ClaimMail(ctx, t0.Add(10*time.Minute), t0.Add(11*time.Minute), 10)
+	retry, err := s.ClaimMail(ctx, "w3", t0.Add(5*time.Minute), t0.Add(6*time.Minute), 10)
+	must(t, err)
+	if len(retry) != 1 {
+		t.Fatalf("retry claim: %+v", retry)
+	}
+	must(t, s.MarkMailSent(ctx, m.ID, "w3", t0.Add(5*time.Minute)))
+	if err := s.MarkMailSent(ctx, m.ID, "w3", t0.Add(5*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second mark sent: %v", err)
+	}
+	got, err = s.MailByID(ctx, m.ID)
+	must(t, err)
+	if got.SentAt.IsZero() || strings.Contains(got.Text+got.HTML, "secret-link") {
+		t.Errorf("after delivery the body must be erased: %+v", got)
+	}
+	none, err := s.ClaimMail(ctx, "w4", t0.Add(10*time.Minute), t0.Add(11*time.Minute), 10)
 	must(t, err)
 	if len(none) != 0 {
 		t.Errorf("sent message claimed: %+v", none)
 	}
-	must(t, s.MarkMailFailed(ctx, later.ID, t0, "550 no such user", true))
-	dead, err := s.ClaimMail(ctx, t0.Add(2*time.Hour), t0.Add(3*time.Hour), 10)
+	gave, err := s.ClaimMail(ctx, "w5", t0.Add(time.Hour), t0.Add(time.Hour+time.Minute), 10)
+	must(t, err)
+	if len(gave) != 1 || gave[0].ID != later.ID {
+		t.Fatalf("claim later: %+v", gave)
+	}
+	must(t, s.MarkMailFailed(ctx, later.ID, "w5", t0, "550 no such user", true))
+	if got, err := s.MailByID(ctx, later.ID); err != nil || !got.Dead || strings.Contains(got.Text, "123456") {
+		t.Errorf("a dead message must lose its body: %+v %v", got, err)
+	}
+	dead, err := s.ClaimMail(ctx, "w6", t0.Add(2*time.Hour), t0.Add(3*time.Hour), 10)
 	must(t, err)
 	if len(dead) != 0 {
 		t.Errorf("dead message claimed: %+v", dead)
@@ -411,7 +449,7 @@ func testOutbox(t *testing.T, s store.Store) {
 	if n != 0 {
 		t.Errorf("pending = %d, want 0", n)
 	}
-	if err := s.MarkMailSent(ctx, 4242, t0); !errors.Is(err, store.ErrNotFound) {
+	if err := s.MarkMailSent(ctx, 4242, "w1", t0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("mark unknown sent: %v", err)
 	}
 }
@@ -431,7 +469,7 @@ func testOutboxConcurrentClaims(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			for {
-				got, err := s.ClaimMail(ctx, t0, t0.Add(time.Hour), 7)
+				got, err := s.ClaimMail(ctx, "w", t0, t0.Add(time.Hour), 7)
 				if err != nil {
 					t.Error(err)
 					return
@@ -742,6 +780,9 @@ func testHealth(t *testing.T, s store.Store) {
 	if !ok {
 		t.Error("fresh store reports pending migrations")
 	}
+	// Twice: the probe rewrites one row and leaves nothing behind.
+	must(t, s.ProbeWrite(ctx))
+	must(t, s.ProbeWrite(ctx))
 }
 
 func testRefreshExchange(t *testing.T, s store.Store) {

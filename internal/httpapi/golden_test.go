@@ -1,0 +1,55 @@
+package httpapi_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (run with -update after checking):\ngot:  %s\nwant: %s", path, got, want)
+	}
+}
+
+// TestEnvelopeGolden pins the bytes of the ActionConfirmation (SPEC §2):
+// every Nexudus key, in order, for a success, a credential failure and a
+// validation failure.
+func TestEnvelopeGolden(t *testing.T) {
+	h := newHarness(t)
+	h.seed()
+	c := h.client()
+	cases := []struct {
+		name, method, url, ct, body string
+		status                      int
+	}{
+		{"envelope_reset_sent", "POST", h.base() + "/api/sys/users/resetPassword", ctJSON, `{"email":"alice@example.com"}`, 200},
+		{"envelope_bad_credentials", "POST", h.base() + "/api/sys/users/token", ctJSON, `{"email":"alice@example.com","password":"wrong wrong"}`, 200},
+		{"envelope_invalid_email", "POST", h.base() + "/api/sys/users/resetPassword", ctForm, "email=not-an-address", 400},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := do(t, c, tc.method, tc.url, tc.ct, tc.body)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %s", status, tc.status, body)
+			}
+			golden(t, tc.name+".golden", body)
+		})
+	}
+}

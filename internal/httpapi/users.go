@@ -1,0 +1,183 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+)
+
+// userRecord is the recorded Nexudus user record (SPEC §5.8), keys in
+// Nexudus's order. What spaceauth keeps no data for carries Nexudus's empty
+// value (UniqueId, LastAccess, UpdatedBy: null; Validated: false, since
+// spaceauth does not verify addresses); its own extras come last.
+type userRecord struct {
+	ID                  int64    `json:"Id"`
+	UniqueID            *string  `json:"UniqueId"`
+	FullName            string   `json:"FullName"`
+	Email               string   `json:"Email"`
+	AccessToken         string   `json:"AccessToken"`
+	DefaultBusinessID   *int64   `json:"DefaultBusinessId"`
+	DefaultBusinessName *string  `json:"DefaultBusinessName"`
+	Businesses          []int64  `json:"Businesses"`
+	UserRoles           []string `json:"UserRoles"`
+	Active              bool     `json:"Active"`
+	IsAdmin             bool     `json:"IsAdmin"`
+	Validated           bool     `json:"Validated"`
+	MustResetPassword   bool     `json:"MustResetPassword"`
+	LastAccess          *string  `json:"LastAccess"`
+	CreatedOn           *string  `json:"CreatedOn"`
+	UpdatedOn           *string  `json:"UpdatedOn"`
+	UpdatedBy           *string  `json:"UpdatedBy"`
+	ToStringText        string   `json:"ToStringText"`
+	TwoFactorEnabled    bool     `json:"TwoFactorEnabled"`
+	Language            string   `json:"Language"`
+}
+
+// recordTime is the record's date format: UTC, whole seconds; null for a
+// time spaceauth did not record.
+func recordTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format("2006-01-02T15:04:05Z")
+	return &s
+}
+
+// newUserRecord renders p. Role ids are the role names: spaceauth's roles
+// are strings, and a name is as stable as any number we could assign.
+func newUserRecord(p auth.Profile) userRecord {
+	u := p.User
+	rec := userRecord{ID: u.ID, FullName: u.FullName, Email: u.Email, AccessToken: p.AccessToken.Value,
+		Businesses: []int64{}, UserRoles: []string{}, Active: u.Active, IsAdmin: u.IsAdmin,
+		MustResetPassword: u.MustReset, CreatedOn: recordTime(u.CreatedAt), UpdatedOn: recordTime(u.UpdatedAt),
+		ToStringText: u.FullName + " - " + u.Email, TwoFactorEnabled: u.TOTPSecret != "", Language: u.Language}
+	if p.DefaultBusiness != nil {
+		rec.DefaultBusinessID, rec.DefaultBusinessName = &p.DefaultBusiness.ID, &p.DefaultBusiness.Name
+	}
+	for _, b := range p.Businesses {
+		rec.Businesses = append(rec.Businesses, b.ID)
+	}
+	rec.UserRoles = append(rec.UserRoles, u.Roles...)
+	return rec
+}
+
+// handleMe is SPEC §5.6/§5.8's GET /{language}/user/me, with Basic (plus
+// ?totp= when two-factor is on) or Bearer.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	cred := callerCredentials(r)
+	if cred == (auth.Credentials{}) {
+		s.fail(w, r, auth.ErrNoCredentials)
+		return
+	}
+	cred.TOTP = r.URL.Query().Get("totp")
+	p, err := s.auth.Me(r.Context(), cred, s.client(r))
+	switch {
+	case errors.Is(err, auth.ErrTwoFactorNeeded), errors.Is(err, auth.ErrTwoFactorInvalid):
+		// Not a credential yet: refused as none, with the reason.
+		s.failWith(w, r, auth.ErrNoCredentials, "two_factor_required")
+		return
+	case err != nil: // must-reset: 403 with the reason, like every API endpoint
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newUserRecord(p))
+}
+
+// handleValidate is SPEC §5.8's POST /api/sys/users/validate: §3.1's check,
+// answered with the user record.
+func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
+	f, err := decodeBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fe := auth.FieldErrors{}
+	email := field(f, fe, "email")
+	pw := field(f, fe, "password")
+	totp := field(f, fe, "totp")
+	if _, bad := fe["email"]; !bad && email == "" {
+		fe.Add("email", "field_required")
+	}
+	if _, bad := fe["password"]; !bad && pw == "" {
+		fe.Add("password", "field_required")
+	}
+	if len(fe) > 0 {
+		s.fail(w, r, fe)
+		return
+	}
+	p, err := s.auth.ValidateCredentials(r.Context(), auth.PasswordSignIn{Email: email, Password: pw, TOTP: totp, Client: s.client(r)})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, newUserRecord(p), "ok")
+}
+
+// handleUserExists is SPEC §5.8's GET /{language}/user/exists?email=: a
+// bare JSON true or false, counted like a reset request; a business that
+// hides unknown emails has no such endpoint.
+func (s *Server) handleUserExists(w http.ResponseWriter, r *http.Request) {
+	b, _ := businessOf(r)
+	if b.HideUnknownEmails {
+		s.notFoundAnswer(w, r)
+		return
+	}
+	f, err := fields{}.withQuery(r.URL.Query(), "email")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fe := auth.FieldErrors{}
+	email := emailField(f, fe)
+	if len(fe) > 0 {
+		s.fail(w, r, fe)
+		return
+	}
+	found, err := s.auth.UserExists(r.Context(), b, email, s.client(r))
+	if errors.Is(err, auth.ErrNotFound) {
+		s.notFoundAnswer(w, r)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, found)
+}
+
+type businessByHost struct {
+	ID         int64  `json:"Id"`
+	Name       string `json:"Name"`
+	WebAddress string `json:"WebAddress"`
+}
+
+// handleBusinessByHost is SPEC §5.8's GET /api/sys/businesses/getByHost:
+// a business named by slug, tenant host or custom domain, and the host
+// its portal answers on.
+func (s *Server) handleBusinessByHost(w http.ResponseWriter, r *http.Request) {
+	f, err := fields{}.withQuery(r.URL.Query(), "host")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fe := auth.FieldErrors{}
+	host := requiredField(f, fe, "host")
+	if len(fe) > 0 {
+		s.fail(w, r, fe)
+		return
+	}
+	b, err := s.auth.BusinessByHostOrSlug(r.Context(), host)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	web := s.auth.TenantURL(b)
+	if u, err := url.Parse(web); err == nil {
+		web = u.Host
+	}
+	writeJSON(w, http.StatusOK, businessByHost{ID: b.ID, Name: b.Name, WebAddress: strings.ToLower(web)})
+}
