@@ -261,6 +261,10 @@ func (s *Service) federatedUser(ctx context.Context, b store.Business, p store.P
 		if !existing.Active {
 			return existing, "disabled", nil
 		}
+		if existing.MustReset {
+			// Only a reset opens the account again (SPEC §6).
+			return existing, "must_reset", nil
+		}
 		if !existing.IsAdmin && !existing.InBusiness(b.ID) {
 			if !p.CreateUsers {
 				return existing, "no_profile", nil
