@@ -279,6 +279,34 @@ func TestSSOAttacks(t *testing.T) {
 		}
 		reason(t, "provider_of_another_business")
 	})
+	// The authorization request passes through the browser, so an attacker
+	// can edit it; the ID token that comes back must still match the flow.
+	tamper := func(t *testing.T, edit func(q url.Values)) (fedBrowser, string) {
+		t.Helper()
+		b := e.browser()
+		u, _ := url.Parse(e.start(t, b, "demo", e.prov.ID, ""))
+		q := u.Query()
+		edit(q)
+		u.RawQuery = q.Encode()
+		return b, e.signInAtOP(t, b, u.String(), "alice", "alice-at-the-op", "demo")
+	}
+	t.Run("nonce stripped from the authorization request", func(t *testing.T) {
+		b, back := tamper(t, func(q url.Values) { q.Del("nonce") })
+		refused(t, b, back)
+		reason(t, "invalid_id_token")
+	})
+	t.Run("nonce replaced in the authorization request", func(t *testing.T) {
+		b, back := tamper(t, func(q url.Values) { q.Set("nonce", "attacker-chosen-nonce") })
+		refused(t, b, back)
+	})
+	t.Run("code issued to another client (audience)", func(t *testing.T) {
+		b, back := tamper(t, func(q url.Values) { q.Set("client_id", e.op.OtherClient) })
+		refused(t, b, back)
+	})
+	t.Run("PKCE challenge replaced", func(t *testing.T) {
+		b, back := tamper(t, func(q url.Values) { q.Set("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM") })
+		refused(t, b, back)
+	})
 	t.Run("unsafe redirectUrl", func(t *testing.T) {
 		b := e.browser()
 		back := e.signInAtOP(t, b, e.start(t, b, "demo", e.prov.ID, "//evil.example/"), "alice", "alice-at-the-op", "demo")
@@ -397,4 +425,36 @@ func cookieValue(c *http.Client, rawURL, name string) string {
 func setCookie(c *http.Client, rawURL, name, value string) {
 	u, _ := url.Parse(rawURL)
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/sso/"}})
+}
+
+// TestSSOStorageFailureIsNotADenial: with the federation tables unreadable,
+// the provider's return, the provider button and a password sign-in that
+// must consult the business's options answer 503 + Retry-After, never a
+// refusal (SPEC §2).
+func TestSSOStorageFailureIsNotADenial(t *testing.T) {
+	e := newFedEnv(t, auth.NewProvider{NoMemberPasswords: true})
+	h := e.h
+	html := []string{"Accept", "text/html"}
+
+	// A flow whose return arrives when the links table is gone.
+	b := e.browser()
+	back := e.signInAtOP(t, b, e.start(t, b, "demo", e.prov.ID, ""), "alice", "alice-at-the-op", "demo")
+	breakTables(t, h, "federated_identities")
+	status, hdr, body := do(t, b.sa, "GET", back, "", "", html...)
+	unavailable(t, "callback, links unreadable", status, hdr, body, true)
+
+	// The flow table gone: the return cannot be checked.
+	b = e.browser()
+	back = e.signInAtOP(t, b, e.start(t, b, "demo", e.prov.ID, ""), "alice", "alice-at-the-op", "demo")
+	breakTables(t, h, "oidc_flows")
+	status, hdr, body = do(t, b.sa, "GET", back, "", "", html...)
+	unavailable(t, "callback, flows unreadable", status, hdr, body, true)
+	status, hdr, body = do(t, b.sa, "GET", h.tenant("demo")+"/en/user/sso/"+itoa(e.prov.ID), "", "", html...)
+	unavailable(t, "provider button, flows unreadable", status, hdr, body, true)
+
+	// The providers table gone: whether the business refuses alice's
+	// password cannot be known, so it is neither accepted nor refused.
+	breakTables(t, h, "sso_providers")
+	status, hdr, body = do(t, h.client(), "POST", h.base()+"/api/sys/users/token", ctJSON, `{"email":"alice@example.com","password":"`+pw+`"}`)
+	unavailable(t, "§3.1 with the options unreadable", status, hdr, body, false)
 }
