@@ -29,6 +29,7 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzParseBody$$' -fuzztime=$(FUZZTIME) ./internal/httpapi
 	go test -run='^$$' -fuzz='^FuzzSafeRedirect$$' -fuzztime=$(FUZZTIME) ./internal/httpapi
 	go test -run='^$$' -fuzz='^FuzzCallerCredentials$$' -fuzztime=$(FUZZTIME) ./internal/httpapi
+	go test -run='^$$' -fuzz='^FuzzNumber$$' -fuzztime=$(FUZZTIME) ./internal/httpapi
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/userimport
 	go test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/password
 	go test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/token

@@ -43,6 +43,7 @@ func cmdBusiness(ctx context.Context, e env, args []string) error {
 	}
 	cfg := config.Default()
 	fs := newFlags("business "+args[0], e, &cfg)
+	cfg.RegisterKEK(fs)
 	switch args[0] {
 	case "add":
 		var nb auth.NewBusiness
@@ -77,7 +78,7 @@ func cmdBusiness(ctx context.Context, e env, args []string) error {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSLUG\tNAME\tLANGUAGE\tDOMAIN\tHIDE-UNKNOWN-EMAILS")
 			for _, b := range list {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%t\n", b.ID, b.Slug, b.Name, b.Language, dash(b.Domain), b.HideUnknownEmails)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%t\n", b.ID, safe(b.Slug), safe(b.Name), safe(b.Language), safe(dash(b.Domain)), b.HideUnknownEmails)
 			}
 			return tw.Flush()
 		})
@@ -91,6 +92,7 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 	}
 	cfg := config.Default()
 	fs := newFlags("user "+args[0], e, &cfg)
+	cfg.RegisterKEK(fs)
 	switch args[0] {
 	case "add":
 		var nu auth.NewUser
@@ -149,8 +151,8 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES")
 			for _, u := range users {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, u.Email, u.FullName, u.Active, u.IsAdmin,
-					dash(strings.Join(u.Roles, ",")), dash(joinIDs(u.BusinessIDs)))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, safe(u.Email), safe(u.FullName), u.Active, u.IsAdmin,
+					safe(dash(strings.Join(u.Roles, ","))), dash(joinIDs(u.BusinessIDs)))
 			}
 			return tw.Flush()
 		})
@@ -275,7 +277,7 @@ func withApp(ctx context.Context, cfg config.Config, fn func(a *app) error) erro
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = config.Default().PublicURL
 	}
-	a, err := openApp(ctx, cfg, newLogger(io.Discard, "text", "error"))
+	a, err := openApp(ctx, cfg, newLogger(io.Discard, "text", "error"), keysAdmin)
 	if err != nil {
 		return err
 	}

@@ -33,26 +33,49 @@ type app struct {
 	queued  func() // set by serve to wake the mail worker
 }
 
-// openApp opens the database (applying migrations), loads the signing keys
-// (creating the first one when there is none) and builds the domain.
-func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+// keyUse says what a command does with the signing keys.
+type keyUse int
+
+const (
+	// keysSign loads the keys and creates the first one (sealed when a
+	// key-encryption key is given) when none signs: serve and demo.
+	keysSign keyUse = iota
+	// keysAdmin is for commands that never sign (user and business
+	// administration, keys rotate/list): no key is created, so a command
+	// run before the first serve cannot make the first key unsealed while
+	// the server has a key-encryption key (issue #18.5). A given
+	// key-encryption key is proven against the stored keys, so a wrong one
+	// is reported instead of ignored.
+	keysAdmin
+)
+
+// openApp opens the database (applying migrations), prepares the signing
+// keys as use says and builds the domain.
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, use keyUse) (*app, error) {
 	st, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, store: st, metrics: metrics.New(), queued: func() {}}
-	if err := a.build(ctx); err != nil {
+	if err := a.build(ctx, use); err != nil {
 		st.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *app) build(ctx context.Context) error {
+func (a *app) build(ctx context.Context, use keyUse) error {
 	cfg := a.cfg
 	a.ring = token.NewRing(a.store, token.RingOptions{Alg: cfg.SigningAlg, KEK: cfg.KeyEncryption, MaxTokenLife: cfg.MaxValidity})
-	if err := a.ring.EnsureKey(ctx); err != nil {
-		return fmt.Errorf("signing keys: %w", err)
+	switch {
+	case use == keysSign:
+		if err := a.ring.EnsureKey(ctx); err != nil {
+			return fmt.Errorf("signing keys: %w", err)
+		}
+	case cfg.KeyEncryption != "":
+		if err := a.ring.ProveKEK(ctx); err != nil {
+			return fmt.Errorf("signing keys: %w", err)
+		}
 	}
 	cat, err := i18n.New()
 	if err != nil {
@@ -81,6 +104,7 @@ func (a *app) build(ctx context.Context) error {
 		Logger:      a.log,
 		MailQueued:  func() { a.queued() },
 		Event:       a.metrics.Event,
+		TOTPSealer:  token.NewSecretSealer(cfg.KeyEncryption),
 		// Provider secrets are sealed with the same key as signing keys.
 		KeyEncryption: cfg.KeyEncryption,
 		LDAPTLS:       ldapTLS,

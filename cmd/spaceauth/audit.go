@@ -23,7 +23,7 @@ func cmdAudit(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.Type, "type", "", "only events of this type, such as signin.failure")
 	fs.StringVar(&since, "since", "", "only events at or after this time (RFC 3339, or a duration ago such as 24h)")
 	fs.StringVar(&until, "until", "", "only events before this time (RFC 3339, or a duration ago)")
-	fs.IntVar(&f.Limit, "limit", 1000, "at most this many events, oldest first")
+	fs.IntVar(&f.Limit, "limit", 1000, "at most this many events: the newest, listed newest first")
 	fs.StringVar(&format, "format", "table", "table or json (one JSON object per line)")
 	if err := parse(fs, args, e); err != nil {
 		return err
@@ -62,6 +62,7 @@ func cmdAudit(ctx context.Context, e env, args []string) error {
 		}
 		f.BusinessID = b.ID
 	}
+	f.NewestFirst = true // SPEC §7: an operator wants the latest events
 	events, err := st.ListAudit(ctx, f)
 	if err != nil {
 		return err
@@ -87,8 +88,8 @@ func cmdAudit(ctx context.Context, e env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tTYPE\tUSER\tBUSINESS\tACTOR\tCLIENT\tDETAIL")
 	for _, ev := range events {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.At.UTC().Format(time.RFC3339), ev.Type, idOrDash(ev.UserID),
-			idOrDash(ev.BusinessID), idOrDash(ev.ActorID), dash(ev.ClientIP), dash(ev.Detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.At.UTC().Format(time.RFC3339), safe(ev.Type), idOrDash(ev.UserID),
+			idOrDash(ev.BusinessID), idOrDash(ev.ActorID), safe(dash(ev.ClientIP)), safe(dash(ev.Detail)))
 	}
 	return tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ const importHelp = `CSV columns (header row required, any order and case):
 // cmdImport is `spaceauth user import FILE.csv`.
 func cmdImport(ctx context.Context, e env, cfg config.Config, fsArgs []string) error {
 	fs := newFlags("user import", e, &cfg)
+	cfg.RegisterKEK(fs)
 	var skip bool
 	var batch int
 	fs.BoolVar(&skip, "skip-invalid", false, "import the valid rows even when some rows are refused")
@@ -59,9 +61,10 @@ func cmdImport(ctx context.Context, e env, cfg config.Config, fsArgs []string) e
 	}
 	bar := newProgress(e.stderr)
 	return withApp(ctx, cfg, func(a *app) error {
-		res, err := a.auth.ImportUsers(ctx, rows, auth.ImportOptions{BatchSize: batch, SkipInvalid: skip, Progress: bar.update})
+		res, err := a.auth.ImportUsers(ctx, rows, auth.ImportOptions{BatchSize: batch, SkipInvalid: skip, Progress: bar.update, Rejected: bad})
 		bar.finish()
-		refused := append(bad, res.Refused...)
+		refused := res.Refused
+		sort.SliceStable(refused, func(i, j int) bool { return refused[i].Line < refused[j].Line })
 		for _, r := range refused {
 			fmt.Fprintf(e.stderr, "line %d: %s\n", r.Line, r.Msg)
 		}
@@ -70,6 +73,9 @@ func cmdImport(ctx context.Context, e env, cfg config.Config, fsArgs []string) e
 			return err
 		}
 		if len(refused) > 0 && !skip {
+			if res.Imported > 0 { // cannot happen: ImportUsers stores nothing then
+				return fmt.Errorf("%d rows refused, %d users imported", len(refused), res.Imported)
+			}
 			return fmt.Errorf("nothing imported: %d rows refused (fix them, or pass --skip-invalid)", len(refused))
 		}
 		return nil

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -25,6 +26,10 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	name := "serve"
 	if demo {
 		name = "demo"
+	}
+	if demo {
+		// A demo prints a known admin's password: loopback unless asked.
+		cfg.Listen = "127.0.0.1:8080"
 	}
 	fs := newFlags(name, e, &cfg)
 	cfg.RegisterServe(fs)
@@ -51,7 +56,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		cfg.PublicURL = "http://localhost:" + port
 	}
 	log := newLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
-	a, err := openApp(ctx, cfg, log)
+	a, err := openApp(ctx, cfg, log, keysSign)
 	if err != nil {
 		return err
 	}
@@ -62,7 +67,14 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		return fmt.Errorf("the database %s does not take writes (read-only file or mount, full disk?): %w", redactDB(cfg.DB), err)
 	}
 	if cfg.DebugListen != "" {
-		stop, err := serveDebug(cfg.DebugListen, log)
+		stop, err := serveDebug(cfg.DebugListen, append([]string{os.Args[0], name}, args...), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if cfg.MetricsListen != "" {
+		stop, err := serveMetrics(cfg.MetricsListen, a.metrics.Handler(), log)
 		if err != nil {
 			return err
 		}

@@ -56,8 +56,15 @@ func TestDemo(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	args := []string{"demo", "--db", filepath.Join(dir, "data", "spaceauth.db"), "--listen", "127.0.0.1:0"}
+	// The metrics listener comes from the environment twin.
+	getenv := func(k string) string {
+		if k == "SPACEAUTH_METRICS_LISTEN" {
+			return "127.0.0.1:0"
+		}
+		return ""
+	}
 	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+		done <- run(ctx, args, getenv, strings.NewReader(""), &stdout, &stderr)
 	}()
 
 	m := waitFor(t, &stdout, regexp.MustCompile(`password: (\S+)`))
@@ -79,8 +86,15 @@ func TestDemo(t *testing.T) {
 	if env.Status != 200 || env.Value == "" {
 		t.Fatalf("demo credentials refused: %+v", env)
 	}
-	// /metrics carries what an operator watches (issue 5's list).
-	mresp, err := http.Get("http://127.0.0.1:" + port + "/metrics")
+	// /metrics carries what an operator watches (issue 5's list), on its
+	// own listener only (issue #10.5: never on the API listener).
+	if resp, err := http.Get("http://127.0.0.1:" + port + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the API listener: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	maddr := waitFor(t, &stderr, regexp.MustCompile(`msg="metrics listener" addr=(\S+)`))[1]
+	mresp, err := http.Get("http://" + maddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,8 @@ func (s *Service) CreateBusiness(ctx context.Context, nb NewBusiness, supported 
 	if !slugPattern.MatchString(nb.Slug) {
 		fe.Add("slug", "a slug is 1-63 lowercase letters, digits and inner hyphens")
 	}
-	if nb.Name == "" || len(nb.Name) > 200 {
-		fe.Add("name", "a name is 1-200 characters")
+	if msg := nameProblem(nb.Name); msg != "" {
+		fe.Add("name", msg)
 	}
 	if !supported(nb.Language) {
 		fe.Add("language", "unsupported language "+nb.Language)
@@ -74,11 +74,11 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 	if !ValidEmail(nu.Email) {
 		fe.Add("email", "invalid_email")
 	}
-	if nu.Name == "" || len(nu.Name) > 200 {
-		fe.Add("name", "a name is 1-200 characters")
+	if msg := nameProblem(nu.Name); msg != "" {
+		fe.Add("name", msg)
 	}
 	for _, r := range nu.Roles {
-		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, ",\n") {
+		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, ",\n") || nameProblem(r) != "" {
 			fe.Add("role", "invalid role "+fmt.Sprintf("%q", r))
 		}
 	}

@@ -34,6 +34,11 @@ type ImportOptions struct {
 	SkipInvalid bool // import the valid rows even when some are refused
 	// Progress is called as rows are prepared and stored.
 	Progress func(done, total int)
+	// Rejected are rows the file parser already refused. They count as
+	// refused rows here, so that without SkipInvalid nothing is stored
+	// (issue #18.6: they never reached this check, and 7 of 9 rows were
+	// stored while the CLI said "nothing imported").
+	Rejected []ImportError
 }
 
 // ImportResult summarises an import.
@@ -53,7 +58,7 @@ func (s *Service) ImportUsers(ctx context.Context, rows []ImportRow, o ImportOpt
 	if o.Progress == nil {
 		o.Progress = func(int, int) {}
 	}
-	var res ImportResult
+	res := ImportResult{Refused: append([]ImportError(nil), o.Rejected...)}
 	businesses := map[string]int64{}
 	all, err := s.store.ListBusinesses(ctx)
 	if err != nil {
@@ -69,7 +74,7 @@ func (s *Service) ImportUsers(ctx context.Context, rows []ImportRow, o ImportOpt
 			res.Refused = append(res.Refused, ImportError{Line: r.Line, Msg: msg})
 			continue
 		}
-		seen[strings.ToLower(r.Email)] = r.Line
+		seen[store.EmailKey(r.Email)] = r.Line
 		valid = append(valid, r)
 	}
 	if len(res.Refused) > 0 && !o.SkipInvalid {
@@ -106,12 +111,12 @@ func (s *Service) checkImportRow(ctx context.Context, r ImportRow, businesses ma
 	switch {
 	case !ValidEmail(r.Email):
 		return fmt.Sprintf("email %q is not a valid address", r.Email)
-	case r.Name == "" || len(r.Name) > 200:
-		return "name must be 1-200 characters"
+	case nameProblem(r.Name) != "":
+		return nameProblem(r.Name)
 	case (r.Password == "") == (r.PasswordHash == ""):
 		return "give exactly one of password and password_hash"
 	}
-	if line, dup := seen[strings.ToLower(r.Email)]; dup {
+	if line, dup := seen[store.EmailKey(r.Email)]; dup {
 		return fmt.Sprintf("email %s already on line %d", r.Email, line)
 	}
 	if _, err := s.store.UserByEmail(ctx, r.Email); err == nil {
@@ -123,7 +128,7 @@ func (s *Service) checkImportRow(ctx context.Context, r ImportRow, businesses ma
 		}
 	}
 	for _, role := range r.Roles {
-		if strings.ContainsAny(role, ",\n") {
+		if strings.ContainsAny(role, ",\n") || nameProblem(role) != "" {
 			return fmt.Sprintf("invalid role %q", role)
 		}
 	}

@@ -66,6 +66,8 @@ type Options struct {
 	Throttle ThrottlePolicy
 	// Event is told the type of every audited event (metrics).
 	Event func(eventType string)
+	// TOTPSealer seals TOTP secrets at rest (nil: stored as they are).
+	TOTPSealer *token.SecretSealer
 	// KeyEncryption seals identity providers' secrets at rest (SPEC §8).
 	KeyEncryption string
 	// FederationClient makes the requests to OpenID providers (default: a

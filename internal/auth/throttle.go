@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
@@ -49,7 +48,7 @@ func (p ThrottlePolicy) lockedFor(st store.ThrottleState, free int) time.Duratio
 }
 
 func accountKey(email string) string {
-	return "signin:acct:" + strings.ToLower(strings.TrimSpace(email))
+	return "signin:acct:" + store.EmailKey(email) // one account, one counter, in any spelling
 }
 func addressKey(ip string) string { return "signin:addr:" + ip }
 
@@ -122,7 +121,7 @@ func (s *Service) countRequest(ctx context.Context, kind, email string, c Client
 		key string
 		max int
 	}
-	limits := []limit{{kind + ":mail:" + strings.ToLower(strings.TrimSpace(email)), perMail}}
+	limits := []limit{{kind + ":mail:" + store.EmailKey(email), perMail}}
 	if c.IP != "" {
 		limits = append(limits, limit{kind + ":addr:" + c.IP, perAddr})
 	}

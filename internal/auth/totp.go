@@ -43,7 +43,11 @@ func (s *Service) StartTOTP(ctx context.Context, bearer string) (secret, uri str
 	if err != nil {
 		return "", "", fmt.Errorf("totp: %w", err)
 	}
-	if err := s.store.SetTOTPPending(ctx, u.ID, key.Secret()); err != nil {
+	sealed, err := s.sealTOTP(u.ID, key.Secret())
+	if err != nil {
+		return "", "", err
+	}
+	if err := s.store.SetTOTPPending(ctx, u.ID, sealed); err != nil {
 		return "", "", fmt.Errorf("totp: %w", err)
 	}
 	return key.Secret(), key.URL(), nil
@@ -66,7 +70,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, bearer, code string, c Client
 	if u.TOTPSecret != "" {
 		return nil, ErrTOTPEnabled
 	}
-	step, ok := matchTOTP(u.TOTPPending, code, s.now())
+	pending, err := s.openTOTP(u.ID, u.TOTPPending)
+	if err != nil {
+		return nil, err
+	}
+	step, ok := matchTOTP(pending, code, s.now())
 	if u.TOTPPending == "" || !ok {
 		return nil, FieldErrors{"code": {"two_factor_invalid"}}
 	}
@@ -124,7 +132,7 @@ func (s *Service) secondFactor(ctx context.Context, u store.User, code string) e
 	if code == "" {
 		return ErrTwoFactorNeeded
 	}
-	if step, ok := matchTOTP(u.TOTPSecret, code, s.now()); ok {
+	if step, ok := matchTOTP(s.totpSecretOf(ctx, u), code, s.now()); ok {
 		fresh, err := s.store.UseTOTPStep(ctx, u.ID, step)
 		if err != nil {
 			return fmt.Errorf("totp: %w", err)

@@ -19,6 +19,7 @@ type Config struct {
 
 	Listen          string
 	DebugListen     string
+	MetricsListen   string
 	BaseDomain      string
 	PublicURL       string
 	SMTPURL         string
@@ -64,9 +65,15 @@ func (c *Config) RegisterDB(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", c.DB, "database: a SQLite file path or a postgres:// URL")
 }
 
+// RegisterKEK adds --key-encryption-key, which every command that opens or
+// makes keys accepts (SPEC §7).
+func (c *Config) RegisterKEK(fs *flag.FlagSet) {
+	fs.StringVar(&c.KeyEncryption, "key-encryption-key", c.KeyEncryption, "secret that seals signing keys and TOTP secrets at rest (optional)")
+}
+
 // RegisterKeys adds the settings that decide how signing keys are made and kept.
 func (c *Config) RegisterKeys(fs *flag.FlagSet) {
-	fs.StringVar(&c.KeyEncryption, "key-encryption-key", c.KeyEncryption, "secret that seals signing keys at rest (optional)")
+	c.RegisterKEK(fs)
 	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "JWT signing algorithm for new keys: EdDSA or RS256")
 	fs.DurationVar(&c.MaxValidity, "max-validity", c.MaxValidity, "longest access-token life; longer requests are clamped")
 }
@@ -77,6 +84,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	c.RegisterKeys(fs)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
 	fs.StringVar(&c.DebugListen, "debug-listen", c.DebugListen, "loopback address for Go's pprof profiles (off when empty)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address serving Prometheus /metrics (off when empty; never on --listen)")
 	fs.StringVar(&c.LDAPCAFile, "ldap-ca-file", c.LDAPCAFile, "PEM file of the CA certificates trusted for LDAP TLS (default: the system's)")
 	fs.StringVar(&c.BaseDomain, "base-domain", c.BaseDomain, "tenant hosts are {slug}.{base-domain}")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "scheme and port of links sent out")

@@ -33,3 +33,19 @@ func TestClientIP(t *testing.T) {
 		})
 	}
 }
+
+func TestClientKey(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"203.0.113.5", "203.0.113.5"},
+		{"::ffff:203.0.113.5", "203.0.113.5"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not-an-ip", "not-an-ip"},
+	}
+	for _, c := range cases {
+		if got := clientKey(c.in); got != c.want {
+			t.Errorf("clientKey(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

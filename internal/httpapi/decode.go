@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -372,8 +372,8 @@ func (f fields) str(name string) (string, error) {
 }
 
 // minutes parses a validity: an integer >= 1 given as a JSON number or a
-// numeric string. Absent gives 0 (the default). Integers too large for
-// int64 saturate, and the service clamps them to its maximum.
+// numeric string (SPEC §1). Absent gives 0 (the default); the service clamps
+// large values to its maximum.
 func (f fields) minutes(name string) (int64, error) {
 	v, ok := f[strings.ToLower(name)]
 	if !ok || v.kind == kindNull {
@@ -386,26 +386,62 @@ func (f fields) minutes(name string) (int64, error) {
 	return parseMinutes(strings.TrimSpace(v.text), bad)
 }
 
+// maxNumberLen bounds a number from a client (SPEC §1): twelve characters
+// hold every useful value and keep parsing cheap whatever arrives.
+const maxNumberLen = 12
+
+// parseMinutes parses a positive integer. The shape is checked before any
+// conversion (at most 12 characters: an optional sign, decimal digits and an
+// optional fraction of zeros such as ".0"; no exponent), so that no input can
+// make the parser build a huge number (issue #18.1).
 func parseMinutes(s string, bad error) (int64, error) {
-	if s == "" || len(s) > 400 {
-		return 0, bad
-	}
-	n, ok := new(big.Int).SetString(strings.TrimPrefix(s, "+"), 10)
+	digits, ok := numberDigits(s)
 	if !ok {
-		// JSON numbers such as 30.0 or 3e1 are integers in disguise.
-		fl, _, err := big.ParseFloat(s, 10, 128, big.ToNearestEven)
-		if err != nil || !fl.IsInt() {
-			return 0, bad
-		}
-		n, _ = fl.Int(nil)
-	}
-	if n.Sign() <= 0 {
 		return 0, bad
 	}
-	if !n.IsInt64() {
-		return 1<<63 - 1, nil
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, bad
 	}
-	return n.Int64(), nil
+	return n, nil
+}
+
+// numberDigits checks s against the SPEC §1 number shape and returns its
+// sign and digits without a "+" or a zero fraction, ready for strconv.
+func numberDigits(s string) (string, bool) {
+	if s == "" || len(s) > maxNumberLen {
+		return "", false
+	}
+	sign := ""
+	switch s[0] {
+	case '+':
+		s = s[1:]
+	case '-':
+		sign, s = "-", s[1:]
+	}
+	if dot := strings.IndexByte(s, '.'); dot >= 0 {
+		frac := s[dot+1:]
+		if frac == "" || strings.Trim(frac, "0") != "" {
+			return "", false
+		}
+		s = s[:dot]
+	}
+	if !allDigits(s) {
+		return "", false
+	}
+	return sign + s, true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // fieldName is the name reported in Errors: the canonical spelling of a

@@ -35,7 +35,7 @@ type fedEnv struct {
 
 func newFedEnv(t *testing.T, np auth.NewProvider) *fedEnv {
 	t.Helper()
-	h := startHarness(t, harnessOptions{keyEncryption: "harness-kek"})
+	h := startHarness(t, harnessOptions{kek: "harness-kek"})
 	f := h.seed()
 	op := fedtest.StartOP(t, fedOPUsers, h.tenant("demo")+"/sso/callback", h.tenant("other")+"/sso/callback")
 	np.Kind, np.Issuer, np.ClientID, np.ClientSecret = store.ProviderOIDC, op.Issuer, op.ClientID, op.ClientSecret

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -102,6 +103,70 @@ func FuzzCallerCredentials(f *testing.F) {
 		}
 		if c.Email != "" && c.Password == "" || c.Email == "" && c.Password != "" {
 			t.Fatalf("half a credential from %q: %+v", h, c)
+		}
+	})
+}
+
+// numericFields are every numeric field a client may send (SPEC §1).
+var numericFields = []string{"validityInMinutes", "auth.validityInMinutes", "validForInMinutes", "businessId"}
+
+// FuzzNumber (issue #18.1): every numeric field, as a JSON number, a JSON
+// string, a form value or a query parameter, parses to a positive integer
+// or is refused, and no input makes the parser allocate more than a small
+// bound (the old parser built a 2^31-bit integer from "1e646456992").
+func FuzzNumber(f *testing.F) {
+	for _, s := range []string{"30", "+30", "30.0", "-5", "0", "999999999999", "1000000000000", "1e646456992", "9e999999999",
+		"1e400", "3e1", "0x10", " 45 ", "1.5", "", ".0", "+", "-0.0", strings.Repeat("9", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		// A bound per input, independent of the machine: the input's own
+		// size a few times over plus a fixed allowance for the decoder.
+		bound := uint64(256<<10 + 16*len(s))
+		var before, after runtime.MemStats
+		for _, name := range numericFields {
+			lk := strings.ToLower(name)
+			last := name[strings.LastIndexByte(name, '.')+1:]
+			bodies := []struct{ ct, body string }{
+				{"application/json", `{"` + name + `":` + s + `}`},
+				{"application/json", `{"` + name + `":"` + s + `"}`},
+				{"application/x-www-form-urlencoded", url.Values{name: {s}}.Encode()},
+			}
+			if name != last { // the nested spelling
+				bodies = append(bodies, struct{ ct, body string }{"application/json", `{"auth":{"` + last + `":` + s + `}}`})
+			}
+			for _, b := range bodies {
+				runtime.ReadMemStats(&before)
+				fs, err := parseBody(b.ct, []byte(b.body))
+				var n int64
+				var nerr error
+				if err == nil {
+					n, nerr = fs.minutes(name)
+				}
+				runtime.ReadMemStats(&after)
+				if grew := after.TotalAlloc - before.TotalAlloc; grew > bound {
+					t.Fatalf("%s %q: %d bytes allocated (bound %d)", b.ct, b.body, grew, bound)
+				}
+				if err == nil && nerr == nil {
+					if _, given := fs[lk]; given && (n <= 0 || n > 999_999_999_999) {
+						t.Fatalf("%q parsed to %d", b.body, n)
+					}
+				}
+			}
+			runtime.ReadMemStats(&before)
+			fs, err := fields{}.withQuery(url.Values{name: {s}})
+			if err == nil {
+				fs.minutes(name)
+			}
+			runtime.ReadMemStats(&after)
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > bound {
+				t.Fatalf("query %q: %d bytes allocated (bound %d)", s, grew, bound)
+			}
+		}
+		if n, err := parseMinutes(strings.TrimSpace(s), errBadMinutes); err == nil {
+			if n <= 0 || len(strings.TrimSpace(s)) > maxNumberLen {
+				t.Fatalf("%q accepted as %d", s, n)
+			}
 		}
 	})
 }

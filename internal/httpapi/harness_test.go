@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -78,10 +79,14 @@ type harnessOptions struct {
 	// its user read and its credentials); hashSlots sizes the pool.
 	hasher    func(auth.Hasher) auth.Hasher
 	hashSlots int
-	// ldapTLS trusts the test directory's certificate; keyEncryption seals
-	// provider secrets (SPEC §8).
-	ldapTLS       *tls.Config
-	keyEncryption string
+	// secure serves as behind an https public URL (Secure cookies, HSTS).
+	secure bool
+	// proxies are trusted for X-Forwarded-For.
+	proxies []netip.Prefix
+	// kek seals TOTP secrets (the --key-encryption-key).
+	kek string
+	// ldapTLS trusts the test directory's certificate (SPEC §8).
+	ldapTLS *tls.Config
 }
 
 func newHarness(t *testing.T) *harness {
@@ -148,12 +153,15 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	h.svc, err = auth.New(st, hasher, policy, token.NewIssuer(ring, publicURL, o.clock.Now), comp, auth.Options{
 		BaseDomain: "localhost", PublicURL: publicURL, MaxValidity: 10080 * time.Minute,
 		ResetTTL: time.Hour, SessionTTL: 24 * time.Hour, Clock: o.clock.Now, Logger: log, MailQueued: worker.Nudge,
-		HashSlots: o.hashSlots, LDAPTLS: o.ldapTLS, KeyEncryption: o.keyEncryption,
+		HashSlots:  o.hashSlots,
+		TOTPSealer: token.NewSecretSealer(o.kek),
+		LDAPTLS:    o.ldapTLS, KeyEncryption: o.kek,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.NewServer(httpapi.Deps{Auth: h.svc, Keys: ring, Health: st, Catalog: cat, Logger: log})
+	api, err := httpapi.NewServer(httpapi.Deps{Auth: h.svc, Keys: ring, Health: st, Catalog: cat, Logger: log,
+		SecureCookies: o.secure, TrustedProxies: o.proxies})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +194,7 @@ func (h *harness) stop() {
 // database file, port and SMTP server.
 func (h *harness) restart() *harness {
 	h.stop()
-	return startHarness(h.t, harnessOptions{dbPath: h.dbPath, port: h.port, smtp: h.smtp, clock: h.clock})
+	return startHarness(h.t, harnessOptions{dbPath: h.dbPath, port: h.port, smtp: h.smtp, clock: h.clock, kek: h.opts.kek})
 }
 
 // base is the system host; tenant(slug) a tenant host.

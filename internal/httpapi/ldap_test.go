@@ -18,7 +18,7 @@ import (
 // rules, and a directory that is down answered 503, never "wrong password".
 func TestPortalLDAPSignIn(t *testing.T) {
 	dir := fedtest.StartSlapd(t, "../federation/testdata/directory.ldif")
-	h := startHarness(t, harnessOptions{ldapTLS: dir.TLSConfig(), keyEncryption: "harness-kek"})
+	h := startHarness(t, harnessOptions{ldapTLS: dir.TLSConfig(), kek: "harness-kek"})
 	f := h.seed()
 	ctx := context.Background()
 	// ana@example.org is in the directory and, as alice's second address

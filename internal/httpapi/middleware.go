@@ -161,9 +161,14 @@ func normalize(next http.Handler) http.Handler {
 // harden sets headers every response gets: nothing here is cacheable by
 // default (responses carry tokens and personal data), nothing may frame it,
 // and pages run no script.
-func harden(next http.Handler) http.Handler {
+func harden(next http.Handler, https bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if https {
+			// The public URL is https: browsers must never fall back to
+			// http, where a network attacker could read cookies and links.
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		if !strings.HasPrefix(r.URL.Path, "/static/") && r.URL.Path != "/.well-known/jwks.json" {
 			h.Set("Cache-Control", "no-store")
 			h.Set("Pragma", "no-cache")
@@ -257,5 +262,25 @@ func (s *Server) trusted(a netip.Addr) bool {
 }
 
 func (s *Server) client(r *http.Request) auth.Client {
-	return auth.Client{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	return auth.Client{IP: clientKey(s.clientIP(r)), UserAgent: r.UserAgent()}
+}
+
+// clientKey is the address the throttles count and the audit records: an
+// IPv4 address as is, an IPv6 address as its /64 (SPEC §6), because one
+// subscriber usually holds a whole /64 and could otherwise rotate through
+// 2^64 addresses to dodge the per-address limits.
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

@@ -58,7 +58,6 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	m.HandleFunc("GET /healthz", s.handleHealthz)
 	m.HandleFunc("GET /readyz", s.handleReadyz)
-	m.Handle("GET /metrics", s.metrics.Handler())
 	m.Handle("GET /static/{file}", http.StripPrefix("/static/", s.pages.Static()))
 	// Everything else: 405 with Allow when the path exists, else 404.
 	m.HandleFunc("/", s.handleNoRoute)

@@ -37,8 +37,10 @@ type Deps struct {
 	SecureCookies bool
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
-	// Metrics receives request metrics and serves /metrics (a fresh
-	// registry when nil).
+	// Metrics receives request metrics (a fresh registry when nil). It is
+	// not served here: the metrics move with per-email events, so they
+	// are an enumeration oracle on a public listener (issue #10.5); the
+	// binary serves them on --metrics-listen.
 	Metrics *metrics.Metrics
 }
 
@@ -78,7 +80,8 @@ func NewServer(d Deps) (*Server, error) {
 		cop: http.NewCrossOriginProtection()}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.failPage(w, r, errCSRF) }))
 	s.routes()
-	s.handler = s.observe(harden(normalize(s.metrics.Instrument(s.mux))))
+	// SecureCookies means an https public URL, which also adds HSTS (SPEC §6).
+	s.handler = s.observe(harden(normalize(s.metrics.Instrument(s.mux)), d.SecureCookies))
 	return s, nil
 }
 

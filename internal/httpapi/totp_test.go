@@ -1,8 +1,11 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
+	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,4 +155,51 @@ func TestTOTPPortalAndDisable(t *testing.T) {
 		t.Fatalf("disable: %d %s", status, body)
 	}
 	signIn(t, h, c, "editor@example.com", 5) // no code needed any more
+}
+
+// TestTOTPSecretSealed (issue #10.9, SPEC §6 "Secrets at rest"): with a
+// key-encryption key the TOTP secret (pending and active) is stored
+// sealed, never in clear, and still checks codes after a restart; a
+// process without the key cannot use it and refuses every code.
+func TestTOTPSecretSealed(t *testing.T) {
+	h := startHarness(t, harnessOptions{kek: "totp kek"})
+	f := h.seed()
+	c := h.client()
+	secret, _ := enrol(t, h, c, "alice@example.com")
+	u, err := h.store.UserByID(context.Background(), f.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.TOTPSecret == "" || strings.Contains(u.TOTPSecret, secret) || !strings.HasPrefix(u.TOTPSecret, "sealed:v1:") {
+		t.Fatalf("stored TOTP secret %q is not sealed (secret %s)", u.TOTPSecret, secret)
+	}
+	b, err := os.ReadFile(h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wal, err := os.ReadFile(h.dbPath + "-wal"); err == nil {
+		b = append(b, wal...)
+	}
+	if strings.Contains(string(b), secret) {
+		t.Errorf("the secret is in the database files in clear")
+	}
+	h.clock.Add(90 * time.Second)
+	h = h.restart()
+	c = h.client()
+	signInCode := func(h *harness, code string) int {
+		_, _, body := do(t, c, "POST", h.base()+"/api/sys/users/token", ctJSON,
+			`{"email":"alice@example.com","password":"`+pw+`","totp":"`+code+`"}`)
+		return parseEnv(t, body).Status
+	}
+	if st := signInCode(h, code(t, secret, h.clock.Now())); st != 200 {
+		t.Fatalf("right code after restart with the key: envelope %d", st)
+	}
+	// Without the key-encryption key the sealed secret opens nothing.
+	h.stop()
+	h.clock.Add(90 * time.Second)
+	h2 := startHarness(t, harnessOptions{dbPath: h.dbPath, smtp: h.smtp, clock: h.clock})
+	c = h2.client()
+	if st := signInCode(h2, code(t, secret, h2.clock.Now())); st == 200 {
+		t.Fatalf("a process without the key accepted a code")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	netmail "net/mail"
 	"strings"
+	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -68,7 +69,10 @@ func (s sender) messageID(m store.Mail) string {
 // multipart/alternative text and HTML.
 func (s sender) build(m store.Mail) (*gomail.Msg, error) {
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-	if err := msg.FromFormat(m.FromName, s.from); err != nil {
+	// The display name is a business's name: one stored with a newline
+	// (before names refused control characters) must not fail every mail
+	// of that business forever (issue #10.9).
+	if err := msg.FromFormat(displayName(m.FromName), s.from); err != nil {
 		return nil, fmt.Errorf("from %q <%s>: %w", m.FromName, s.from, err)
 	}
 	if err := msg.To(m.To); err != nil {
@@ -82,6 +86,17 @@ func (s sender) build(m store.Mail) (*gomail.Msg, error) {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
 	return msg, nil
+}
+
+// displayName is name on one line without control characters.
+func displayName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, name)
+	return strings.Join(strings.Fields(name), " ")
 }
 
 func domainOf(addr string) string {

@@ -144,6 +144,9 @@ type AuditFilter struct {
 	Since      time.Time
 	Until      time.Time
 	Limit      int
+	// NewestFirst orders (and limits) from the newest event back, as an
+	// operator reading the log expects (SPEC §7); otherwise oldest first.
+	NewestFirst bool
 }
 
 // OTP is a passwordless sign-in code. Only its hash is kept.

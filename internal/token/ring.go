@@ -189,6 +189,9 @@ func (r *Ring) EnsureKey(ctx context.Context) error {
 // retired. The moment with no unretired key is covered by current, which
 // keeps signing with a key retired less than reloadEvery ago.
 func (r *Ring) Rotate(ctx context.Context) (string, error) {
+	if err := r.ProveKEK(ctx); err != nil {
+		return "", err
+	}
 	sk, err := r.generate()
 	if err != nil {
 		return "", err
@@ -203,6 +206,36 @@ func (r *Ring) Rotate(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return sk.ID, nil
+}
+
+// ProveKEK checks, without changing anything, that this ring's
+// key-encryption key opens the stored keys: every key that still verifies
+// and the newest sealed key ever stored (which names the KEK in use even
+// when it has expired). A rotation runs it first, so that a wrong or
+// missing KEK fails before a key that no correctly configured process can
+// open is written (issue #18.5). With no sealed key stored, any KEK (or
+// none) is accepted: the first sealed key sets it.
+func (r *Ring) ProveKEK(ctx context.Context) error {
+	stored, err := r.store.SigningKeys(ctx, time.Time{})
+	if err != nil {
+		return fmt.Errorf("token: load keys: %w", err)
+	}
+	cutoff := r.opts.Clock().Add(-r.verifyWindow())
+	newestSealed := -1
+	for i, sk := range stored {
+		if sk.Sealed && (newestSealed < 0 || sk.CreatedAt.After(stored[newestSealed].CreatedAt)) {
+			newestSealed = i
+		}
+	}
+	for i, sk := range stored {
+		if i != newestSealed && !sk.RetiredAt.IsZero() && sk.RetiredAt.Before(cutoff) {
+			continue
+		}
+		if _, err := r.open(sk); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generate makes a key of the configured algorithm, sealed when a KEK is

@@ -1,10 +1,5 @@
 package token
 
-import (
-	"crypto/hkdf"
-	"crypto/sha256"
-)
-
 // secretSealInfo derives a key unrelated to the signing-key seal's from the
 // same key-encryption secret.
 const secretSealInfo = "spaceauth stored-secret seal v1"
@@ -22,7 +17,4 @@ func OpenSecret(kek string, sealed []byte, aad string) ([]byte, error) {
 	return secretSealer(kek).open(sealed, aad)
 }
 
-func secretSealer(kek string) *sealer {
-	k, _ := hkdf.Key(sha256.New, []byte(kek), nil, secretSealInfo, 32)
-	return &sealer{key: k}
-}
+func secretSealer(kek string) *sealer { return newSealerFor(kek, secretSealInfo) }

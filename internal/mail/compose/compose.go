@@ -135,7 +135,9 @@ func (c *Composer) base(lang, businessName, userName string) data {
 	} else {
 		lang = i18n.Fallback
 	}
-	return data{Lang: lang, BusinessName: businessName, UserName: userName}
+	// Names stored before control characters were refused must not forge
+	// lines in the text part ("visit http://evil.test").
+	return data{Lang: lang, BusinessName: oneLine(businessName), UserName: oneLine(userName)}
 }
 
 func (c *Composer) compose(kind, subjectKey string, d data) (Message, error) {
@@ -179,11 +181,12 @@ func (c *Composer) minutes(lang string, ttl time.Duration) string {
 	return c.cat.T(lang, "email.minutes.other", n)
 }
 
-// oneLine keeps a subject to a single header-safe line: control characters
-// (CR and LF above all) become spaces and runs of spaces collapse.
+// oneLine keeps a subject or a name to a single header-safe line: control
+// characters (CR and LF above all) and bidirectional overrides become
+// spaces and runs of spaces collapse.
 func oneLine(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
 			return ' '
 		}
 		return r

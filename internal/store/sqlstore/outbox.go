@@ -147,8 +147,12 @@ func (q *queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.A
 		limit = 1000
 	}
 	args = append(args, limit)
+	order := "at, id"
+	if f.NewestFirst {
+		order = "at DESC, id DESC"
+	}
 	rows, err := q.query(ctx, `SELECT id, at, type, user_id, business_id, actor_id, client_ip, user_agent, detail
-		FROM audit_events WHERE `+where+` ORDER BY at, id LIMIT ?`, args...)
+		FROM audit_events WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, q.wrap("list audit", err)
 	}

@@ -129,6 +129,9 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("sqlstore: create the directory of %s: %w", path, err)
 		}
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	pragmas := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)",
 		// Freed and overwritten content is zeroed, so an erased mail body
@@ -189,12 +192,30 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// createPrivate creates the database file 0600 when it does not exist yet
+// (SPEC §6): it holds password hashes and, without a key-encryption key,
+// private keys. SQLite creates the -wal and -shm files with the database
+// file's permissions, so they follow. An existing file is left as it is.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlstore: create %s: %w", path, err)
+	}
+	return nil
+}
+
 func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) error {
 	sub, err := fs.Sub(migrationFS, d.migrations)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	var popts []goose.ProviderOption
+	popts := []goose.ProviderOption{goose.WithGoMigrations(emailKeyMigration(d))}
 	if d.name == "postgres" {
 		// Several processes may start at once on one database: an advisory
 		// lock makes exactly one of them migrate.

@@ -11,8 +11,9 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-// EmailKey is the case-insensitive identity of an email address.
-func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// emailKey is the identity of an email address: NFC and case folding
+// (store.EmailKey); migration 11 rewrote the keys stored before.
+func emailKey(email string) string { return store.EmailKey(email) }
 
 func (q *queries) CreateBusiness(ctx context.Context, b *store.Business) error {
 	if b.CreatedAt.IsZero() {
