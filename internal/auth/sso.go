@@ -265,18 +265,17 @@ func (s *Service) federatedUser(ctx context.Context, b store.Business, p store.P
 			// Only a reset opens the account again (SPEC §6).
 			return existing, "must_reset", nil
 		}
-		if !existing.IsAdmin && !existing.InBusiness(b.ID) {
-			if !p.CreateUsers {
-				return existing, "no_profile", nil
-			}
+		// A business's provider vouches for that business's people only:
+		// an account is global, so linking a member of another business,
+		// or an administrator of all of them, would let one business's
+		// identity provider take over an account it does not own.
+		if existing.IsAdmin {
+			return existing, "administrator_not_linked_by_email", nil
+		}
+		if !existing.InBusiness(b.ID) {
+			return existing, "no_profile", nil
 		}
 		err = s.store.InTx(ctx, func(q store.Queries) error {
-			if !existing.IsAdmin && !existing.InBusiness(b.ID) {
-				if err := q.AddProfile(ctx, existing.ID, b.ID); err != nil {
-					return err
-				}
-				existing.BusinessIDs = append(existing.BusinessIDs, b.ID)
-			}
 			if err := q.LinkIdentity(ctx, store.FederatedIdentity{ProviderID: p.ID, Subject: id.Subject, UserID: existing.ID,
 				Email: email, CreatedAt: now, LastUsedAt: now}); err != nil {
 				return err

@@ -23,6 +23,10 @@ var fedOPUsers = []fedtest.OPUser{
 	{ID: "op-mallory", Username: "mallory", Password: "mallory-at-the-op", Email: "alice@example.com", EmailVerified: false, Name: "Mallory"},
 	{ID: "op-newbie", Username: "newbie", Password: "newbie-at-the-op", Email: "newbie@example.com", EmailVerified: true, Name: "Nina Newbie"},
 	{ID: "op-unverified-new", Username: "ghost", Password: "ghost-at-the-op", Email: "ghost@example.com", EmailVerified: false, Name: "Ghost"},
+	// Verified addresses of people the business does not own: bob is a
+	// member of other only, admin administers every business.
+	{ID: "op-bob", Username: "bob", Password: "bob-at-the-op", Email: "bob@example.com", EmailVerified: true, Name: "Bob"},
+	{ID: "op-admin", Username: "admin", Password: "admin-at-the-op", Email: "admin@example.com", EmailVerified: true, Name: "Admin"},
 }
 
 // fedEnv is a harness with the test OP connected to business demo.
@@ -352,6 +356,36 @@ func TestSSOCreatesUsers(t *testing.T) {
 	}
 	if _, err := h.store.UserByEmail(context.Background(), "ghost@example.com"); err == nil {
 		t.Error("an account was made for an unverified address")
+	}
+
+	// Accounts are global: demo's provider asserting the verified address
+	// of another business's member, or of an administrator, takes over
+	// nothing, even with create-users.
+	for _, tc := range []struct{ user, password, reason string }{
+		{"bob", "bob-at-the-op", "no_profile"},
+		{"admin", "admin-at-the-op", "administrator_not_linked_by_email"},
+	} {
+		b := e.browser()
+		back := e.signInAtOP(t, b, e.start(t, b, "demo", e.prov.ID, ""), tc.user, tc.password, "demo")
+		if status, _, _ := do(t, b.sa, "GET", back, "", ""); status != http.StatusUnauthorized {
+			t.Fatalf("%s through demo's provider: %d, want 401", tc.user, status)
+		}
+		found := false
+		for _, ev := range e.audit(t, "sso.refused") {
+			found = found || strings.Contains(ev.Detail, `"`+tc.reason+`"`)
+		}
+		if !found {
+			t.Errorf("%s: no sso.refused %s", tc.user, tc.reason)
+		}
+	}
+	bob, err := h.store.UserByEmail(context.Background(), "bob@example.com")
+	if err != nil || bob.InBusiness(e.f.demo.ID) {
+		t.Errorf("bob was given a profile at demo: %+v %v", bob, err)
+	}
+	for _, u := range []int64{e.f.bob.ID, e.f.admin.ID} {
+		if ids, _ := h.store.UserIdentities(context.Background(), u); len(ids) != 0 {
+			t.Errorf("user %d was linked: %+v", u, ids)
+		}
 	}
 }
 
