@@ -67,6 +67,9 @@ func (s *Service) BeginSSO(ctx context.Context, in SSOStart) (authURL, binding s
 	if err != nil {
 		return "", "", err
 	}
+	if err := s.countSSOStart(ctx, in.Client); err != nil {
+		return "", "", err
+	}
 	rp, err := s.relyingParty(ctx, in.Business, p)
 	if err != nil {
 		return "", "", err
@@ -409,4 +412,22 @@ func (c *rpCache) get(ctx context.Context, id int64, cfg federation.OIDCConfig, 
 	c.m[id] = rpEntry{key: key, rp: rp, at: c.now()}
 	c.mu.Unlock()
 	return rp, nil
+}
+
+// ssoStartsPerAddress bounds the flows one client address may start in
+// ssoFlowTTL: each is a row written for an unauthenticated request.
+const ssoStartsPerAddress = 30
+
+func (s *Service) countSSOStart(ctx context.Context, c Client) error {
+	if c.IP == "" {
+		return nil
+	}
+	st, err := s.store.ThrottleHit(ctx, "sso:start:addr:"+c.IP, s.now(), ssoFlowTTL)
+	if err != nil {
+		return fmt.Errorf("throttle: %w", err)
+	}
+	if st.Count > ssoStartsPerAddress {
+		return &RateLimited{RetryAfter: max(time.Second, st.LastAt.Add(ssoFlowTTL).Sub(s.now()))}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -491,4 +492,40 @@ func TestSSOStorageFailureIsNotADenial(t *testing.T) {
 	breakTables(t, h, "sso_providers")
 	status, hdr, body = do(t, h.client(), "POST", h.base()+"/api/sys/users/token", ctJSON, `{"email":"alice@example.com","password":"`+pw+`"}`)
 	unavailable(t, "§3.1 with the options unreadable", status, hdr, body, false)
+}
+
+// TestSSOStartIsThrottled: the button writes a flow for an unauthenticated
+// request, so one address may start only so many (then 429), and the
+// flows nobody finished do not pile up.
+func TestSSOStartIsThrottled(t *testing.T) {
+	e := newFedEnv(t, auth.NewProvider{})
+	c := e.h.client()
+	u := e.h.tenant("demo") + "/en/user/sso/" + itoa(e.prov.ID)
+	for i := range 30 {
+		if status, _, _ := do(t, c, "GET", u, "", ""); status != http.StatusFound {
+			t.Fatalf("start %d: %d", i+1, status)
+		}
+	}
+	status, hdr, _ := do(t, c, "GET", u, "", "")
+	if status != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
+		t.Fatalf("31st start: %d Retry-After %q, want 429", status, hdr.Get("Retry-After"))
+	}
+	// Past the flows' life the address may start again, and the 30
+	// abandoned flows are gone with the next one.
+	e.h.clock.Add(11 * time.Minute)
+	if status, _, _ := do(t, c, "GET", u, "", ""); status != http.StatusFound {
+		t.Fatalf("start after the window: %d", status)
+	}
+	db, err := sql.Open("sqlite", "file:"+e.h.dbPath+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM oidc_flows`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("%d flows stored, want only the live one", n)
+	}
 }

@@ -27,6 +27,8 @@ type Federation interface {
 	// UserIdentities lists the user's links, oldest first.
 	UserIdentities(ctx context.Context, userID int64) ([]FederatedIdentity, error)
 
+	// CreateOIDCFlow stores f and drops the flows that expired before
+	// f.CreatedAt.
 	CreateOIDCFlow(ctx context.Context, f OIDCFlow) error
 	// SpendOIDCFlow marks the flow whose state hashes to stateHash used and
 	// returns it as it was; it reports false (and the zero flow) when no

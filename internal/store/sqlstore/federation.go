@@ -125,6 +125,11 @@ func (q *queries) UserIdentities(ctx context.Context, userID int64) ([]store.Fed
 }
 
 func (q *queries) CreateOIDCFlow(ctx context.Context, f store.OIDCFlow) error {
+	// Flows nobody finished are dropped as new ones come: the table holds
+	// at most the last few minutes' worth.
+	if _, err := q.exec(ctx, `DELETE FROM oidc_flows WHERE expires_at < ?`, ns(f.CreatedAt)); err != nil {
+		return q.wrap("create oidc flow", err)
+	}
 	_, err := q.exec(ctx, `INSERT INTO oidc_flows (state_hash, provider_id, binding_hash, nonce, verifier,
 		redirect_url, language, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.StateHash, f.ProviderID, f.BindingHash, f.Nonce, f.Verifier, f.RedirectURL, f.Language,

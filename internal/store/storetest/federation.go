@@ -136,4 +136,20 @@ func testOIDCFlowSpentOnce(t *testing.T, s store.Store) {
 	if wins.Load() != 1 {
 		t.Errorf("flow spent %d times, want once", wins.Load())
 	}
+	// A new flow drops those expired before it; live ones stay.
+	live := f
+	live.StateHash, live.ExpiresAt = []byte("live"), t0.Add(time.Hour)
+	must(t, s.CreateOIDCFlow(ctx, live))
+	stale := f
+	stale.StateHash = []byte("stale")
+	must(t, s.CreateOIDCFlow(ctx, stale))
+	later := f
+	later.StateHash, later.CreatedAt, later.ExpiresAt = []byte("later"), t0.Add(11*time.Minute), t0.Add(21*time.Minute)
+	must(t, s.CreateOIDCFlow(ctx, later))
+	if _, ok, err := s.SpendOIDCFlow(ctx, []byte("stale"), t0.Add(12*time.Minute)); err != nil || ok {
+		t.Errorf("an expired flow survived a newer one: ok=%v err=%v", ok, err)
+	}
+	if _, ok, err := s.SpendOIDCFlow(ctx, []byte("live"), t0.Add(12*time.Minute)); err != nil || !ok {
+		t.Errorf("a live flow was dropped: ok=%v err=%v", ok, err)
+	}
 }

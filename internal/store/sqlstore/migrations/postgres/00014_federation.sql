@@ -51,6 +51,8 @@ CREATE TABLE oidc_flows (
     spent_at     BIGINT  NOT NULL DEFAULT 0
 );
 
+CREATE INDEX oidc_flows_expiry ON oidc_flows(expires_at);
+
 CREATE TABLE sso_sessions (
     session_id  BIGINT  PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
     provider_id BIGINT  NOT NULL REFERENCES sso_providers(id) ON DELETE CASCADE
