@@ -529,3 +529,21 @@ func TestSSOStartIsThrottled(t *testing.T) {
 		t.Errorf("%d flows stored, want only the live one", n)
 	}
 }
+
+// TestSSOProviderDown: a provider that cannot be reached is a fault (503
+// with Retry-After), not a refusal, and the password form still works.
+func TestSSOProviderDown(t *testing.T) {
+	h := newHarness(t)
+	h.seed()
+	p, err := h.svc.AddProvider(context.Background(), auth.NewProvider{BusinessSlug: "demo", Kind: store.ProviderOIDC,
+		Name: "Gone", Issuer: "http://127.0.0.1:1/", ClientID: "c", ClientSecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.client()
+	status, hdr, body := do(t, c, "GET", h.tenant("demo")+"/en/user/sso/"+itoa(p.ID), "", "", "Accept", "text/html")
+	unavailable(t, "button of an unreachable provider", status, hdr, body, true)
+	if tok := signIn(t, h, c, "alice@example.com", 5); tok == "" {
+		t.Error("password sign-in failed while a provider is down")
+	}
+}
