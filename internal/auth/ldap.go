@@ -53,7 +53,7 @@ func (s *Service) portalPassword(ctx context.Context, b store.Business, email, p
 		if reason != "" {
 			s.recordSignInFailure(ctx, email, c)
 			s.audit(ctx, nil, store.AuditEvent{Type: "sso.refused", UserID: u.ID, BusinessID: b.ID,
-				Detail: fmt.Sprintf(`{"provider":%d,"reason":%q}`, p.ID, reason)}, c)
+				Detail: refusalDetail(p.ID, reason)}, c)
 			return store.User{}, "", ErrBadCredentials
 		}
 		s.clearSignInFailures(ctx, email)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -123,7 +124,7 @@ type SSOResult struct {
 func (s *Service) CompleteSSO(ctx context.Context, in SSOCallback) (SSOResult, error) {
 	refuse := func(userID, providerID int64, reason string) (SSOResult, error) {
 		s.audit(ctx, nil, store.AuditEvent{Type: "sso.refused", UserID: userID, BusinessID: in.Business.ID,
-			Detail: fmt.Sprintf(`{"provider":%d,"reason":%q}`, providerID, reason)}, in.Client)
+			Detail: refusalDetail(providerID, reason)}, in.Client)
 		return SSOResult{}, ErrSSOFailed
 	}
 	if in.State == "" || len(in.State) > 256 {
@@ -430,4 +431,14 @@ func (s *Service) countSSOStart(ctx context.Context, c Client) error {
 		return &RateLimited{RetryAfter: max(time.Second, st.LastAt.Add(ssoFlowTTL).Sub(s.now()))}
 	}
 	return nil
+}
+
+// refusalDetail is the audit detail of a refused federated sign-in; the
+// reason may carry the provider's error parameter, so it is JSON-encoded.
+func refusalDetail(providerID int64, reason string) string {
+	b, _ := json.Marshal(struct {
+		Provider int64  `json:"provider"`
+		Reason   string `json:"reason"`
+	}{providerID, reason})
+	return string(b)
 }
