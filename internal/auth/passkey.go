@@ -38,9 +38,9 @@ type PasskeyCeremony struct {
 	ExpiresAt time.Time
 }
 
-// relyingParty is business b's WebAuthn relying party: its tenant host,
+// passkeyRP is business b's WebAuthn relying party: its tenant host,
 // and exactly the origin its portal is served from.
-func (s *Service) relyingParty(b store.Business) passkey.RP {
+func (s *Service) passkeyRP(b store.Business) passkey.RP {
 	host := b.Domain
 	if host == "" {
 		host = b.Slug + "." + s.opts.BaseDomain
@@ -102,7 +102,7 @@ func (s *Service) takeCeremony(ctx context.Context, handle, kind string, b store
 		return store.WebAuthnChallenge{}, fmt.Errorf("passkey %s: %w", kind, err)
 	}
 	if ch.Kind != kind || ch.BusinessID != b.ID || ch.UserID != userID || !s.now().Before(ch.ExpiresAt) ||
-		ch.RPID != s.relyingParty(b).ID {
+		ch.RPID != s.passkeyRP(b).ID {
 		return store.WebAuthnChallenge{}, ErrPasskeyInvalid
 	}
 	return ch, nil
@@ -115,7 +115,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u store.User, b 
 	if !u.IsAdmin && !u.InBusiness(b.ID) {
 		return PasskeyCeremony{}, ErrForbidden
 	}
-	rp := s.relyingParty(b)
+	rp := s.passkeyRP(b)
 	creds, err := s.store.UserPasskeys(ctx, u.ID, rp.ID)
 	if err != nil {
 		return PasskeyCeremony{}, fmt.Errorf("passkey register: %w", err)
@@ -138,7 +138,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u store.User, b
 	if err != nil {
 		return store.Passkey{}, err
 	}
-	rp := s.relyingParty(b)
+	rp := s.passkeyRP(b)
 	creds, err := s.store.UserPasskeys(ctx, u.ID, rp.ID)
 	if err != nil {
 		return store.Passkey{}, fmt.Errorf("passkey register: %w", err)
@@ -158,9 +158,8 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u store.User, b
 		if err := q.CreatePasskey(ctx, &p); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "passkey.registered", UserID: u.ID, BusinessID: b.ID,
+		return s.audit(ctx, q, store.AuditEvent{Type: "passkey.registered", UserID: u.ID, BusinessID: b.ID,
 			Detail: fmt.Sprintf(`{"passkey":%d,"rp":%s}`, p.ID, quote(rp.ID))}, c)
-		return nil
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return store.Passkey{}, ErrPasskeyInvalid
@@ -187,7 +186,7 @@ func passkeyName(name string, now time.Time) (string, error) {
 // BeginPasskeySignIn starts a discoverable sign-in at b: no user is named;
 // whichever passkey of b's relying party answers decides who signs in.
 func (s *Service) BeginPasskeySignIn(ctx context.Context, b store.Business) (PasskeyCeremony, error) {
-	rp := s.relyingParty(b)
+	rp := s.passkeyRP(b)
 	opts, session, err := s.passkeys.BeginLogin(rp)
 	if err != nil {
 		return PasskeyCeremony{}, err
@@ -238,14 +237,17 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 				return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
 			}
 		}
-		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: userID, BusinessID: b.ID,
-			Detail: `{"method":"passkey","reason":"` + reason + `"}`}, c)
+		// Fail closed: a refusal that cannot be audited is a storage fault.
+		if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: userID, BusinessID: b.ID,
+			Detail: `{"method":"passkey","reason":"` + reason + `"}`}, c); err != nil {
+			return passkeyLogin{}, err
+		}
 		return passkeyLogin{}, ErrPasskeyInvalid
 	}
 	if handle == "" || len(handle) > 256 {
 		return fail(0, "challenge")
 	}
-	rp := s.relyingParty(b)
+	rp := s.passkeyRP(b)
 	ch, err := s.store.WebAuthnChallengeByHash(ctx, secretHash(handle))
 	if isNotFound(err) {
 		return fail(0, "challenge")
@@ -284,8 +286,10 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 	}
 	if ver.CloneWarning {
 		// The counter did not move forward: the key may have been copied.
-		s.audit(ctx, nil, store.AuditEvent{Type: "passkey.clone_warning", UserID: pk.UserID, BusinessID: b.ID,
-			Detail: fmt.Sprintf(`{"passkey":%d,"stored_count":%d,"presented_count":%d}`, pk.ID, pk.SignCount, ver.SignCount)}, c)
+		if err := s.audit(ctx, nil, store.AuditEvent{Type: "passkey.clone_warning", UserID: pk.UserID, BusinessID: b.ID,
+			Detail: fmt.Sprintf(`{"passkey":%d,"stored_count":%d,"presented_count":%d}`, pk.ID, pk.SignCount, ver.SignCount)}, c); err != nil {
+			return passkeyLogin{}, err
+		}
 		return fail(pk.UserID, "clone_warning")
 	}
 	u, err := s.cache.view(ctx).user(ctx, pk.UserID)
@@ -342,9 +346,8 @@ func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, hand
 		if err := l.commit(ctx, q, now); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: l.user.ID, BusinessID: b.ID,
+		return s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: l.user.ID, BusinessID: b.ID,
 			Detail: fmt.Sprintf(`{"method":"passkey","passkey":%d,"jti":%s}`, l.passkey.ID, quote(tok.Claims.ID))}, c)
-		return nil
 	})
 	if err != nil {
 		if errors.Is(err, ErrPasskeyInvalid) {
@@ -357,7 +360,7 @@ func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, hand
 
 // Passkeys lists u's passkeys at b's relying party, oldest first.
 func (s *Service) Passkeys(ctx context.Context, u store.User, b store.Business) ([]store.Passkey, error) {
-	list, err := s.store.UserPasskeys(ctx, u.ID, s.relyingParty(b).ID)
+	list, err := s.store.UserPasskeys(ctx, u.ID, s.passkeyRP(b).ID)
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
@@ -379,8 +382,7 @@ func (s *Service) RenamePasskey(ctx context.Context, u store.User, b store.Busin
 		}
 		return fmt.Errorf("rename passkey: %w", err)
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "passkey.renamed", UserID: u.ID, BusinessID: b.ID, Detail: fmt.Sprintf(`{"passkey":%d}`, id)}, c)
-	return nil
+	return s.audit(ctx, nil, store.AuditEvent{Type: "passkey.renamed", UserID: u.ID, BusinessID: b.ID, Detail: fmt.Sprintf(`{"passkey":%d}`, id)}, c)
 }
 
 // RemovePasskey removes one of u's passkeys at b; it signs in no more.
@@ -392,8 +394,7 @@ func (s *Service) RemovePasskey(ctx context.Context, u store.User, b store.Busin
 		if err := q.DeletePasskey(ctx, u.ID, id); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "passkey.removed", UserID: u.ID, BusinessID: b.ID, Detail: fmt.Sprintf(`{"passkey":%d}`, id)}, c)
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: "passkey.removed", UserID: u.ID, BusinessID: b.ID, Detail: fmt.Sprintf(`{"passkey":%d}`, id)}, c)
 	})
 	if isNotFound(err) {
 		return ErrNotFound

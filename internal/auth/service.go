@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"runtime"
 	"strings"
@@ -26,6 +28,10 @@ type Hasher interface {
 	VerifyDummy(password string)
 	// Recognize reports whether encoded is a hash format Verify can check.
 	Recognize(encoded string) error
+	// Prefix starts every hash Hash writes; CostClass names what verifying
+	// encoded costs ("" when unreadable). Both serve the timing floor.
+	Prefix() string
+	CostClass(encoded string) string
 }
 
 // Policy decides whether a new password is acceptable (password.Policy).
@@ -68,6 +74,13 @@ type Options struct {
 	Event func(eventType string)
 	// TOTPSealer seals TOTP secrets at rest (nil: stored as they are).
 	TOTPSealer *token.SecretSealer
+	// KeyEncryption seals identity providers' secrets at rest (SPEC §8).
+	KeyEncryption string
+	// FederationClient makes the requests to OpenID providers (default: a
+	// client with a 10 s timeout).
+	FederationClient *http.Client
+	// LDAPTLS is the TLS configuration for directories (nil: system roots).
+	LDAPTLS *tls.Config
 }
 
 // Service is the domain. It is safe for concurrent use.
@@ -89,6 +102,10 @@ type Service struct {
 	// ceremonies counts begun passkey ceremonies (for the sweep of
 	// expired challenges).
 	ceremonies atomic.Uint64
+	hashCost   hashCost
+	// Known and unknown emails cost the same on these requests.
+	codeFloor, resetFloor workFloor
+	rps                   *rpCache
 }
 
 // New builds a Service.
@@ -127,6 +144,9 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 	if o.Event == nil {
 		o.Event = func(string) {}
 	}
+	if o.FederationClient == nil {
+		o.FederationClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	if o.Throttle == (ThrottlePolicy{}) {
 		o.Throttle = DefaultThrottlePolicy()
 	}
@@ -137,6 +157,7 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 		pool: newHashPool(o.HashSlots, o.HashQueue), throttle: o.Throttle,
 		now: o.Clock, log: o.Logger, cache: newStateCache(st),
 		passkeys: passkey.NewVerifier(passkeyCeremonyTTL),
+		rps:      newRPCache(o.Clock),
 	}, nil
 }
 
@@ -216,8 +237,10 @@ func stripPort(host string) string {
 	return host
 }
 
-func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) {
-	s.opts.Event(e.Type)
+// audit records a security event. Its error is the caller's to act on: an
+// event that cannot be written refuses what it records (SPEC §6 "Fail
+// closed"); inside a transaction, returning it rolls the change back.
+func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) error {
 	e.At = s.now().UTC()
 	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
 	if q == nil {
@@ -225,7 +248,10 @@ func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent
 	}
 	if err := q.AppendAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "type", e.Type, "err", err)
+		return fmt.Errorf("audit %s: %w", e.Type, err)
 	}
+	s.opts.Event(e.Type)
+	return nil
 }
 
 func truncate(s string, n int) string {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -35,7 +36,13 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u store.User, cod
 	if u.TOTPSecret == "" {
 		return nil, FieldErrors{"code": {"two_factor_invalid"}}
 	}
-	if err := s.secondFactor(ctx, u, code); err != nil {
+	// A wrong code here is a guess like any other (SPEC §6 "Second
+	// factors"): it counts against the account and the address.
+	a, err := s.beginAttempt(ctx, u.Email, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.finishSignIn(ctx, a, u, code, u.DefaultBusinessID); err != nil {
 		if isSecondFactorRefusal(err) {
 			return nil, FieldErrors{"code": {"two_factor_invalid"}}
 		}
@@ -54,8 +61,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u store.User, cod
 		if err := q.EnableTOTP(ctx, u.ID, fresh.TOTPSecret, fresh.TOTPLastStep, hashes); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "totp.recovery_regenerated", UserID: u.ID}, c)
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: "totp.recovery_regenerated", UserID: u.ID}, c)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recovery codes: %w", err)
@@ -64,5 +70,5 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u store.User, cod
 }
 
 func isSecondFactorRefusal(err error) bool {
-	return err == ErrTwoFactorInvalid || err == ErrTwoFactorNeeded
+	return errors.Is(err, ErrTwoFactorInvalid) || errors.Is(err, ErrTwoFactorNeeded)
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -96,23 +95,6 @@ func (in *passkeyInput) set(key, v string) {
 // checkCSRF is Server.checkCSRF for a passkey body.
 func (s *Server) passkeyCSRF(r *http.Request, in passkeyInput) bool {
 	return s.checkCSRF(r, fields{"csrf": {text: in.CSRF, kind: kindString}})
-}
-
-// tenantHost resolves the business of an API request from the Host header
-// alone (the API has no language segment); no business is a 404.
-func (s *Server) tenantHost(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
-		if errors.Is(err, auth.ErrNotFound) {
-			s.fail(w, r, errNoRoute)
-			return
-		}
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), keyBusiness, b)))
-	})
 }
 
 // ceremonyResponse is the answer to a ceremony's first half.

@@ -29,6 +29,9 @@ type Page struct {
 	Passkeys []PasskeyView
 	Security *SecurityView
 	Passkey  *PasskeySignInView
+	// SSO lists the business's identity providers on the sign-in page
+	// (SPEC §8), each a link that starts its sign-in.
+	SSO []SSOButton
 }
 
 // PasskeyView is one passkey as listed on the account page.
@@ -59,6 +62,11 @@ type SecurityView struct {
 // options and posts the assertion.
 type PasskeySignInView struct {
 	BeginURL, ActionURL string
+}
+
+// SSOButton is one identity provider's button on the sign-in page.
+type SSOButton struct {
+	Name, URL string
 }
 
 // UserView is who is signed in.

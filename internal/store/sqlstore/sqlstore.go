@@ -215,11 +215,12 @@ func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) er
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	// Migration numbers are reserved per feature (federation 14-15,
-	// passkeys 16, ...) and may land in any order: a database that already
-	// has a later one must still take an earlier one that arrives with a
-	// merge. Each migration creates or changes only its own tables.
-	popts := []goose.ProviderOption{goose.WithGoMigrations(emailKeyMigration(d)), goose.WithAllowOutofOrder(true)}
+	popts := []goose.ProviderOption{goose.WithGoMigrations(emailKeyMigration(d)),
+		// Migration numbers are reserved per feature (00014 federation,
+		// 00016+ passkeys, ...), so a database may hold a higher number
+		// before a lower one exists; each touches only its own tables and
+		// columns, so a lower one found missing is applied, not refused.
+		goose.WithAllowOutofOrder(true)}
 	if d.name == "postgres" {
 		// Several processes may start at once on one database: an advisory
 		// lock makes exactly one of them migrate.
