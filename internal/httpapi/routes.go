@@ -50,6 +50,26 @@ func (s *Server) routes() {
 	m.Handle("GET /{language}/user/exists", s.tenant(s.handleUserExists))
 	m.HandleFunc("GET /api/sys/businesses/getByHost", s.handleBusinessByHost)
 	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.handleLogout)))
+	// §10 the operator console: the system host (console cookie) and tenant
+	// hosts (the portal session of a User-Edit holder). Every POST passes
+	// CrossOriginProtection and the CSRF double-submit check.
+	m.Handle("GET /admin", s.host(s.console.Home))
+	m.Handle("GET /admin/login", s.host(s.console.LoginPage))
+	m.Handle("POST /admin/login", s.cop.Handler(s.host(s.console.Login)))
+	m.Handle("POST /admin/logout", s.cop.Handler(s.host(s.console.Logout)))
+	m.Handle("GET /admin/members", s.host(s.console.Members))
+	m.Handle("POST /admin/members", s.cop.Handler(s.host(s.console.AddMember)))
+	m.Handle("GET /admin/members/new", s.host(s.console.NewMemberForm))
+	m.Handle("GET /admin/members/{id}", s.host(s.console.Member))
+	m.Handle("POST /admin/members/{id}/{action}", s.cop.Handler(s.host(s.console.MemberAction)))
+	m.Handle("GET /admin/businesses", s.host(s.console.Businesses))
+	m.Handle("POST /admin/businesses", s.cop.Handler(s.host(s.console.AddBusiness)))
+	m.Handle("GET /admin/audit", s.host(s.console.Audit))
+	m.Handle("GET /admin/import", s.host(s.console.ImportForm))
+	m.Handle("POST /admin/import", s.cop.Handler(s.host(s.console.Import)))
+	m.Handle("GET /admin/import/{job}", s.host(s.console.ImportStatus))
+	m.Handle("GET /admin/keys", s.host(s.console.Keys))
+	m.Handle("POST /admin/keys/rotate", s.cop.Handler(s.host(s.console.RotateKeys)))
 	// §4 keys; §7 operations
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	m.HandleFunc("GET /healthz", s.handleHealthz)
