@@ -138,7 +138,10 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 	if err != nil {
 		return Token{}, fmt.Errorf("verify code: %w", err)
 	}
-	if !u.Active || !o.SpentAt.IsZero() || !s.now().Before(o.ExpiresAt) {
+	// A code sent before the user's last revocation (password change,
+	// disable, enable, sign-out everywhere, require-reset) died with it
+	// (SPEC §6: those end every pending credential).
+	if !u.Active || !o.SpentAt.IsZero() || !s.now().Before(o.ExpiresAt) || !o.CreatedAt.After(u.TokensRevokedAt) {
 		return fail(u)
 	}
 	tries, err := s.store.OTPTry(ctx, o.ID)
