@@ -19,10 +19,10 @@ vet:
 unit:
 	go test -race -count=1 -skip '^TestSignInTimingUnknownEmail$$' $$(go list ./... | grep -v /internal/e2e)
 
-# Browser tests keep a screenshot of each test's last page under test-output/.
+# Browser tests keep screenshots under test-output/<test>/<page>.png.
 e2e:
 	mkdir -p test-output
-	go test -count=1 -artifacts -outputdir=$(CURDIR)/test-output ./internal/e2e
+	go test -count=1 ./internal/e2e
 	go test -count=1 -run '^TestSignInTimingUnknownEmail$$' -v ./internal/auth
 
 fuzz:

@@ -24,6 +24,7 @@ import (
 // headless Chromium to drive it.
 type portal struct {
 	t    *testing.T
+	db   string
 	port string
 	smtp *mailtest.Server
 	http *http.Client
@@ -58,9 +59,9 @@ func newPortal(t *testing.T) *portal {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	p := &portal{t: t, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: ctx}
+	p := &portal{t: t, db: db, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: ctx}
 	t.Cleanup(func() {
-		p.screenshot()
+		p.shot("last-page")
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
@@ -85,21 +86,47 @@ func (p *portal) run(actions ...chromedp.Action) {
 	}
 }
 
-// screenshot saves the last page under the test's artifact directory.
-func (p *portal) screenshot() {
+// shot saves the current page as test-output/<test name>/<page>.png at the
+// repository's root, so that a reviewer finds each page by test and name
+// (issue #15.8: not test-output/_artifacts/<random>/last-page.png).
+func (p *portal) shot(page string) {
 	var png []byte
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
 	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
-		p.t.Logf("screenshot: %v", err)
+		p.t.Logf("screenshot %s: %v", page, err)
 		return
 	}
-	path := filepath.Join(p.t.ArtifactDir(), "last-page.png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		p.t.Logf("screenshot: %v", err)
+	path, err := shotPath(p.t.Name(), page)
+	if err == nil {
+		err = os.WriteFile(path, png, 0o644)
+	}
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", page, err)
 		return
 	}
-	p.t.Logf("last page: %s", path)
+	p.t.Logf("page %s: %s", page, path)
+}
+
+// shotPath is test-output/<test>/<page>.png under the module root (the
+// tests run in internal/e2e), creating the directory.
+func shotPath(test, page string) (string, error) {
+	safe := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+				return r
+			}
+			return '_'
+		}, s)
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "..", "test-output", safe(test)))
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, safe(page)+".png"), nil
 }
 
 func (p *portal) location() string {
