@@ -173,8 +173,8 @@ func (s *Service) SignOut(ctx context.Context, ps PortalSession, everywhere bool
 }
 
 // PortalPasswordSignIn signs in with the portal form. A user without a
-// profile at b (and not an admin) gets ErrBadCredentials, like a wrong
-// password, so the form reveals no membership.
+// profile at b (and not an admin) gets ErrNotMember, an ErrBadCredentials,
+// after the right password only: a wrong password reveals no membership.
 func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, email, password, totpCode string, c Client) (string, PortalSession, error) {
 	u, err := s.checkPassword(ctx, email, password, c)
 	if err != nil {
@@ -182,7 +182,9 @@ func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, em
 	}
 	if !u.IsAdmin && !u.InBusiness(b.ID) {
 		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, BusinessID: b.ID, Detail: `{"reason":"no_profile"}`}, c)
-		return "", PortalSession{}, ErrBadCredentials
+		// Only a right password gets here: saying "not a member" tells the
+		// caller nothing a wrong password could learn.
+		return "", PortalSession{}, ErrNotMember
 	}
 	if u.TOTPSecret != "" {
 		if totpCode == "" {

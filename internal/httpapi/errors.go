@@ -142,7 +142,7 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	f := s.answer(w, r, err)
-	p := s.page(r)
+	p := s.errorPage(r)
 	p.Status = f.http
 	p.Message = s.cat.T(p.Lang, f.key)
 	s.pages.Render(w, f.http, "error", p)

@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/spaceauth/spaceauth/internal/i18n"
+)
 
 // routes is every route of the service, in one place (SPEC §3, §7).
 // normalize has already folded trailing slashes and the seed's
@@ -83,6 +87,18 @@ var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, ht
 
 // handleNoRoute tells a wrong method (405 + Allow) from an unknown path.
 func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A tenant's portal root is its sign-in page, in the business's
+		// language (issue #15.3); the system host's root stays a 404.
+		if b, err := s.auth.BusinessForHost(r.Context(), r.Host); err == nil {
+			lang, ok := i18n.Match(b.Language)
+			if !ok {
+				lang = i18n.Fallback
+			}
+			http.Redirect(w, r, "/"+lang+"/user/login", http.StatusFound)
+			return
+		}
+	}
 	var allow []string
 	for _, m := range probeMethods {
 		probe := r.Clone(r.Context())
