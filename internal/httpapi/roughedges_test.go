@@ -41,7 +41,7 @@ func TestErrorPagesBranded(t *testing.T) {
 		want      []string
 		not       []string
 	}{
-		{"unknown path under /de/ on demo", h.tenant("demo") + "/de/no/such/page", []string{"Demo Space", `lang="de"`, "Nicht gefunden"}, []string{"<title>Something"}},
+		{"unknown path under /de/ on demo", h.tenant("demo") + "/de/no/such/page", []string{"Demo Space", `lang="de"`, "Nicht gefunden", `class="message error"`}, []string{"<title>Something"}},
 		{"unknown path on other uses its language", h.tenant("other") + "/nothing-here", []string{"Other Space", `lang="fr"`}, nil},
 		{"unsupported language on demo", h.tenant("demo") + "/xx/user/login", []string{"Demo Space"}, nil},
 	}
