@@ -40,7 +40,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		cfg.MailDir = filepath.Join(filepath.Dir(cfg.DB), "mail")
 	}
 	if err := cfg.Validate(true); err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -88,7 +88,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		sender, err = mail.NewDirSender(cfg.MailDir, cfg.From())
 	}
 	if err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	worker := mail.NewWorker(a.store, sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease})
 	a.queued = worker.Nudge
