@@ -145,7 +145,9 @@ func subcommandHelp(e env, group string) error {
 	return nil
 }
 
-func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help" }
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
+}
 
 // describe turns domain errors into sentences for the terminal.
 func describe(err error) string {
