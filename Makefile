@@ -36,7 +36,8 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzFromAcceptLanguage$$' -fuzztime=$(FUZZTIME) ./internal/i18n
 
 build:
+	@echo "building ./spaceauth (the first build compiles every dependency: a few minutes)"
 	CGO_ENABLED=0 go build -trimpath -o spaceauth ./cmd/spaceauth
 
-demo:
-	go run ./cmd/spaceauth demo
+demo: build
+	./spaceauth demo
