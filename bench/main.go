@@ -261,6 +261,9 @@ func benchOne(bin, kind, dsn, work string, o opts) ([]result, string, error) {
 		})
 		out[len(out)-1].ceiling = ceiling
 	}
+	if o.only == "" || strings.Contains("starvation", o.only) {
+		out = append(out, b.starvation())
+	}
 	// Portal tokens are made beforehand by impersonation (no hashing).
 	tokens := b.prepareTokens(adminTok, int(dur.Seconds()*8000))
 	var next atomic.Int64
@@ -472,6 +475,71 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d  cpu %.2f\n", b.db, name, float64(r.n)/wall.Seconds(),
 		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu)
 	profWG.Wait()
+	return r
+}
+
+// starvation is issue 10.10's attack: 40 workers send wrong passwords for
+// random accounts from a rotating pool of 64 addresses (each address soon
+// has failures), while one real user signs in with the right password from
+// a clean address every 100 ms, after the first third of the run. The result row is the real user's: errors
+// are its sign-ins that did not succeed (503 from a full hashing queue);
+// the attackers' figures are printed.
+func (b *bencher) starvation() result {
+	const attackers, addresses = 40, 64
+	start := time.Now()
+	stop := start.Add(b.dur)
+	var wg sync.WaitGroup
+	var attempts, refused atomic.Int64
+	for a := range attackers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc := newRawConn(b.addr)
+			for i := 0; time.Now().Before(stop); i++ {
+				hdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded",
+					"X-Forwarded-For": fmt.Sprintf("198.19.0.%d", 1+(a*7+i)%addresses)}
+				st, _, err := rc.do(request("POST", "localhost", "/api/sys/users/token", hdr,
+					url.Values{"email": {fmt.Sprintf("u%d@bench.test", 100+rand.IntN(b.users-100))}, "password": {"wrong guess"}}.Encode()))
+				attempts.Add(1)
+				if err != nil || st != http.StatusOK {
+					refused.Add(1)
+				}
+			}
+			if rc.c != nil {
+				rc.c.Close()
+			}
+		}()
+	}
+	// The attack builds up first: each address has failed once or more by
+	// the time the real user starts (the steady state of a long attack).
+	time.Sleep(b.dur / 3)
+	rc := newRawConn(b.addr)
+	var lats []time.Duration
+	var fails int64
+	hdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": "198.18.255.1"}
+	body := url.Values{"email": {"u1@bench.test"}, "password": {benchPW}}.Encode()
+	for time.Now().Before(stop) {
+		t0 := time.Now()
+		st, resp, err := rc.do(request("POST", "localhost", "/api/sys/users/token", hdr, body))
+		lats = append(lats, time.Since(t0))
+		if err != nil || st != http.StatusOK || !bytes.Contains(resp, []byte(`"Status":200`)) {
+			fails++
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if rc.c != nil {
+		rc.c.Close()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	slices.Sort(lats)
+	r := result{db: b.db, scenario: "starvation: real user under 40 attackers", n: int64(len(lats)), errs: fails, dur: wall,
+		rssMB: rss(b.pid, "VmHWM")}
+	if len(lats) > 0 {
+		r.p50, r.p99 = lats[len(lats)/2], lats[len(lats)*99/100]
+	}
+	fmt.Printf("[%s] starvation: real user %d sign-ins, %d failed, p50 %v p99 %v; attackers %d attempts, %d refused (429/503)\n",
+		b.db, len(lats), fails, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), attempts.Load(), refused.Load())
 	return r
 }
 

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
@@ -53,6 +56,15 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, use keyUs
 	if err != nil {
 		return nil, err
 	}
+	if use == keysSign {
+		// A database that reads but refuses writes would serve failing
+		// sign-ins and a stuck outbox: refuse to start on it (issue #11.6),
+		// before anything (the first key) tries to write.
+		if err := st.ProbeWrite(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("the database %s does not take writes (read-only file or mount, full disk?): %w", redactDB(cfg.DB), err)
+		}
+	}
 	a := &app{cfg: cfg, log: log, store: st, metrics: metrics.New(), queued: func() {}}
 	if err := a.build(ctx, use); err != nil {
 		st.Close()
@@ -88,6 +100,10 @@ func (a *app) build(ctx context.Context, use keyUse) error {
 		return fmt.Errorf("password policy: %w", err)
 	}
 	issuer := token.NewIssuer(a.ring, cfg.PublicURL, time.Now)
+	ldapTLS, err := ldapTLSConfig(cfg.LDAPCAFile)
+	if err != nil {
+		return err
+	}
 	a.auth, err = auth.New(a.store, password.NewHasher(password.DefaultParams()), policy, issuer, comp, auth.Options{
 		BaseDomain:  cfg.BaseDomain,
 		PublicURL:   cfg.PublicURL,
@@ -98,6 +114,9 @@ func (a *app) build(ctx context.Context, use keyUse) error {
 		MailQueued:  func() { a.queued() },
 		Event:       a.metrics.Event,
 		TOTPSealer:  token.NewSecretSealer(cfg.KeyEncryption),
+		// Provider secrets are sealed with the same key as signing keys.
+		KeyEncryption: cfg.KeyEncryption,
+		LDAPTLS:       ldapTLS,
 	})
 	if err != nil {
 		return err
@@ -162,4 +181,21 @@ func withExistingStore(ctx context.Context, cfg config.Config, fn func(a *app) e
 // openStoreOnly opens (and migrates) the database without the rest.
 func openStoreOnly(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
 	return sqlstore.Open(ctx, cfg.DB, sqlstore.Options{})
+}
+
+// ldapTLSConfig trusts the system roots, or only the CA certificates in
+// caFile when one is given (a directory with a private CA).
+func ldapTLSConfig(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ldap-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("--ldap-ca-file %s: no PEM certificate in it", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }

@@ -66,11 +66,6 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		return err
 	}
 	defer a.Close()
-	// A database that reads but refuses writes would serve failing sign-ins
-	// and a stuck outbox: refuse to start on it (issue #11.6).
-	if err := a.store.ProbeWrite(ctx); err != nil {
-		return fmt.Errorf("the database %s does not take writes (read-only file or mount, full disk?): %w", redactDB(cfg.DB), err)
-	}
 	if cfg.DebugListen != "" {
 		stop, err := serveDebug(cfg.DebugListen, append([]string{os.Args[0], name}, args...), log)
 		if err != nil {

@@ -165,8 +165,7 @@ func (s *Service) SetActive(ctx context.Context, email string, active bool) (sto
 				return err
 			}
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID}, Client{UserAgent: "cli"})
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID}, Client{UserAgent: "cli"})
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("set active: %w", err)

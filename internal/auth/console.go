@@ -55,20 +55,27 @@ func (s *Service) ConsoleOperator(ps PortalSession, b *store.Business) (Operator
 // not an administrator gets ErrBadCredentials, as a wrong password would;
 // an administrator without TOTP gets ErrSecondFactorRequired and no session.
 func (s *Service) ConsoleSignIn(ctx context.Context, email, password string, c Client) error {
-	u, err := s.checkPassword(ctx, email, password, c)
+	a, u, err := s.passwordAttempt(ctx, email, password, c)
 	if err != nil {
 		return err
 	}
+	// A right password is no guess: its slot goes back, as in the portal
+	// form; the sign-in itself is decided by the second factor's step.
+	a.refund(ctx)
 	if !u.IsAdmin {
-		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: `{"reason":"console_not_admin"}`}, c)
+		if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: `{"reason":"console_not_admin"}`}, c); err != nil {
+			return err
+		}
 		return ErrBadCredentials
 	}
 	if u.TOTPSecret == "" {
-		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: `{"reason":"console_no_second_factor"}`}, c)
+		if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: `{"reason":"console_no_second_factor"}`}, c); err != nil {
+			return err
+		}
 		return ErrSecondFactorRequired
 	}
-	if err := s.mustReset(ctx, u, nil); err != nil {
-		return err
+	if u.MustReset {
+		return ErrMustReset
 	}
 	return s.beginTwoFactor(ctx, u, store.Business{}, c)
 }
@@ -244,8 +251,7 @@ func (s *Service) ConsoleAct(ctx context.Context, op Operator, id int64, action 
 			return fmt.Errorf("send reset: %w", err)
 		}
 		ev.Type = "reset.sent_by_operator"
-		s.audit(ctx, nil, ev, c)
-		return nil
+		return s.audit(ctx, nil, ev, c)
 	default:
 		return FieldErrors{"action": {"invalid_request"}}
 	}
@@ -253,8 +259,7 @@ func (s *Service) ConsoleAct(ctx context.Context, op Operator, id int64, action 
 		if err := change(q); err != nil {
 			return err
 		}
-		s.audit(ctx, q, ev, c)
-		return nil
+		return s.audit(ctx, q, ev, c)
 	})
 	if err != nil {
 		return fmt.Errorf("console %s: %w", action, err)
@@ -284,7 +289,9 @@ func (s *Service) ConsoleAddMember(ctx context.Context, op Operator, nu NewUser,
 	if op.Scope != nil {
 		bid = op.Scope.ID
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "user.created", UserID: u.ID, BusinessID: bid, ActorID: op.User.ID, Detail: `{"via":"console"}`}, c)
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "user.created", UserID: u.ID, BusinessID: bid, ActorID: op.User.ID, Detail: `{"via":"console"}`}, c); err != nil {
+		return store.User{}, err
+	}
 	return u, nil
 }
 
@@ -326,7 +333,9 @@ func (s *Service) ConsoleAddBusiness(ctx context.Context, op Operator, nb NewBus
 	if err != nil {
 		return store.Business{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "business.created", BusinessID: b.ID, ActorID: op.User.ID, Detail: `{"via":"console"}`}, c)
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "business.created", BusinessID: b.ID, ActorID: op.User.ID, Detail: `{"via":"console"}`}, c); err != nil {
+		return store.Business{}, err
+	}
 	return b, nil
 }
 
@@ -339,8 +348,10 @@ func (s *Service) ConsoleImport(ctx context.Context, op Operator, rows []ImportR
 	if err != nil {
 		return res, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "users.imported", ActorID: op.User.ID,
-		Detail: fmt.Sprintf(`{"via":"console","imported":%d,"refused":%d}`, res.Imported, len(res.Refused))}, c)
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "users.imported", ActorID: op.User.ID,
+		Detail: fmt.Sprintf(`{"via":"console","imported":%d,"refused":%d}`, res.Imported, len(res.Refused))}, c); err != nil {
+		return res, err
+	}
 	return res, nil
 }
 
@@ -354,6 +365,8 @@ func (s *Service) ConsoleRotateKeys(ctx context.Context, op Operator, rotate fun
 	if err != nil {
 		return "", fmt.Errorf("rotate keys: %w", err)
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "keys.rotated", ActorID: op.User.ID, Detail: `{"via":"console","kid":` + quote(kid) + `}`}, c)
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "keys.rotated", ActorID: op.User.ID, Detail: `{"via":"console","kid":` + quote(kid) + `}`}, c); err != nil {
+		return kid, err
+	}
 	return kid, nil
 }

@@ -95,8 +95,7 @@ func (s *Service) ImportUsers(ctx context.Context, rows []ImportRow, o ImportOpt
 					return err
 				}
 			}
-			s.audit(ctx, q, store.AuditEvent{Type: "users.imported", Detail: fmt.Sprintf(`{"count":%d}`, len(batch))}, Client{UserAgent: "cli"})
-			return nil
+			return s.audit(ctx, q, store.AuditEvent{Type: "users.imported", Detail: fmt.Sprintf(`{"count":%d}`, len(batch))}, Client{UserAgent: "cli"})
 		})
 		if err != nil {
 			return res, fmt.Errorf("import: batch of rows %d-%d rolled back: %w", start+1, start+len(batch), err)
@@ -149,7 +148,7 @@ func (s *Service) prepareImport(ctx context.Context, rows []ImportRow, businesse
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	done := 0
-	sem := make(chan struct{}, cap(s.pool.slots))
+	sem := make(chan struct{}, s.pool.slots())
 	for i, r := range rows {
 		wg.Add(1)
 		sem <- struct{}{}

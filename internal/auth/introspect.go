@@ -109,8 +109,7 @@ func (s *Service) Revoke(ctx context.Context, cred Credentials, raw string, c Cl
 		if err := s.store.RevokeToken(ctx, claims.ID, claims.ExpiresAt); err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: claims.UserID(), ActorID: caller.ID, Detail: `{"jti":"` + claims.ID + `"}`}, c)
-		return nil
+		return s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: claims.UserID(), ActorID: caller.ID, Detail: `{"jti":"` + claims.ID + `"}`}, c)
 	}
 	t, err := s.store.RefreshTokenByHash(ctx, secretHash(raw))
 	if err != nil && !isNotFound(err) {
@@ -125,8 +124,7 @@ func (s *Service) Revoke(ctx context.Context, cred Credentials, raw string, c Cl
 	if err := s.store.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: t.UserID, ActorID: caller.ID, Detail: `{"kind":"refresh_token"}`}, c)
-	return nil
+	return s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: t.UserID, ActorID: caller.ID, Detail: `{"kind":"refresh_token"}`}, c)
 }
 
 // wrapIf wraps err with op, and is nil for a nil err.

@@ -46,8 +46,10 @@ func (s *Service) ValidateCredentials(ctx context.Context, in PasswordSignIn) (P
 	if err != nil {
 		return Profile{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
-		Detail: `{"method":"validate","jti":"` + p.AccessToken.Claims.ID + `"}`}, in.Client)
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
+		Detail: `{"method":"validate","jti":"` + p.AccessToken.Claims.ID + `"}`}, in.Client); err != nil {
+		return Profile{}, err
+	}
 	return p, nil
 }
 
@@ -58,11 +60,12 @@ func (s *Service) passwordCheck(ctx context.Context, in PasswordSignIn) (store.U
 	if in.Email == "" || in.Password == "" {
 		return store.User{}, ErrBadCredentials
 	}
-	u, err := s.checkPassword(ctx, in.Email, in.Password, in.Client)
+	a, u, err := s.passwordAttempt(ctx, in.Email, in.Password, in.Client)
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := s.secondFactor(ctx, u, in.TOTP); err != nil {
+	// A wrong code is a failed sign-in here too (SPEC §6 second factors).
+	if err := s.finishSignIn(ctx, a, u, in.TOTP, u.DefaultBusinessID); err != nil {
 		return store.User{}, err
 	}
 	if err := s.mustReset(ctx, u, nil); err != nil {

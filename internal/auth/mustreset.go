@@ -67,8 +67,7 @@ func (s *Service) RequireReset(ctx context.Context, email string) (store.User, e
 		if err := endCredentials(ctx, q, u.ID, now); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "user.reset_required", UserID: u.ID}, Client{UserAgent: "cli"})
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: "user.reset_required", UserID: u.ID}, Client{UserAgent: "cli"})
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("require reset: %w", err)

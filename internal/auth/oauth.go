@@ -30,11 +30,11 @@ type Grant struct {
 // issues an access token and a refresh token for clientID (the email when
 // empty). Earlier refresh tokens of the same user and client die.
 func (s *Service) PasswordGrant(ctx context.Context, email, password, totpCode, clientID string, c Client) (Grant, error) {
-	u, err := s.checkPassword(ctx, email, password, c)
+	a, u, err := s.passwordAttempt(ctx, email, password, c)
 	if err != nil {
 		return Grant{}, err
 	}
-	if err := s.secondFactor(ctx, u, totpCode); err != nil {
+	if err := s.finishSignIn(ctx, a, u, totpCode, u.DefaultBusinessID); err != nil {
 		return Grant{}, err
 	}
 	if err := s.mustReset(ctx, u, nil); err != nil {
@@ -79,9 +79,8 @@ func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, cli
 			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL), TokenVersion: u.TokenVersion, ActorID: actorID}); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID, ActorID: actorID,
+		return s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID, ActorID: actorID,
 			Detail: `{"method":"` + method + `","jti":"` + tok.Claims.ID + `"}`}, c)
-		return nil
 	})
 	if err != nil {
 		return Grant{}, fmt.Errorf("grant: %w", err)
@@ -164,7 +163,9 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 	}
 	now := s.now().UTC()
 	if !old.RotatedAt.IsZero() && old.RevokedAt.IsZero() {
-		s.refreshReuse(ctx, old, c, now)
+		if err := s.refreshReuse(ctx, old, c, now); err != nil {
+			return Grant{}, err
+		}
 		return Grant{}, ErrInvalidGrant
 	}
 	if !old.RevokedAt.IsZero() || !now.Before(old.ExpiresAt) || clientID != "" && clientID != old.ClientID {
@@ -199,18 +200,23 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 		return Grant{}, fmt.Errorf("refresh grant: %w", err)
 	}
 	if !ok { // lost a race with another rotation of the same token: reuse
-		s.refreshReuse(ctx, old, c, now)
+		if err := s.refreshReuse(ctx, old, c, now); err != nil {
+			return Grant{}, err
+		}
 		return Grant{}, ErrInvalidGrant
 	}
 	s.opts.Event("token.refreshed") // audited above, in the exchange
 	return Grant{Access: tok, Refresh: newRaw}, nil
 }
 
-func (s *Service) refreshReuse(ctx context.Context, t store.RefreshToken, c Client, now time.Time) {
+// refreshReuse revokes the family of a token presented after rotation. Its
+// error (the revocation or its audit not stored) is answered as such, never
+// as a plain invalid grant.
+func (s *Service) refreshReuse(ctx context.Context, t store.RefreshToken, c Client, now time.Time) error {
 	if err := s.store.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
-		s.log.ErrorContext(ctx, "revoke refresh family failed", "err", err)
+		return fmt.Errorf("refresh reuse: %w", err)
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "refresh.reuse", UserID: t.UserID, Detail: `{"client_id":` + quote(t.ClientID) + `}`}, c)
+	return s.audit(ctx, nil, store.AuditEvent{Type: "refresh.reuse", UserID: t.UserID, Detail: `{"client_id":` + quote(t.ClientID) + `}`}, c)
 }
 
 func quote(s string) string {

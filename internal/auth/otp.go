@@ -43,12 +43,27 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 	if err := s.countRequest(ctx, "otp", r.Email, r.Client, codePerMail, codePerAddr, time.Hour); err != nil {
 		return err
 	}
+	start, floor := time.Now(), s.codeFloor.target()
+	sent, err := s.sendSignInCode(ctx, r)
+	took := time.Since(start)
+	if sent {
+		s.codeFloor.observe(took)
+	}
+	if err == nil {
+		padTo(ctx, floor, took)
+	}
+	return err
+}
+
+// sendSignInCode does the work of SendSignInCode past the request limits;
+// sent says whether a code was queued.
+func (s *Service) sendSignInCode(ctx context.Context, r SignInCodeRequest) (sent bool, err error) {
 	u, err := s.store.UserByEmail(ctx, r.Email)
 	if isNotFound(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("send code: %w", err)
+		return false, fmt.Errorf("send code: %w", err)
 	}
 	bid := r.BusinessID
 	if bid == 0 {
@@ -58,14 +73,14 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 	// alone must not stand in for the second factor.
 	// Nor do users who must reset: the reset is their only way in.
 	if !u.Active || u.MustReset || u.TOTPSecret != "" || bid == 0 || !u.IsAdmin && !u.InBusiness(bid) {
-		return nil
+		return false, nil
 	}
 	b, err := s.store.BusinessByID(ctx, bid)
 	if isNotFound(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("send code: %w", err)
+		return false, fmt.Errorf("send code: %w", err)
 	}
 	lang := r.Lang
 	if lang == "" {
@@ -73,17 +88,17 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 	}
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
-		return fmt.Errorf("send code: %w", err)
+		return false, fmt.Errorf("send code: %w", err)
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
 	link, err := s.issue(ctx, u, token.KindOneTime, 0, codeTTL)
 	if err != nil {
-		return err
+		return false, err
 	}
 	loginURL := s.TenantURL(b) + "/" + lang + "/user/login?t=" + url.QueryEscape(link.Value)
 	msg, err := s.composer.SignInCode(lang, b.Name, u.FullName, code, loginURL, codeTTL)
 	if err != nil {
-		return fmt.Errorf("code email: %w", err)
+		return false, fmt.Errorf("code email: %w", err)
 	}
 	now := s.now().UTC()
 	err = s.store.InTx(ctx, func(q store.Queries) error {
@@ -95,14 +110,13 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 		if err := q.EnqueueMail(ctx, &m); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "code.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: "code.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
 	})
 	if err != nil {
-		return fmt.Errorf("send code: %w", err)
+		return false, fmt.Errorf("send code: %w", err)
 	}
 	s.opts.MailQueued()
-	return nil
+	return true, nil
 }
 
 // codeHash binds a code to its user: six digits are no secret against an
@@ -116,13 +130,13 @@ func codeHash(userID int64, code string) []byte {
 // one-time token (for the portal's t= or the exchange, never a bearer). Each code allows codeMaxTries attempts;
 // failures also count against the account's sign-in throttle.
 func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Client) (Token, error) {
-	if err := s.checkSignInThrottle(ctx, email, c); err != nil {
+	a, err := s.beginAttempt(ctx, email, c)
+	if err != nil {
 		return Token{}, err
 	}
+	defer a.refund(ctx) // storage errors are no guess
 	fail := func(u store.User) (Token, error) {
-		s.recordSignInFailure(ctx, email, c)
-		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: `{"method":"code"}`}, c)
-		return Token{}, ErrCodeInvalid
+		return Token{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: `{"method":"code"}`}, ErrCodeInvalid)
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if isNotFound(err) {
@@ -158,7 +172,7 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 	if !spent {
 		return fail(u)
 	}
-	s.clearSignInFailures(ctx, email)
+	a.succeed(ctx)
 	if u.MustReset {
 		// SPEC §6: passwordless is no way around a required reset. The
 		// code is spent; the answer is the usual refusal.
@@ -168,7 +182,9 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 	if err != nil {
 		return Token{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: o.BusinessID,
-		Detail: `{"method":"code","jti":"` + tok.Claims.ID + `"}`}, c)
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: o.BusinessID,
+		Detail: `{"method":"code","jti":"` + tok.Claims.ID + `"}`}, c); err != nil {
+		return Token{}, err
+	}
 	return tok, nil
 }

@@ -74,9 +74,8 @@ func (s *Service) openSession(ctx context.Context, u store.User, b store.Busines
 		if err := q.CreateSession(ctx, &sess); err != nil {
 			return fmt.Errorf("open session: %w", err)
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "session.created", UserID: u.ID, BusinessID: b.ID, ActorID: actorID,
+		return s.audit(ctx, q, store.AuditEvent{Type: "session.created", UserID: u.ID, BusinessID: b.ID, ActorID: actorID,
 			Detail: `{"method":"` + method + `"}`}, c)
-		return nil
 	})
 	if err != nil {
 		return store.Session{}, "", err
@@ -163,8 +162,7 @@ func (s *Service) SignOut(ctx context.Context, ps PortalSession, everywhere bool
 			}
 			detail = `{"scope":"everywhere"}`
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "session.ended", UserID: ps.User.ID, BusinessID: ps.Session.BusinessID, Detail: detail}, c)
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: "session.ended", UserID: ps.User.ID, BusinessID: ps.Session.BusinessID, Detail: detail}, c)
 	})
 	if err != nil {
 		return fmt.Errorf("sign out: %w", err)
@@ -176,28 +174,32 @@ func (s *Service) SignOut(ctx context.Context, ps PortalSession, everywhere bool
 // profile at b (and not an admin) gets ErrNotMember, an ErrBadCredentials,
 // after the right password only: a wrong password reveals no membership.
 func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, email, password, totpCode string, c Client) (string, PortalSession, error) {
-	u, err := s.checkPassword(ctx, email, password, c)
+	a, u, method, err := s.portalPassword(ctx, b, email, password, c)
 	if err != nil {
 		return "", PortalSession{}, err
 	}
 	if !u.IsAdmin && !u.InBusiness(b.ID) {
-		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, BusinessID: b.ID, Detail: `{"reason":"no_profile"}`}, c)
-		// Only a right password gets here: saying "not a member" tells the
-		// caller nothing a wrong password could learn.
-		return "", PortalSession{}, ErrNotMember
-	}
-	if u.TOTPSecret != "" {
-		if totpCode == "" {
-			return "", PortalSession{}, s.beginTwoFactor(ctx, u, b, c)
-		}
-		if err := s.secondFactor(ctx, u, totpCode); err != nil {
+		// Not a guess (the password checked out), but no sign-in either: the
+		// account's earlier failures stay.
+		a.refund(ctx)
+		if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, BusinessID: b.ID, Detail: `{"reason":"no_profile"}`}, c); err != nil {
 			return "", PortalSession{}, err
 		}
+		// Only a right password gets here: saying "not a member" tells the
+		// caller nothing a wrong password could learn (issue #15.5).
+		return "", PortalSession{}, ErrNotMember
+	}
+	if u.TOTPSecret != "" && totpCode == "" {
+		a.refund(ctx)
+		return "", PortalSession{}, s.beginTwoFactor(ctx, u, b, c)
+	}
+	if err := s.finishSignIn(ctx, a, u, totpCode, b.ID); err != nil {
+		return "", PortalSession{}, err
 	}
 	if err := s.mustReset(ctx, u, &b); err != nil {
 		return "", PortalSession{}, err
 	}
-	sess, cookie, err := s.openSession(ctx, u, b, c, 0, nil, "password")
+	sess, cookie, err := s.openSession(ctx, u, b, c, 0, nil, method)
 	if err != nil {
 		return "", PortalSession{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/spaceauth/spaceauth/internal/mail/compose"
 	"github.com/spaceauth/spaceauth/internal/password"
@@ -31,15 +32,30 @@ func (s *Service) RequestPasswordReset(ctx context.Context, r ResetRequest) erro
 	if err := s.countRequest(ctx, "reset", r.Email, r.Client, p.ResetPerMail, p.ResetPerAddr, p.ResetWindow); err != nil {
 		return err
 	}
+	start, floor := time.Now(), s.resetFloor.target()
+	sent, err := s.requestPasswordReset(ctx, r)
+	took := time.Since(start)
+	if sent {
+		s.resetFloor.observe(took)
+	}
+	if err == nil || errors.Is(err, ErrNotFound) {
+		padTo(ctx, floor, took)
+	}
+	return err
+}
+
+// requestPasswordReset does the work of RequestPasswordReset past the
+// request limits; sent says whether a reset email was queued.
+func (s *Service) requestPasswordReset(ctx context.Context, r ResetRequest) (sent bool, err error) {
 	u, b, err := s.resetTarget(ctx, r)
 	if errors.Is(err, ErrNotFound) {
 		if r.Business != nil && r.Business.HideUnknownEmails {
-			return nil
+			return false, nil
 		}
-		return ErrNotFound
+		return false, ErrNotFound
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	lang := r.Lang
 	if r.Business == nil || lang == "" {
@@ -47,12 +63,12 @@ func (s *Service) RequestPasswordReset(ctx context.Context, r ResetRequest) erro
 	}
 	raw, hash, err := newSecret()
 	if err != nil {
-		return err
+		return false, err
 	}
 	link := s.TenantURL(b) + "/" + lang + "/user/newPassword?token=" + url.QueryEscape(raw)
 	msg, err := s.composer.Reset(lang, b.Name, u.FullName, link, s.opts.ResetTTL)
 	if err != nil {
-		return fmt.Errorf("reset email: %w", err)
+		return false, fmt.Errorf("reset email: %w", err)
 	}
 	now := s.now().UTC()
 	err = s.store.InTx(ctx, func(q store.Queries) error {
@@ -64,14 +80,13 @@ func (s *Service) RequestPasswordReset(ctx context.Context, r ResetRequest) erro
 		if err := q.EnqueueMail(ctx, &m); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "reset.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: "reset.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
 	})
 	if err != nil {
-		return fmt.Errorf("request reset: %w", err)
+		return false, fmt.Errorf("request reset: %w", err)
 	}
 	s.opts.MailQueued()
-	return nil
+	return true, nil
 }
 
 // resetTarget finds the user a reset is for and the business whose portal
@@ -204,7 +219,7 @@ func (s *Service) newPasswordHash(ctx context.Context, pw, email string) (string
 	}
 	var hash string
 	var herr error
-	if err := s.pool.do(ctx, func() { hash, herr = s.hasher.Hash(pw) }); err != nil {
+	if err := s.pool.do(ctx, false, func() { hash, herr = s.hasher.Hash(pw) }); err != nil {
 		return "", err
 	}
 	if herr != nil {
@@ -236,8 +251,7 @@ func (s *Service) changePassword(ctx context.Context, q store.Queries, u store.U
 			return fmt.Errorf("change password: %w", err)
 		}
 	}
-	s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
-	return nil
+	return s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
 }
 
 // StartPasswordReset is SPEC §5.4's start: like RequestPasswordReset for the

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"runtime"
 	"strings"
@@ -24,6 +26,10 @@ type Hasher interface {
 	VerifyDummy(password string)
 	// Recognize reports whether encoded is a hash format Verify can check.
 	Recognize(encoded string) error
+	// Prefix starts every hash Hash writes; CostClass names what verifying
+	// encoded costs ("" when unreadable). Both serve the timing floor.
+	Prefix() string
+	CostClass(encoded string) string
 }
 
 // Policy decides whether a new password is acceptable (password.Policy).
@@ -66,6 +72,13 @@ type Options struct {
 	Event func(eventType string)
 	// TOTPSealer seals TOTP secrets at rest (nil: stored as they are).
 	TOTPSealer *token.SecretSealer
+	// KeyEncryption seals identity providers' secrets at rest (SPEC §8).
+	KeyEncryption string
+	// FederationClient makes the requests to OpenID providers (default: a
+	// client with a 10 s timeout).
+	FederationClient *http.Client
+	// LDAPTLS is the TLS configuration for directories (nil: system roots).
+	LDAPTLS *tls.Config
 }
 
 // Service is the domain. It is safe for concurrent use.
@@ -83,6 +96,10 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	cache    *stateCache
+	hashCost hashCost
+	// Known and unknown emails cost the same on these requests.
+	codeFloor, resetFloor workFloor
+	rps                   *rpCache
 }
 
 // New builds a Service.
@@ -121,6 +138,9 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 	if o.Event == nil {
 		o.Event = func(string) {}
 	}
+	if o.FederationClient == nil {
+		o.FederationClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	if o.Throttle == (ThrottlePolicy{}) {
 		o.Throttle = DefaultThrottlePolicy()
 	}
@@ -130,6 +150,7 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 		scheme: u.Scheme, port: u.Port(),
 		pool: newHashPool(o.HashSlots, o.HashQueue), throttle: o.Throttle,
 		now: o.Clock, log: o.Logger, cache: newStateCache(st),
+		rps: newRPCache(o.Clock),
 	}, nil
 }
 
@@ -209,8 +230,10 @@ func stripPort(host string) string {
 	return host
 }
 
-func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) {
-	s.opts.Event(e.Type)
+// audit records a security event. Its error is the caller's to act on: an
+// event that cannot be written refuses what it records (SPEC §6 "Fail
+// closed"); inside a transaction, returning it rolls the change back.
+func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) error {
 	e.At = s.now().UTC()
 	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
 	if q == nil {
@@ -218,7 +241,10 @@ func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent
 	}
 	if err := q.AppendAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "type", e.Type, "err", err)
+		return fmt.Errorf("audit %s: %w", e.Type, err)
 	}
+	s.opts.Event(e.Type)
+	return nil
 }
 
 func truncate(s string, n int) string {

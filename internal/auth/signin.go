@@ -33,41 +33,69 @@ type PasswordSignIn struct {
 // Unknown email, wrong password and disabled user all return
 // ErrBadCredentials after the same amount of hashing work.
 func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (Token, error) {
-	u, err := s.checkPassword(ctx, in.Email, in.Password, in.Client)
+	u, err := s.passwordCheck(ctx, in)
 	if err != nil {
-		return Token{}, err
-	}
-	if err := s.secondFactor(ctx, u, in.TOTP); err != nil {
-		return Token{}, err
-	}
-	if err := s.mustReset(ctx, u, nil); err != nil {
 		return Token{}, err
 	}
 	tok, err := s.issue(ctx, u, token.KindAccess, 0, in.Validity)
 	if err != nil {
 		return Token{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
-		Detail: `{"method":"password","jti":"` + tok.Claims.ID + `"}`}, in.Client)
+	// The token is handed out only once its issuance is on record.
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
+		Detail: `{"method":"password","jti":"` + tok.Claims.ID + `"}`}, in.Client); err != nil {
+		return Token{}, err
+	}
 	return tok, nil
 }
 
-// checkPassword verifies credentials and upgrades a legacy or weaker hash.
+// checkPassword verifies credentials where a password alone is asked for
+// (API callers; a user with two-factor on is then refused by the caller).
+// For such a user a right password is no full sign-in: the attempt's slot is
+// given back but the account's earlier failures, wrong codes among them,
+// stay counted.
 func (s *Service) checkPassword(ctx context.Context, email, password string, c Client) (store.User, error) {
-	if s.pool.full() {
-		return store.User{}, ErrBusy
-	}
-	if err := s.checkSignInThrottle(ctx, email, c); err != nil {
+	a, u, err := s.passwordAttempt(ctx, email, password, c)
+	if err != nil {
 		return store.User{}, err
+	}
+	if u.TOTPSecret != "" {
+		a.refund(ctx)
+	} else {
+		a.succeed(ctx)
+	}
+	return u, nil
+}
+
+// passwordAttempt takes the attempt's failure slots, then verifies the
+// password (and upgrades a legacy or weaker hash). A wrong password closes
+// the attempt as a failure; a right one returns it open, for the second
+// factor to close.
+func (s *Service) passwordAttempt(ctx context.Context, email, password string, c Client) (*attempt, store.User, error) {
+	if s.pool.full(false) {
+		return nil, store.User{}, ErrBusy
+	}
+	a, err := s.beginAttempt(ctx, email, c)
+	if err != nil {
+		return nil, store.User{}, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !isNotFound(err) {
-		return store.User{}, fmt.Errorf("sign in: %w", err)
+		a.refund(ctx)
+		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
 	}
 	found := err == nil
+	floor, err := s.hashFloor(ctx)
+	if err != nil {
+		a.refund(ctx)
+		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
+	}
 	var ok, rehash bool
 	var verr error
-	perr := s.pool.do(ctx, func() {
+	var took time.Duration
+	perr := s.pool.do(ctx, a.suspect, func() {
+		start := time.Now()
+		defer func() { took = time.Since(start) }()
 		if !found {
 			s.hasher.VerifyDummy(password)
 			return
@@ -75,22 +103,37 @@ func (s *Service) checkPassword(ctx context.Context, email, password string, c C
 		ok, rehash, verr = s.hasher.Verify(password, u.PasswordHash)
 	})
 	if perr != nil {
-		return store.User{}, perr
+		a.refund(ctx)
+		return nil, store.User{}, perr
+	}
+	if found && verr == nil && s.legacyHash(u.PasswordHash) {
+		s.hashCost.observe(s.hasher.CostClass(u.PasswordHash), took)
 	}
 	if verr != nil {
 		s.log.ErrorContext(ctx, "stored password hash unreadable", "user", u.ID, "err", verr)
 		ok = false
 	}
 	if !ok || !u.Active {
-		s.recordSignInFailure(ctx, email, c)
-		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, c)
-		return store.User{}, ErrBadCredentials
+		// Every failure takes at least what the costliest stored kind of
+		// hash takes, whatever kind this one was.
+		padTo(ctx, floor, took)
+		return nil, store.User{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, ErrBadCredentials)
 	}
-	s.clearSignInFailures(ctx, email)
+	refused, err := s.passwordRefused(ctx, u)
+	if err != nil {
+		a.refund(ctx)
+		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
+	}
+	if refused {
+		// Same answer (and time) as a wrong password; the reason is in the
+		// audit log (SPEC §8).
+		padTo(ctx, floor, took)
+		return nil, store.User{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: `{"reason":"password_refused_by_business"}`}, ErrBadCredentials)
+	}
 	if rehash {
 		s.upgradeHash(ctx, u, password)
 	}
-	return u, nil
+	return a, u, nil
 }
 
 func failureDetail(found, ok, active bool) string {
@@ -110,7 +153,7 @@ func failureDetail(found, ok, active bool) string {
 func (s *Service) upgradeHash(ctx context.Context, u store.User, password string) {
 	var h string
 	var err error
-	if perr := s.pool.do(ctx, func() { h, err = s.hasher.Hash(password) }); perr != nil {
+	if perr := s.pool.do(ctx, false, func() { h, err = s.hasher.Hash(password) }); perr != nil {
 		return
 	}
 	if err == nil {
@@ -308,16 +351,20 @@ func (s *Service) Impersonate(ctx context.Context, in Impersonation) (Token, err
 		return Token{}, ErrNotFound
 	}
 	if !caller.IsAdmin && (target.IsAdmin || !rolesWithin(target, caller)) || target.MustReset {
-		s.audit(ctx, nil, store.AuditEvent{Type: "impersonation.refused", UserID: target.ID, ActorID: actor,
-			BusinessID: target.DefaultBusinessID}, in.Client)
+		if err := s.audit(ctx, nil, store.AuditEvent{Type: "impersonation.refused", UserID: target.ID, ActorID: actor,
+			BusinessID: target.DefaultBusinessID}, in.Client); err != nil {
+			return Token{}, err
+		}
 		return Token{}, ErrForbidden
 	}
 	tok, err := s.issue(ctx, target, token.KindAccess, actor, in.Validity)
 	if err != nil {
 		return Token{}, err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "token.impersonated", UserID: target.ID, ActorID: actor,
-		BusinessID: target.DefaultBusinessID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, in.Client)
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "token.impersonated", UserID: target.ID, ActorID: actor,
+		BusinessID: target.DefaultBusinessID, Detail: `{"jti":"` + tok.Claims.ID + `"}`}, in.Client); err != nil {
+		return Token{}, err
+	}
 	return tok, nil
 }
 

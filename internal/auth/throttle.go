@@ -33,18 +33,23 @@ func DefaultThrottlePolicy() ThrottlePolicy {
 	}
 }
 
-// lockedFor is how long a key with st failures stays locked after its
-// last failure.
-func (p ThrottlePolicy) lockedFor(st store.ThrottleState, free int) time.Duration {
-	over := st.Count - free
-	if over <= 0 {
+// wait is how long a key in state st must wait before one more attempt:
+// the first free attempts of a window go at once, and each further one only
+// after a delay past the previous attempt that doubles, up to MaxDelay.
+// Attempts are counted when they start (see takeSlot), so after free
+// failures the next attempt already waits BaseDelay.
+func (p ThrottlePolicy) wait(st store.ThrottleState, free int, now time.Time) time.Duration {
+	if st.Count < free || now.Sub(st.LastAt) > p.Window {
 		return 0
 	}
 	d := p.BaseDelay
-	for i := 1; i < over && d < p.MaxDelay; i++ {
+	for i := free; i < st.Count && d < p.MaxDelay; i++ {
 		d *= 2
 	}
-	return min(d, p.MaxDelay)
+	if until := st.LastAt.Add(min(d, p.MaxDelay)); now.Before(until) {
+		return until.Sub(now)
+	}
+	return 0
 }
 
 func accountKey(email string) string {
@@ -52,64 +57,152 @@ func accountKey(email string) string {
 }
 func addressKey(ip string) string { return "signin:addr:" + ip }
 
-// checkSignInThrottle refuses a sign-in attempt while the account or the
-// client address is locked. It runs before the password is checked, so a
-// locked account answers the same whether the password is right or not.
-func (s *Service) checkSignInThrottle(ctx context.Context, email string, c Client) error {
-	now := s.now()
-	checks := []struct {
+// failuresKey counts an address's failed sign-ins only (addressKey also
+// holds its attempts in flight), to tell suspects for the hashing queue.
+func failuresKey(ip string) string { return "signin:fail:" + ip }
+
+// takeTries bounds the loop of takeSlot; past it the caller is told to come
+// back. Below the allowance takes never contend; past it only one attempt
+// per delay may go, and the others see the lock on their next read.
+const takeTries = 64
+
+// attempt is one sign-in attempt that holds a failure slot of the account
+// and of the client address, taken before any secret is checked (SPEC §6
+// "Throttle accounting is atomic"): a failure keeps the slots, a success
+// gives them back. Of any number of concurrent attempts on one account, at
+// most the allowance get past beginAttempt, in every process that shares
+// the store.
+type attempt struct {
+	s       *Service
+	email   string
+	c       Client
+	keys    []string // slots held: the account's, then the address's
+	suspect bool     // the account had failures or attempts in flight, or the address failures
+	closed  bool
+}
+
+// beginAttempt takes the failure slots of email and c's address, or
+// returns *RateLimited while either is locked. A locked account refuses
+// even the right password: nothing is checked.
+func (s *Service) beginAttempt(ctx context.Context, email string, c Client) (*attempt, error) {
+	a := &attempt{s: s, email: email, c: c}
+	type slot struct {
 		key  string
 		free int
-	}{{accountKey(email), s.throttle.AccountFree}}
+	}
+	slots := []slot{{accountKey(email), s.throttle.AccountFree}}
 	if c.IP != "" {
-		checks = append(checks, struct {
-			key  string
-			free int
-		}{addressKey(c.IP), s.throttle.AddressFree})
+		slots = append(slots, slot{addressKey(c.IP), s.throttle.AddressFree})
 	}
-	var wait time.Duration
-	for _, ch := range checks {
-		st, err := s.store.ThrottleGet(ctx, ch.key)
+	for i, sl := range slots {
+		before, err := s.takeSlot(ctx, sl.key, sl.free)
 		if err != nil {
-			return fmt.Errorf("throttle: %w", err)
+			a.refund(ctx)
+			return nil, err
 		}
-		if st.Count == 0 || now.Sub(st.LastAt) > s.throttle.Window {
-			continue
-		}
-		if until := st.LastAt.Add(s.throttle.lockedFor(st, ch.free)); now.Before(until) {
-			wait = max(wait, until.Sub(now))
+		a.keys = append(a.keys, sl.key)
+		// An account rarely has two sign-ins at once; an address (a NAT, a
+		// proxy) often has: for it only failures count.
+		if i == 0 && before > 0 {
+			a.suspect = true
 		}
 	}
-	if wait > 0 {
-		return &RateLimited{RetryAfter: wait}
+	if c.IP != "" && !a.suspect {
+		st, err := s.store.ThrottleGet(ctx, failuresKey(c.IP))
+		if err != nil {
+			a.refund(ctx)
+			return nil, fmt.Errorf("throttle: %w", err)
+		}
+		a.suspect = st.Count > 0 && s.now().Sub(st.LastAt) <= s.throttle.Window
 	}
-	return nil
+	return a, nil
 }
 
-// recordSignInFailure counts a failure against the account and the address.
-func (s *Service) recordSignInFailure(ctx context.Context, email string, c Client) {
-	keys := []string{accountKey(email)}
-	if c.IP != "" {
-		keys = append(keys, addressKey(c.IP))
+// takeSlot counts one attempt against key if the key is not locked, and
+// returns the count it had before.
+func (s *Service) takeSlot(ctx context.Context, key string, free int) (int, error) {
+	for range takeTries {
+		now := s.now()
+		st, err := s.store.ThrottleGet(ctx, key)
+		if err != nil {
+			return 0, fmt.Errorf("throttle: %w", err)
+		}
+		if d := s.throttle.wait(st, free, now); d > 0 {
+			return 0, &RateLimited{RetryAfter: d}
+		}
+		ok, err := s.store.ThrottleTake(ctx, key, st, free, now, s.throttle.Window)
+		if err != nil {
+			return 0, fmt.Errorf("throttle: %w", err)
+		}
+		if ok {
+			if now.Sub(st.LastAt) > s.throttle.Window {
+				return 0, nil
+			}
+			return st.Count, nil
+		}
 	}
-	err := s.store.InTx(ctx, func(q store.Queries) error {
-		for _, k := range keys {
-			if _, err := q.ThrottleHit(ctx, k, s.now(), s.throttle.Window); err != nil {
-				return err
+	return 0, ErrBusy
+}
+
+// fail closes the attempt as a failed sign-in: the slots stay counted, the
+// address's failure count grows and the failure is audited, in one
+// transaction. A failure that cannot be audited is an error
+// (SPEC §6 "Fail closed"), returned instead of failWith.
+func (a *attempt) fail(ctx context.Context, e store.AuditEvent, failWith error) error {
+	a.closed = true
+	if e.Type == "" {
+		e.Type = "signin.failure"
+	}
+	err := a.s.store.InTx(ctx, func(q store.Queries) error {
+		if a.c.IP != "" {
+			if _, err := q.ThrottleHit(ctx, failuresKey(a.c.IP), a.s.now(), a.s.throttle.Window); err != nil {
+				return fmt.Errorf("throttle: %w", err)
 			}
 		}
-		return nil
+		return a.s.audit(ctx, q, e, a.c)
 	})
 	if err != nil {
-		s.log.ErrorContext(ctx, "throttle write failed", "err", err)
+		return err
+	}
+	return failWith
+}
+
+// succeed closes the attempt as a successful sign-in: the account's count
+// is forgotten and the address's slot given back (one address may hold many
+// accounts, so its failures stay). Errors are logged: a slot that stays
+// counted errs on the safe side.
+func (a *attempt) succeed(ctx context.Context) {
+	if a.closed {
+		return
+	}
+	a.closed = true
+	ctx = context.WithoutCancel(ctx) // a client gone mid-way still gets its slots back
+	for i, k := range a.keys {
+		var err error
+		if i == 0 {
+			err = a.s.store.ThrottleClear(ctx, k)
+		} else {
+			err = a.s.store.ThrottleRefund(ctx, k)
+		}
+		if err != nil {
+			a.s.log.ErrorContext(ctx, "throttle release failed", "err", err)
+		}
 	}
 }
 
-// clearSignInFailures forgets an account's failures after a success; the
-// address keeps its count (one address may hold many accounts).
-func (s *Service) clearSignInFailures(ctx context.Context, email string) {
-	if err := s.store.ThrottleClear(ctx, accountKey(email)); err != nil {
-		s.log.ErrorContext(ctx, "throttle clear failed", "err", err)
+// refund closes the attempt as neither success nor failure (a second
+// factor still to come, a busy pool, a storage error): both slots are
+// given back, the counts of earlier failures stay.
+func (a *attempt) refund(ctx context.Context) {
+	if a.closed {
+		return
+	}
+	a.closed = true
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range a.keys {
+		if err := a.s.store.ThrottleRefund(ctx, k); err != nil {
+			a.s.log.ErrorContext(ctx, "throttle refund failed", "err", err)
+		}
 	}
 }
 

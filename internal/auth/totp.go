@@ -92,8 +92,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, bearer, code string, c Client
 		if err := q.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); err != nil {
 			return err
 		}
-		s.audit(ctx, q, store.AuditEvent{Type: "totp.enabled", UserID: u.ID}, c)
-		return nil
+		return s.audit(ctx, q, store.AuditEvent{Type: "totp.enabled", UserID: u.ID}, c)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("totp: %w", err)
@@ -111,14 +110,44 @@ func (s *Service) DisableTOTP(ctx context.Context, bearer, code string, c Client
 	if u.TOTPSecret == "" {
 		return nil
 	}
-	if err := s.secondFactor(ctx, u, code); err != nil {
-		return FieldErrors{"code": {"two_factor_invalid"}}
+	// A wrong code here is a guess like any other (SPEC §6 "Second
+	// factors"): it counts against the account and the address.
+	a, err := s.beginAttempt(ctx, u.Email, c)
+	if err != nil {
+		return err
 	}
-	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
-		return fmt.Errorf("totp: %w", err)
+	if err := s.finishSignIn(ctx, a, u, code, u.DefaultBusinessID); err != nil {
+		if errors.Is(err, ErrTwoFactorInvalid) || errors.Is(err, ErrTwoFactorNeeded) {
+			return FieldErrors{"code": {"two_factor_invalid"}}
+		}
+		return err
 	}
-	s.audit(ctx, nil, store.AuditEvent{Type: "totp.disabled", UserID: u.ID}, c)
-	return nil
+	return s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.DisableTOTP(ctx, u.ID); err != nil {
+			return fmt.Errorf("totp: %w", err)
+		}
+		return s.audit(ctx, q, store.AuditEvent{Type: "totp.disabled", UserID: u.ID}, c)
+	})
+}
+
+// finishSignIn closes attempt a, whose password (or first step) checked
+// out for u, with u's second factor: users without one succeed; a missing
+// code gives the slots back (ErrTwoFactorNeeded); a wrong or replayed code
+// is a failed sign-in of the account and the address, audited
+// (ErrTwoFactorInvalid). Because the attempt's slot is held through the
+// code check, concurrent guesses are bounded by the allowance too.
+func (s *Service) finishSignIn(ctx context.Context, a *attempt, u store.User, code string, businessID int64) error {
+	err := s.secondFactor(ctx, u, code)
+	switch {
+	case err == nil:
+		a.succeed(ctx)
+		return nil
+	case errors.Is(err, ErrTwoFactorInvalid):
+		return a.fail(ctx, store.AuditEvent{UserID: u.ID, BusinessID: businessID, Detail: `{"reason":"two_factor"}`}, err)
+	default: // a missing code, or a storage error: no guess was made
+		a.refund(ctx)
+		return err
+	}
 }
 
 // secondFactor checks code for a user with two-factor on: a TOTP code
@@ -226,9 +255,11 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 		return "", PortalSession{}, fmt.Errorf("two-factor: %w", err)
 	}
 	// The throttle is the account's, whatever email the form carries.
-	if err := s.checkSignInThrottle(ctx, u.Email, c); err != nil {
+	a, err := s.beginAttempt(ctx, u.Email, c)
+	if err != nil {
 		return "", PortalSession{}, err
 	}
+	defer a.refund(ctx) // unless the code decided: a bad pending step is no guess
 	if !u.Active || u.TOTPSecret == "" || u.TokenVersion != p.TokenVersion {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
@@ -239,13 +270,11 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 	if tries > codeMaxTries {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
-	if err := s.secondFactor(ctx, u, code); err != nil {
-		if !errors.Is(err, ErrTwoFactorInvalid) && !errors.Is(err, ErrTwoFactorNeeded) {
-			return "", PortalSession{}, err // storage: never a denial
+	if err := s.finishSignIn(ctx, a, u, code, b.ID); err != nil {
+		if errors.Is(err, ErrTwoFactorNeeded) {
+			err = ErrTwoFactorInvalid
 		}
-		s.recordSignInFailure(ctx, u.Email, c)
-		s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, BusinessID: b.ID, Detail: `{"reason":"two_factor"}`}, c)
-		return "", PortalSession{}, ErrTwoFactorInvalid
+		return "", PortalSession{}, err
 	}
 	spent, err := s.store.SpendPendingSignIn(ctx, hash, s.now().UTC())
 	if err != nil {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -84,6 +85,10 @@ type harnessOptions struct {
 	proxies []netip.Prefix
 	// kek seals TOTP secrets (the --key-encryption-key).
 	kek string
+	// throttle, when set, replaces the default lockout policy.
+	throttle auth.ThrottlePolicy
+	// ldapTLS trusts the test directory's certificate (SPEC §8).
+	ldapTLS *tls.Config
 }
 
 func newHarness(t *testing.T) *harness {
@@ -152,6 +157,8 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 		ResetTTL: time.Hour, SessionTTL: 24 * time.Hour, Clock: o.clock.Now, Logger: log, MailQueued: worker.Nudge,
 		HashSlots:  o.hashSlots,
 		TOTPSealer: token.NewSecretSealer(o.kek),
+		Throttle:   o.throttle,
+		LDAPTLS:    o.ldapTLS, KeyEncryption: o.kek,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -126,6 +126,38 @@ func NewHasher(p Params) *Hasher {
 	return h
 }
 
+// Prefix is the start every hash this hasher writes shares (format and
+// costs, before the salt): a stored hash without it is legacy or weaker.
+func (h *Hasher) Prefix() string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, h.p.Memory, h.p.Time, h.p.Threads)
+}
+
+// CostClass names what verifying encoded costs: its format and cost
+// parameters, the same for every hash that takes the same work ("" when
+// encoded is unreadable). Callers use it to find the costliest kind of hash
+// in store without verifying each.
+func (h *Hasher) CostClass(encoded string) string {
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		p, _, _, err := parsePHC(encoded)
+		if err != nil {
+			return ""
+		}
+		return fmt.Sprintf("argon2id:m=%d,t=%d,p=%d,l=%d", p.Memory, p.Time, p.Threads, p.KeyLen)
+	case isBcrypt(encoded):
+		if checkBcrypt(encoded) != nil {
+			return ""
+		}
+		return "bcrypt:" + encoded[4:6]
+	default:
+		a, err := parseASPNet(encoded)
+		if err != nil {
+			return ""
+		}
+		return fmt.Sprintf("aspnet:%d:%d", a.prf().Size(), a.iter)
+	}
+}
+
 // Params returns the hasher's costs.
 func (h *Hasher) Params() Params { return h.p }
 

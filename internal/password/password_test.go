@@ -357,3 +357,37 @@ func FuzzPolicy(f *testing.F) {
 		}
 	})
 }
+
+// TestCostClass: hashes that cost the same share a class, different costs
+// do not, and unreadable hashes have none.
+func TestCostClass(t *testing.T) {
+	h := NewHasher(Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
+	a1, _ := h.Hash("one password")
+	a2, _ := h.Hash("another password")
+	if !strings.HasPrefix(a1, h.Prefix()) || h.CostClass(a1) == "" || h.CostClass(a1) != h.CostClass(a2) {
+		t.Fatalf("argon2id: prefix %q, classes %q %q", h.Prefix(), h.CostClass(a1), h.CostClass(a2))
+	}
+	stronger, _ := NewHasher(Params{Memory: 128, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}).Hash("x")
+	b10a, _ := bcrypt.GenerateFromPassword([]byte("a"), 10)
+	b10b, _ := bcrypt.GenerateFromPassword([]byte("b"), 10)
+	b11, _ := bcrypt.GenerateFromPassword([]byte("a"), 11)
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{a1, stronger, false},
+		{string(b10a), string(b10b), true},
+		{string(b10a), string(b11), false},
+		{string(b10a), a1, false},
+	} {
+		ca, cb := h.CostClass(tc.a), h.CostClass(tc.b)
+		if ca == "" || cb == "" || (ca == cb) != tc.same {
+			t.Errorf("classes %q and %q: same=%v, want %v", ca, cb, ca == cb, tc.same)
+		}
+	}
+	for _, bad := range []string{"", "$argon2id$v=19$nonsense", "$2a$99$short", "not a hash"} {
+		if c := h.CostClass(bad); c != "" {
+			t.Errorf("class of %q: %q, want none", bad, c)
+		}
+	}
+}

@@ -51,6 +51,7 @@ type Queries interface {
 	Refresh
 	TwoFactor
 	PendingSignIns
+	Federation
 }
 
 // Businesses stores tenants.
@@ -77,6 +78,10 @@ type Users interface {
 	RevokeUserTokens(ctx context.Context, id int64, at time.Time) error
 	AddProfile(ctx context.Context, userID, businessID int64) error
 	SetMustReset(ctx context.Context, id int64, must bool) error
+	// EachPasswordHash calls fn with every stored password hash that does not
+	// start with except (the current hasher's own prefix), to find the kinds
+	// of legacy hash still in use; fn's error stops the scan.
+	EachPasswordHash(ctx context.Context, except string, fn func(hash string) error) error
 }
 
 // Keys stores JWT signing keys.
@@ -162,6 +167,18 @@ type Throttles interface {
 	// ThrottleGet returns key's state; a key never hit has Count 0.
 	ThrottleGet(ctx context.Context, key string) (ThrottleState, error)
 	ThrottleClear(ctx context.Context, key string) error
+	// ThrottleTake counts one event for key at now if, in one atomic step,
+	// the key's count in its window is below free, or the window is over,
+	// or the key's state is still prev (as ThrottleGet returned it: a
+	// compare-and-swap for the caller that decided from prev that a delay
+	// has passed). ok is false when none held; the caller reads the state
+	// again. Below free, concurrent takes do not contend: each counts, up to
+	// free, whatever process makes it. As with ThrottleHit, the window
+	// restarts when the previous event is older than window.
+	ThrottleTake(ctx context.Context, key string, prev ThrottleState, free int, now time.Time, window time.Duration) (ok bool, err error)
+	// ThrottleRefund gives back one event of key (an attempt counted in
+	// advance that turned out not to be a failure); never below zero.
+	ThrottleRefund(ctx context.Context, key string) error
 }
 
 // ThrottleState is one key's counter.

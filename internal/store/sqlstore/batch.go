@@ -203,6 +203,15 @@ func (s *Store) ThrottleClear(ctx context.Context, key string) error {
 	return err
 }
 
+func (s *Store) ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, free int, now time.Time, window time.Duration) (bool, error) {
+	return viaBatch(ctx, s, func(q store.Queries) (bool, error) { return q.ThrottleTake(ctx, key, prev, free, now, window) })
+}
+
+func (s *Store) ThrottleRefund(ctx context.Context, key string) error {
+	_, err := viaBatch(ctx, s, func(q store.Queries) (struct{}, error) { return struct{}{}, q.ThrottleRefund(ctx, key) })
+	return err
+}
+
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 	_, err := viaBatch(ctx, s, func(q store.Queries) (struct{}, error) { return struct{}{}, q.AppendAudit(ctx, e) })
 	return err

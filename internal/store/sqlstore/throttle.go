@@ -40,3 +40,28 @@ func (q *queries) ThrottleClear(ctx context.Context, key string) error {
 	_, err := q.exec(ctx, `DELETE FROM throttle WHERE key = ?`, key)
 	return q.wrap("throttle clear", err)
 }
+
+func (q *queries) ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, free int, now time.Time, window time.Duration) (bool, error) {
+	// One statement: the condition is checked on the row as it is when the
+	// statement writes it, so concurrent takes in any process serialize.
+	res, err := q.exec(ctx, `INSERT INTO throttle (key, count, window_start, last_at) VALUES (?, 1, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET
+			count        = CASE WHEN throttle.last_at < ? THEN 1 ELSE throttle.count + 1 END,
+			window_start = CASE WHEN throttle.last_at < ? THEN excluded.window_start ELSE throttle.window_start END,
+			last_at      = excluded.last_at
+		WHERE throttle.last_at < ? OR throttle.count < ? OR (throttle.count = ? AND throttle.last_at = ?)`,
+		key, ns(now), ns(now), ns(now.Add(-window)), ns(now.Add(-window)), ns(now.Add(-window)), free, prev.Count, ns(prev.LastAt))
+	if err != nil {
+		return false, q.wrap("throttle take", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, q.wrap("throttle take", err)
+	}
+	return n == 1, nil
+}
+
+func (q *queries) ThrottleRefund(ctx context.Context, key string) error {
+	_, err := q.exec(ctx, `UPDATE throttle SET count = count - 1 WHERE key = ? AND count > 0`, key)
+	return q.wrap("throttle refund", err)
+}

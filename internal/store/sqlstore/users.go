@@ -216,3 +216,21 @@ func (q *queries) SetMustReset(ctx context.Context, id int64, must bool) error {
 	}
 	return mustAffect(res, "set must reset")
 }
+
+func (q *queries) EachPasswordHash(ctx context.Context, except string, fn func(hash string) error) error {
+	rows, err := q.query(ctx, `SELECT password_hash FROM users WHERE substr(password_hash, 1, ?) <> ?`, len(except), except)
+	if err != nil {
+		return q.wrap("password hashes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return q.wrap("password hashes", err)
+		}
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	return q.wrap("password hashes", rows.Err())
+}
