@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
 )
@@ -141,6 +142,15 @@ type MemberDetail struct {
 	Member
 	Sessions   []store.Session
 	Businesses []store.Business
+	// Identities are the member's federated links (SPEC §8) at providers
+	// the operator sees.
+	Identities []IdentityView
+}
+
+// IdentityView is one federated link as the console shows it.
+type IdentityView struct {
+	Provider, Kind, Subject, Email string
+	LastUsedAt                     time.Time
 }
 
 // ConsoleMember returns user id as the operator may see it; a user outside
@@ -167,7 +177,42 @@ func (s *Service) ConsoleMember(ctx context.Context, op Operator, id int64) (Mem
 			d.Businesses = append(d.Businesses, b)
 		}
 	}
+	links, err := s.store.UserIdentities(ctx, u.ID)
+	if err != nil {
+		return MemberDetail{}, fmt.Errorf("member identities: %w", err)
+	}
+	for _, l := range links {
+		p, err := s.store.ProviderByID(ctx, l.ProviderID)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return MemberDetail{}, fmt.Errorf("member identities: %w", err)
+		}
+		if op.Admin() || p.BusinessID == op.Scope.ID {
+			d.Identities = append(d.Identities, IdentityView{Provider: p.Name, Kind: p.Kind, Subject: l.Subject, Email: l.Email, LastUsedAt: l.LastUsedAt})
+		}
+	}
 	return d, nil
+}
+
+// ConsoleProviders returns the identity providers (SPEC §8) of the
+// businesses op sees, by business id. Secrets stay out: only the settings.
+func (s *Service) ConsoleProviders(ctx context.Context, op Operator) (map[int64][]store.Provider, error) {
+	bid := int64(0)
+	if !op.Admin() {
+		bid = op.Scope.ID
+	}
+	list, err := s.store.ListProviders(ctx, bid)
+	if err != nil {
+		return nil, fmt.Errorf("console providers: %w", err)
+	}
+	out := map[int64][]store.Provider{}
+	for _, p := range list {
+		p.Secret = nil
+		out[p.BusinessID] = append(out[p.BusinessID], p)
+	}
+	return out, nil
 }
 
 // consoleUser loads user id for op: ErrNotFound when op may not see it,

@@ -427,3 +427,39 @@ func TestConsoleAttackers(t *testing.T) {
 func newUser(email, slug string, roles ...string) auth.NewUser {
 	return auth.NewUser{Email: email, Name: "Some One", Password: pw, BusinessSlugs: []string{slug}, Roles: roles}
 }
+
+// TestConsoleShowsFederation: a business's sign-in providers (SPEC §8) on
+// the businesses page, without secrets, and a member's federated links on
+// the member page, each only to operators who see that business.
+func TestConsoleShowsFederation(t *testing.T) {
+	l := newLab(t, newHarness(t))
+	ctx := context.Background()
+	p := store.Provider{BusinessID: l.f.demo.ID, Kind: store.ProviderOIDC, Name: "Demo SSO", Issuer: "https://idp.example.com",
+		ClientID: "demo-client", Secret: []byte("never-shown-secret"), CreateUsers: true, CreatedAt: time.Now()}
+	if err := l.h.store.CreateProvider(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.h.store.LinkIdentity(ctx, store.FederatedIdentity{ProviderID: p.ID, Subject: "sub-alice-42", UserID: l.f.alice.ID,
+		Email: "alice@example.com", CreatedAt: time.Now(), LastUsedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	admin := consoleSignIn(t, l, consoleAdmin(t, l))
+	_, _, page := do(t, admin, "GET", l.h.base()+"/admin/businesses", "", "")
+	if !strings.Contains(page, "Demo SSO") || !strings.Contains(page, "https://idp.example.com") || strings.Contains(page, "never-shown-secret") {
+		t.Errorf("businesses page providers: %s", page)
+	}
+	_, _, page = do(t, admin, "GET", l.h.base()+"/admin/members/"+itoa(l.f.alice.ID), "", "")
+	if !strings.Contains(page, "sub-alice-42") {
+		t.Errorf("alice's federated link not shown: %s", page)
+	}
+	editor := portalBrowser(t, l, "demo", "editor@example.com")
+	_, _, page = do(t, editor, "GET", l.h.tenant("demo")+"/admin/members/"+itoa(l.f.alice.ID), "", "")
+	if !strings.Contains(page, "sub-alice-42") {
+		t.Errorf("demo's editor does not see alice's link: %s", page)
+	}
+	other := portalBrowser(t, l, "other", "editor2@example.com")
+	_, _, page = do(t, other, "GET", l.h.tenant("other")+"/admin/businesses", "", "")
+	if strings.Contains(page, "Demo SSO") {
+		t.Error("other's editor sees demo's provider")
+	}
+}

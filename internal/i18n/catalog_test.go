@@ -127,7 +127,7 @@ func TestDates(t *testing.T) {
 func sameAsEnglish() map[string][]string {
 	return map[string][]string{
 		"es": {"ok", "page.error.status", "console.field.roles", "console.field.slug", "console.no"},
-		"fr": {"ok", "email.minutes.one", "email.minutes.other", "console.actions", "console.field.slug"},
+		"fr": {"ok", "email.minutes.one", "email.minutes.other", "console.providers.options", "console.actions", "console.field.slug"},
 		"de": {"ok", "date.month.4", "date.month.8", "date.month.9", "date.month.11", "console.field.admin", "console.field.name", "console.field.passkeys", "console.field.slug", "console.field.status"},
 		"it": {"ok", "page.login.email", "page.login.password", "console.field.email", "console.field.slug", "console.no"},
 		"pt": {"ok", "console.field.email", "console.field.slug"},

@@ -85,6 +85,7 @@ type page struct {
 	Members    []auth.Member
 	Member     *auth.MemberDetail
 	Businesses []store.Business
+	Providers  map[int64][]store.Provider
 	Events     []store.AuditEvent
 	Filter     auditFilterView
 	OlderURL   string
@@ -402,12 +403,6 @@ func (c *Console) NewMemberForm(w http.ResponseWriter, r *http.Request) {
 	c.show(w, r, http.StatusOK, "member_new", p)
 }
 
-func (c *Console) withBusinesses(r *http.Request, op auth.Operator, p *page) error {
-	list, err := c.d.Auth.ConsoleBusinesses(r.Context(), op)
-	p.Businesses = list
-	return err
-}
-
 // AddMember creates a member from the form.
 func (c *Console) AddMember(w http.ResponseWriter, r *http.Request) {
 	op, ok := c.operator(w, r)
@@ -495,6 +490,16 @@ func (c *Console) Businesses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.show(w, r, http.StatusOK, "businesses", p)
+}
+
+func (c *Console) withBusinesses(r *http.Request, op auth.Operator, p *page) error {
+	list, err := c.d.Auth.ConsoleBusinesses(r.Context(), op)
+	if err != nil {
+		return err
+	}
+	p.Businesses = list
+	p.Providers, err = c.d.Auth.ConsoleProviders(r.Context(), op)
+	return err
 }
 
 // AddBusiness creates a business (administrators only).
