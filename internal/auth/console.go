@@ -384,6 +384,57 @@ func (s *Service) ConsoleAddBusiness(ctx context.Context, op Operator, nb NewBus
 	return b, nil
 }
 
+// BusinessSettings are what the console edits of a business (the slug,
+// which names its tenant host, stays).
+type BusinessSettings struct {
+	Name, Language, Domain string
+	HideUnknownEmails      bool
+}
+
+// ConsoleUpdateBusiness changes business id's settings (administrators
+// only), checked as CreateBusiness checks them, and audits it.
+func (s *Service) ConsoleUpdateBusiness(ctx context.Context, op Operator, id int64, bs BusinessSettings, supported func(string) bool, c Client) (store.Business, error) {
+	if !op.Admin() {
+		return store.Business{}, ErrForbidden
+	}
+	b, err := s.store.BusinessByID(ctx, id)
+	if isNotFound(err) {
+		return store.Business{}, ErrNotFound
+	}
+	if err != nil {
+		return store.Business{}, fmt.Errorf("update business: %w", err)
+	}
+	bs.Name = strings.TrimSpace(bs.Name)
+	bs.Domain = strings.ToLower(strings.TrimSpace(bs.Domain))
+	fe := FieldErrors{}
+	if msg := nameProblem(bs.Name); msg != "" {
+		fe.Add("name", msg)
+	}
+	if !supported(bs.Language) {
+		fe.Add("language", "unsupported language "+bs.Language)
+	}
+	if bs.Domain != "" && (!domainPattern.MatchString(bs.Domain) || len(bs.Domain) > 253) {
+		fe.Add("domain", "not a host name: "+bs.Domain)
+	}
+	if len(fe) > 0 {
+		return store.Business{}, fe
+	}
+	b.Name, b.Language, b.Domain, b.HideUnknownEmails = bs.Name, bs.Language, bs.Domain, bs.HideUnknownEmails
+	err = s.store.InTx(ctx, func(q store.Queries) error {
+		if err := q.UpdateBusiness(ctx, b); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, store.AuditEvent{Type: "business.updated", BusinessID: b.ID, ActorID: op.User.ID, Detail: `{"via":"console"}`}, c)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return store.Business{}, ErrSlugTaken
+	}
+	if err != nil {
+		return store.Business{}, fmt.Errorf("update business: %w", err)
+	}
+	return b, nil
+}
+
 // ConsoleImport imports users for op (administrators only) and audits it.
 func (s *Service) ConsoleImport(ctx context.Context, op Operator, rows []ImportRow, o ImportOptions, c Client) (ImportResult, error) {
 	if !op.Admin() {

@@ -186,6 +186,34 @@ func TestConsoleAdministratorRound(t *testing.T) {
 			t.Errorf("a taken slug: %s", a)
 		}
 	})
+	t.Run("business settings", func(t *testing.T) {
+		other := itoa(l.f.other.ID)
+		a := consolePost(t, b, base, "/admin/businesses/"+other, "name", "Other Renamed", "language", "de", "domain", "members.other.example", "hide_unknown_emails", "1")
+		if a.status != http.StatusSeeOther {
+			t.Fatalf("settings: %s %s", a, a.body)
+		}
+		got, err := l.h.store.BusinessByID(context.Background(), l.f.other.ID)
+		if err != nil || got.Name != "Other Renamed" || got.Language != "de" || got.Domain != "members.other.example" || !got.HideUnknownEmails || got.Slug != "other" {
+			t.Errorf("after the settings form: %+v %v", got, err)
+		}
+		list, _ := l.h.store.ListAudit(context.Background(), store.AuditFilter{Type: "business.updated"})
+		if len(list) != 1 || list[0].ActorID != adm.owner.ID {
+			t.Errorf("business.updated audit: %+v", list)
+		}
+		// The tenant host serves the new name at once.
+		if _, _, page := do(t, l.client(t), "GET", l.h.tenant("other")+"/de/user/login", "", ""); !strings.Contains(page, "Other Renamed") {
+			t.Error("the portal does not show the new name")
+		}
+		for _, kv := range [][]string{{"name", "X", "language", "klingon"}, {"name", "", "language", "en"}, {"name", "X", "language", "en", "domain", "not a host"}} {
+			if a := consolePost(t, b, base, "/admin/businesses/"+other, kv...); a.status != http.StatusBadRequest {
+				t.Errorf("settings %v: %s", kv, a)
+			}
+		}
+		editor := portalBrowser(t, l, "demo", "editor@example.com")
+		if a := consolePost(t, editor, l.h.tenant("demo"), "/admin/businesses/"+itoa(l.f.demo.ID), "name", "Hijacked", "language", "en"); a.status != http.StatusForbidden {
+			t.Errorf("an editor changed its business's settings: %s", a)
+		}
+	})
 	t.Run("audit log filters and pages", func(t *testing.T) {
 		st, _, page := do(t, b, "GET", base+"/admin/audit?type=user.disabled", "", "")
 		if st != 200 || !strings.Contains(page, "user.disabled") || strings.Contains(page, "user.enabled") {

@@ -330,6 +330,7 @@ func consoleSlots(csrf string) []slot {
 		post("console cookie add member", "POST /admin/members", "/admin/members", "email", "not-an-email"),
 		post("console cookie member action", "POST /admin/members/{id}/{action}", "/admin/members/{owner}/end-sessions"),
 		post("console cookie add business", "POST /admin/businesses", "/admin/businesses", "slug", "-"),
+		post("console cookie business settings", "POST /admin/businesses/{id}", "/admin/businesses/1", "name", "", "language", "xx"),
 		post("console cookie import upload", "POST /admin/import", "/admin/import"),
 		post("console cookie rotate", "POST /admin/keys/rotate", "/admin/keys/rotate"), // no confirm: 400
 		{name: "console cookie logout", route: "POST /admin/logout", ok: effect,
@@ -399,7 +400,7 @@ var matrixAccepts = map[string][]string{
 	// The console cookie: the system host's console pages only (SPEC §10).
 	kindConsole: {"console cookie home", "console cookie members", "console cookie new member", "console cookie member",
 		"console cookie businesses", "console cookie audit", "console cookie import", "console cookie import job",
-		"console cookie keys", "console cookie add member", "console cookie member action", "console cookie add business",
+		"console cookie keys", "console cookie add member", "console cookie member action", "console cookie add business", "console cookie business settings",
 		"console cookie import upload", "console cookie rotate", "console cookie logout"},
 }
 

@@ -72,6 +72,7 @@ func (s *Server) routes() {
 	m.Handle("POST /admin/members/{id}/{action}", s.cop.Handler(s.host(s.console.MemberAction)))
 	m.Handle("GET /admin/businesses", s.host(s.console.Businesses))
 	m.Handle("POST /admin/businesses", s.cop.Handler(s.host(s.console.AddBusiness)))
+	m.Handle("POST /admin/businesses/{id}", s.cop.Handler(s.host(s.console.UpdateBusiness)))
 	m.Handle("GET /admin/audit", s.host(s.console.Audit))
 	m.Handle("GET /admin/import", s.host(s.console.ImportForm))
 	m.Handle("POST /admin/import", s.cop.Handler(s.host(s.console.Import)))

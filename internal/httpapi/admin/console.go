@@ -113,7 +113,7 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request, title string, 
 
 func validNotice(m string) bool {
 	switch m {
-	case "disable", "enable", "require-reset", "send-reset", "end-sessions", "added", "business", "rotated":
+	case "disable", "enable", "require-reset", "send-reset", "end-sessions", "added", "business", "business_updated", "rotated":
 		return true
 	}
 	return false
@@ -378,7 +378,9 @@ func (c *Console) MemberAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := auth.MemberAction(r.PathValue("action"))
-	if !validNotice(string(action)) || action == "added" || action == "business" || action == "rotated" {
+	switch action {
+	case auth.ActionDisable, auth.ActionEnable, auth.ActionRequireReset, auth.ActionSendReset, auth.ActionEndSessions:
+	default:
 		c.d.Fail(w, r, auth.ErrNotFound)
 		return
 	}
@@ -530,6 +532,40 @@ func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/businesses?done=business", http.StatusSeeOther)
+}
+
+// UpdateBusiness changes a business's settings (administrators only).
+func (c *Console) UpdateBusiness(w http.ResponseWriter, r *http.Request) {
+	op, ok := c.operator(w, r)
+	if !ok {
+		return
+	}
+	if !c.form(w, r) {
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		c.d.Fail(w, r, err)
+		return
+	}
+	f := r.PostForm
+	_, err = c.d.Auth.ConsoleUpdateBusiness(r.Context(), op, id, auth.BusinessSettings{Name: f.Get("name"), Language: f.Get("language"),
+		Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"}, c.d.Supported, c.d.Client(r))
+	if msgs := c.inputProblems(r, err); msgs != nil {
+		p := c.newPage(w, r, "console.businesses.title", &op)
+		p.Errors = msgs
+		if err := c.withBusinesses(r, op, p); err != nil {
+			c.d.Fail(w, r, err)
+			return
+		}
+		c.show(w, r, http.StatusBadRequest, "businesses", p)
+		return
+	}
+	if err != nil {
+		c.d.Fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/businesses?done=business_updated", http.StatusSeeOther)
 }
 
 // auditPage is how many events one page of the audit log shows.
