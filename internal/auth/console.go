@@ -21,6 +21,9 @@ type Operator struct {
 // Admin reports whether the operator acts for every business.
 func (o Operator) Admin() bool { return o.Scope == nil }
 
+// ConsoleSessionTTL is how long a system-host console session lasts.
+const ConsoleSessionTTL = 12 * time.Hour
+
 // ErrSecondFactorRequired: an administrator without TOTP may not open the
 // console (SPEC §10).
 var ErrSecondFactorRequired = errors.New("auth: an administrator needs a second factor for the console")
@@ -37,6 +40,11 @@ func (s *Service) ConsoleOperator(ps PortalSession, b *store.Business) (Operator
 	if b == nil {
 		if !u.IsAdmin || ps.Session.BusinessID != 0 {
 			return Operator{}, ErrForbidden
+		}
+		if !s.now().Before(ps.Session.CreatedAt.Add(ConsoleSessionTTL)) {
+			// An administrator's console session is a working day, not
+			// the portal's two weeks: sign in again, with the second factor.
+			return Operator{}, ErrNoSession
 		}
 		if u.TOTPSecret == "" {
 			return Operator{}, ErrSecondFactorRequired

@@ -491,3 +491,22 @@ func TestConsoleShowsFederation(t *testing.T) {
 		t.Error("other's editor sees demo's provider")
 	}
 }
+
+// TestConsoleSessionLastsAWorkingDay: the system host's console session
+// ends after auth.ConsoleSessionTTL (12 h), though portal sessions last
+// longer; signing in again needs the second factor again.
+func TestConsoleSessionLastsAWorkingDay(t *testing.T) {
+	l := newLab(t, newHarness(t))
+	b := consoleSignIn(t, l, consoleAdmin(t, l))
+	if a := send(t, b, "GET", l.h.base()+"/admin/members", "", ""); a.status != http.StatusOK {
+		t.Fatalf("fresh console session: %s", a)
+	}
+	l.h.clock.Add(11 * time.Hour)
+	if a := send(t, b, "GET", l.h.base()+"/admin/members", "", ""); a.status != http.StatusOK {
+		t.Fatalf("console session after 11 h: %s", a)
+	}
+	l.h.clock.Add(2 * time.Hour)
+	if a := send(t, b, "GET", l.h.base()+"/admin/members", "", ""); a.status != http.StatusSeeOther || !strings.HasSuffix(a.location, "/admin/login") {
+		t.Errorf("console session after 13 h: %s", a)
+	}
+}

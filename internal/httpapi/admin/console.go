@@ -153,6 +153,10 @@ func (c *Console) operator(w http.ResponseWriter, r *http.Request) (auth.Operato
 		scope = &b
 	}
 	op, err := c.d.Auth.ConsoleOperator(ps, scope)
+	if errors.Is(err, auth.ErrNoSession) {
+		c.toSignIn(w, r, tenant)
+		return auth.Operator{}, false
+	}
 	if err != nil {
 		c.d.Fail(w, r, auth.ErrForbidden)
 		return auth.Operator{}, false
@@ -246,7 +250,11 @@ func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
 			c.loginFailed(w, r, p, err)
 			return
 		}
-		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: cookie, Path: "/admin", Expires: ps.Session.ExpiresAt,
+		expires := ps.Session.CreatedAt.Add(auth.ConsoleSessionTTL)
+		if ps.Session.ExpiresAt.Before(expires) {
+			expires = ps.Session.ExpiresAt
+		}
+		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: cookie, Path: "/admin", Expires: expires,
 			HttpOnly: true, Secure: c.d.Secure, SameSite: http.SameSiteStrictMode})
 		http.Redirect(w, r, "/admin/members", http.StatusSeeOther)
 		return
