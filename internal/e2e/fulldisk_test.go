@@ -260,7 +260,11 @@ func TestFullDisk(t *testing.T) {
 	if res, err := st.IntegrityCheck(context.Background()); err != nil || res != "ok" {
 		t.Fatalf("integrity check after the disk was full: %q %v", res, err)
 	}
-	rows, err := st.Pools()["reader"].QueryContext(context.Background(),
+	pool := st.Pools()["reader"]
+	if pool == nil {
+		pool = st.Pools()["db"]
+	}
+	rows, err := pool.QueryContext(context.Background(),
 		`SELECT detail FROM audit_events WHERE type = 'signin.success'`)
 	if err != nil {
 		t.Fatal(err)
