@@ -81,6 +81,7 @@ func TestBrowserConsole(t *testing.T) {
 
 	// Search, open a member, disable them.
 	p.run(chromedp.SendKeys("#q", "u1@", chromedp.ByQuery), chromedp.Click(`form.search button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#q[value="u1@"]`, chromedp.ByQuery), // the answer's form, not the one typed in
 		chromedp.WaitVisible(`a[href^="/admin/members/"]`, chromedp.ByQuery))
 	if body := p.text("table.list"); !strings.Contains(body, "u1@example.com") || strings.Contains(body, "u2@example.com") {
 		t.Fatalf("search for u1: %q", body)
@@ -114,6 +115,7 @@ func TestBrowserConsole(t *testing.T) {
 	p.shot("businesses")
 	p.run(chromedp.Navigate(p.system("/admin/audit")), chromedp.WaitVisible("#type", chromedp.ByQuery),
 		chromedp.SendKeys("#type", "user.disabled", chromedp.ByQuery), chromedp.Click(`form.search button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#type[value="user.disabled"]`, chromedp.ByQuery),
 		chromedp.WaitVisible("table.audit", chromedp.ByQuery))
 	if !strings.Contains(p.text("table.audit"), "user.disabled") {
 		t.Fatal("no user.disabled event in the audit log")
@@ -121,17 +123,29 @@ func TestBrowserConsole(t *testing.T) {
 	p.shot("audit")
 
 	// CSV import: the progress page, then the per-row report.
+	// Enough rows with clear passwords (hashed at production cost) that the
+	// progress page is usually seen running; with script on, console.js
+	// (not a reload) brings the report in.
+	var rows strings.Builder
+	rows.WriteString("email,name,password,businesses\nbroken,Broken Row,a csv passphrase here,demo\n")
+	for i := range 40 {
+		fmt.Fprintf(&rows, "c%d@example.com,Csv %d,a csv passphrase here,demo\n", i, i)
+	}
 	csv := filepath.Join(t.TempDir(), "users.csv")
-	os.WriteFile(csv, []byte("email,name,password,businesses\nc1@example.com,Csv One,a csv passphrase here,demo\nbroken,Broken Row,a csv passphrase here,demo\n"), 0o600)
+	os.WriteFile(csv, []byte(rows.String()), 0o600)
 	p.run(chromedp.Navigate(p.system("/admin/import")), chromedp.WaitVisible("#file", chromedp.ByQuery))
 	p.shot("import")
 	p.run(chromedp.SetUploadFiles("#file", []string{csv}, chromedp.ByQuery),
 		chromedp.Click(`input[name="skip_invalid"]`, chromedp.ByQuery),
 		chromedp.Click(`main button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("#import-progress", chromedp.ByQuery),
-		chromedp.WaitVisible("#import-report", chromedp.ByQuery))
-	if report := p.text("#import-report"); !strings.Contains(report, "3") {
-		t.Fatalf("report does not name line 3: %q", report)
+		chromedp.WaitVisible("#import-progress", chromedp.ByQuery))
+	p.shot("import-progress")
+	p.run(chromedp.WaitVisible("#import-report", chromedp.ByQuery))
+	if report := p.text("#import-report"); !strings.Contains(report, "2") {
+		t.Fatalf("report does not name line 2: %q", report)
+	}
+	if result := p.text("#import-result"); !strings.Contains(result, "40") {
+		t.Fatalf("import result: %q", result)
 	}
 	p.shot("import-report")
 

@@ -127,7 +127,7 @@ func (c *Console) Import(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	skip := r.PostForm.Get("skip_invalid") == "1"
-	j := &job{owner: op.User.ID, started: time.Now(), total: len(rows) + len(bad)}
+	j := &job{owner: op.User.ID, started: time.Now(), total: len(rows)}
 	id := c.jobs.add(j)
 	cl := c.d.Client(r)
 	// The import outlives the request that started it; it is bounded by
@@ -136,8 +136,10 @@ func (c *Console) Import(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		res, err := c.d.Auth.ConsoleImport(ctx, op, rows, auth.ImportOptions{SkipInvalid: skip, Rejected: bad,
 			Progress: func(done, total int) {
+				// ImportUsers counts two steps a valid row (prepared,
+				// stored), as the CLI's bar shows: rows are half of them.
 				j.mu.Lock()
-				j.done, j.total = done, total
+				j.done, j.total = done/2, total/2
 				j.mu.Unlock()
 			}}, cl)
 		if err != nil {
