@@ -272,6 +272,9 @@ func TestConsoleAdministratorRound(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+		if st, h, js := do(t, b, "GET", base+"/static/console.js", "", ""); st != 200 || !strings.Contains(h.Get("Content-Type"), "javascript") || !strings.Contains(js, "import-result") {
+			t.Errorf("the progress script: %d %v", st, h)
+		}
 		if !strings.Contains(page, `id="import-report"`) || !strings.Contains(page, "<td>3</td>") {
 			t.Fatalf("no per-row report naming line 3: %s", page)
 		}
