@@ -157,11 +157,36 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	p := newPortal(t)
 	p.signInForm("u1@example.com", browserPW)
 	p.waitAccount("u1@example.com")
+	// Issue #15.6: the device is named, the two buttons are equally tall.
+	var device string
+	var heights []float64
+	p.run(chromedp.Text(".sessions .device", &device, chromedp.ByQuery),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll(".actions button")).map(b => b.getBoundingClientRect().height)`, &heights))
+	if !strings.Contains(device, " on Linux") || strings.Contains(device, "Mozilla") {
+		t.Errorf("device shown as %q, want a browser on a system", device)
+	}
+	if len(heights) != 2 || heights[0] != heights[1] {
+		t.Errorf("sign-out buttons of heights %v, want two equal", heights)
+	}
+	p.shot("account")
 	// Sign out with the account page's button.
 	p.run(chromedp.Click(`form button[type="submit"]:not(.secondary)`, chromedp.ByQuery), chromedp.WaitVisible("#email", chromedp.ByQuery))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("after sign-out at %s", p.location())
 	}
+	if msg := p.text("p.message"); msg != "You have signed out." {
+		t.Errorf("after sign-out the page says %q", msg)
+	}
+	p.shot("signed-out")
+	// A failed sign-in keeps the email and shows an error (issue #15.4).
+	p.signInForm("u1@example.com", "not the password")
+	p.run(chromedp.WaitVisible("ul.errors", chromedp.ByQuery))
+	var kept string
+	p.run(chromedp.Value("#email", &kept, chromedp.ByQuery))
+	if kept != "u1@example.com" {
+		t.Errorf("the email field holds %q after a failed sign-in", kept)
+	}
+	p.shot("failed-sign-in")
 	p.run(chromedp.Navigate(p.url("/en/user/account")), chromedp.WaitVisible("#email", chromedp.ByQuery))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("account page still open after sign-out: %s", p.location())
