@@ -318,7 +318,7 @@ func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields
 	lang := langOf(r)
 	if errors.Is(err, auth.ErrTwoFactorInvalid) {
 		// The pending sign-in may be spent or out of tries: start over.
-		s.renderLogin(w, r, http.StatusUnauthorized, s.cat.T(lang, "two_factor_invalid"), redirect)
+		s.renderLoginFor(w, r, http.StatusUnauthorized, s.cat.T(lang, "two_factor_invalid"), redirect, email)
 		return
 	}
 	if s.mustResetRedirect(w, r, err) {
@@ -327,7 +327,7 @@ func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields
 	if err != nil {
 		f := classify(err)
 		s.answer(w, r, err)
-		s.renderLogin(w, r, f.http, s.cat.T(lang, f.key), redirect)
+		s.renderLoginFor(w, r, f.http, s.signInProblem(lang, b, err, f), redirect, email)
 		return
 	}
 	s.setSession(w, cookie, ps.Session.ExpiresAt)
