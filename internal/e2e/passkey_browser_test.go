@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,22 +10,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 )
-
-// shot saves a screenshot of the current page as
-// test-output/{test}-{step}.png at the repository's root.
-func (p *portal) shot(step string) {
-	p.t.Helper()
-	var png []byte
-	p.run(chromedp.FullScreenshot(&png, 90))
-	dir := filepath.Join("..", "..", "test-output")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		p.t.Fatal(err)
-	}
-	name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(p.t.Name(), "_") + "-" + step + ".png"
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		p.t.Fatal(err)
-	}
-}
 
 // virtualAuthenticator gives the browser a platform authenticator that
 // keeps discoverable credentials and verifies its user (DevTools WebAuthn

@@ -45,7 +45,8 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, ps auth.P
 	p.CSRF = s.csrfToken(w, r)
 	p.User = &pages.UserView{Name: ps.User.FullName, Email: ps.User.Email}
 	for _, sess := range list {
-		p.Sessions = append(p.Sessions, pages.SessionView{ID: sess.ID, Device: sess.UserAgent, ClientIP: sess.ClientIP,
+		p.Sessions = append(p.Sessions, pages.SessionView{ID: sess.ID, ClientIP: sess.ClientIP,
+			Device:    deviceName(sess.UserAgent, func(b, o string) string { return s.cat.T(p.Lang, "page.account.device_on", b, o) }),
 			CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt, Current: sess.ID == ps.Session.ID})
 	}
 	base := "/" + p.Lang + "/user/account"
@@ -64,6 +65,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, ps auth.P
 	if fill != nil {
 		fill(&p)
 	}
+	w.Header().Set("Content-Security-Policy", passkeyPageCSP)
 	s.pages.Render(w, status, "account", p)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -160,7 +161,8 @@ func normalize(next http.Handler) http.Handler {
 
 // harden sets headers every response gets: nothing here is cacheable by
 // default (responses carry tokens and personal data), nothing may frame it,
-// and pages run only the service's own scripts (passkey.js), none inline.
+// and pages run no script (the pages with a passkey form allow their own
+// passkey.js: passkeyPageCSP).
 func harden(next http.Handler, https bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -176,7 +178,7 @@ func harden(next http.Handler, https bool) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		next.ServeHTTP(w, r)
 	})
 }
@@ -202,6 +204,23 @@ func (s *Server) tenant(h http.HandlerFunc) http.Handler {
 			return
 		}
 		h(w, r.WithContext(context.WithValue(ctx, keyBusiness, b)))
+	})
+}
+
+// host resolves the business of a tenant host for pages served on every
+// host (the console): a host that matches no business is the system host,
+// with no business in the context. The language is Accept-Language's.
+func (s *Server) host(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
+		switch {
+		case err == nil:
+			r = r.WithContext(context.WithValue(r.Context(), keyBusiness, b))
+		case !errors.Is(err, auth.ErrNotFound):
+			s.failPage(w, r, err)
+			return
+		}
+		h(w, r)
 	})
 }
 

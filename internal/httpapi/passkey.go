@@ -16,6 +16,11 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
+// passkeyPageCSP is the policy of the pages with a passkey form (the
+// sign-in and account pages): the global one plus the service's own
+// scripts (passkey.js) and fetches to the same origin. Nothing inline runs.
+const passkeyPageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // webauthnCookie holds the handle of the passkey ceremony a browser began,
 // so that only that browser can finish it (SPEC §9).
 const webauthnCookie = "spaceauth_webauthn"
