@@ -76,21 +76,31 @@ func newPortal(t *testing.T) *portal {
 
 func (p *portal) url(path string) string { return "http://demo.localhost:" + p.port + path }
 
-func (p *portal) run(actions ...chromedp.Action) {
+func (p *portal) run(steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
-	if err := chromedp.Run(p.ctx, actions...); err != nil {
-		var loc, body string
-		chromedp.Run(p.ctx, chromedp.Location(&loc), chromedp.Text("body", &body, chromedp.ByQuery))
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(p.ctx, chromedp.Location())
+		body, _ := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS("body")))
 		p.t.Fatalf("browser: %v (at %s)\n%.500s", err, loc, body)
 	}
 }
 
+// value runs one action that reads something from the page.
+func value[T any](p *portal, a chromedp.Action[T]) T {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, a)
+	if err != nil {
+		p.t.Fatalf("browser: %v", err)
+	}
+	return v
+}
+
 // screenshot saves the last page under the test's artifact directory.
 func (p *portal) screenshot() {
-	var png []byte
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
 		p.t.Logf("screenshot: %v", err)
 		return
 	}
@@ -103,24 +113,23 @@ func (p *portal) screenshot() {
 }
 
 func (p *portal) location() string {
-	var loc string
-	p.run(chromedp.Location(&loc))
-	return loc
+	p.t.Helper()
+	return value(p, chromedp.Location())
 }
 
 // signInForm fills the sign-in form.
 func (p *portal) signInForm(email, pw string) {
 	p.run(chromedp.Navigate(p.url("/en/user/login")),
-		chromedp.WaitVisible("#email", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery))
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), pw),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
 }
 
 func (p *portal) waitAccount(email string) {
 	p.t.Helper()
-	var who string
-	p.run(chromedp.WaitVisible("p.who", chromedp.ByQuery), chromedp.Text("p.who", &who, chromedp.ByQuery))
+	p.run(chromedp.WaitVisible(chromedp.CSS("p.who")))
+	who := value(p, chromedp.Text(chromedp.CSS("p.who")))
 	if !strings.Contains(who, email) || !strings.HasSuffix(strings.SplitN(p.location(), "?", 2)[0], "/en/user/account") {
 		p.t.Fatalf("not on the account page of %s: %q at %s", email, who, p.location())
 	}
@@ -131,11 +140,11 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	p.signInForm("u1@example.com", browserPW)
 	p.waitAccount("u1@example.com")
 	// Sign out with the account page's button.
-	p.run(chromedp.Click(`form button[type="submit"]:not(.secondary)`, chromedp.ByQuery), chromedp.WaitVisible("#email", chromedp.ByQuery))
+	p.run(chromedp.Click(chromedp.CSS(`form button[type="submit"]:not(.secondary)`)), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("after sign-out at %s", p.location())
 	}
-	p.run(chromedp.Navigate(p.url("/en/user/account")), chromedp.WaitVisible("#email", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.url("/en/user/account")), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("account page still open after sign-out: %s", p.location())
 	}
@@ -143,10 +152,10 @@ func TestBrowserSignInAndOut(t *testing.T) {
 
 func TestBrowserResetFromEmail(t *testing.T) {
 	p := newPortal(t)
-	p.run(chromedp.Navigate(p.url("/en/user/login")), chromedp.WaitVisible("#email", chromedp.ByQuery),
-		chromedp.Click(`p.links a`, chromedp.ByQuery), chromedp.WaitVisible("#email", chromedp.ByQuery),
-		chromedp.SendKeys("#email", "u2@example.com", chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery), chromedp.WaitVisible(".notice, .message, main p", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.url("/en/user/login")), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.Click(chromedp.CSS(`p.links a`)), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "u2@example.com"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(".notice, .message, main p")))
 	msgs := p.smtp.WaitFor(1, 15*time.Second)
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages", len(msgs))
@@ -155,13 +164,13 @@ func TestBrowserResetFromEmail(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no link in %q", msgs[0].Text)
 	}
-	p.run(chromedp.Navigate(link), chromedp.WaitVisible("#password", chromedp.ByQuery),
-		chromedp.SendKeys("#password", "a browser-made passphrase", chromedp.ByQuery),
-		chromedp.SendKeys("#confirm", "a browser-made passphrase", chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
+	p.run(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a browser-made passphrase"),
+		chromedp.SendKeys(chromedp.CSS("#confirm"), "a browser-made passphrase"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		// The done page's button: the form page has a plain link to the
 		// same place, and leaving before the POST answers aborts it.
-		chromedp.WaitVisible(`a.button[href="/en/user/login"]`, chromedp.ByQuery))
+		chromedp.WaitVisible(chromedp.CSS(`a.button[href="/en/user/login"]`)))
 	p.signInForm("u2@example.com", "a browser-made passphrase")
 	p.waitAccount("u2@example.com")
 }
@@ -205,8 +214,8 @@ func TestBrowserTOTP(t *testing.T) {
 	// The next step's code, so that it is not a replay of the first.
 	next, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
 	p.signInForm("u0@example.com", browserPW)
-	p.run(chromedp.WaitVisible("#totp", chromedp.ByQuery),
-		chromedp.SendKeys("#totp", next, chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery))
+	p.run(chromedp.WaitVisible(chromedp.CSS("#totp")),
+		chromedp.SendKeys(chromedp.CSS("#totp"), next),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
 	p.waitAccount("u0@example.com")
 }
