@@ -162,9 +162,9 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		msgs := smtp.WaitFor(before+100, 30*time.Second)
+		smtp.WaitFor(before+100, 30*time.Second)
 		time.Sleep(time.Second) // anything delivered twice would show up by now
-		msgs = smtp.Messages()[before:]
+		msgs := smtp.Messages()[before:]
 		ids := map[string]int{}
 		for _, m := range msgs {
 			if strings.Contains(m.Text, "newPassword?token=") {
