@@ -17,7 +17,6 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/spaceauth/spaceauth/internal/store"
@@ -216,10 +215,8 @@ func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) er
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
 	popts := []goose.ProviderOption{goose.WithGoMigrations(emailKeyMigration(d))}
-	if d.name == "postgres" {
-		// Several processes may start at once on one database: an advisory
-		// lock makes exactly one of them migrate.
-		locker, err := lock.NewPostgresSessionLocker()
+	if d.migrationLocker != nil {
+		locker, err := d.migrationLocker()
 		if err != nil {
 			return fmt.Errorf("sqlstore: migration lock: %w", err)
 		}
@@ -294,14 +291,7 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 // IntegrityCheck runs SQLite's integrity check and returns its verdict
 // ("ok" when sound). On PostgreSQL it reports "ok" when the server answers.
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
-	if s.d.name == "postgres" {
-		return "ok", s.Ping(ctx)
-	}
-	var res string
-	if err := s.reader.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
-		return "", fmt.Errorf("sqlstore: integrity check: %w", err)
-	}
-	return res, nil
+	return s.d.integrity(ctx, s.reader)
 }
 
 // Pools names the connection pools, for metrics.
