@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +57,30 @@ func Run(t *testing.T, open Opener) {
 	}
 }
 
+// concurrentWins runs fn on n goroutines released at once and counts the
+// calls that report a win; errors fail the test.
+func concurrentWins(t *testing.T, n int, fn func() (bool, error)) int {
+	t.Helper()
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			ok, err := fn()
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return int(wins.Load())
+}
+
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 
 func must(t *testing.T, err error) {
@@ -75,4 +102,124 @@ func mkUser(t *testing.T, s store.Store, email string, businesses ...int64) stor
 	u := store.User{Email: email, FullName: "N " + email, PasswordHash: "$argon2id$x", Active: true, BusinessIDs: businesses, CreatedAt: t0}
 	must(t, s.CreateUser(context.Background(), &u))
 	return u
+}
+
+func testBusinesses(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b := store.Business{Slug: "Alpha", Name: "Alpha Space", Language: "fr", Domain: "Members.Alpha.Example", HideUnknownEmails: true, CreatedAt: t0}
+	must(t, s.CreateBusiness(ctx, &b))
+	if b.ID <= 0 {
+		t.Fatalf("id not set: %d", b.ID)
+	}
+	for name, get := range map[string]func() (store.Business, error){
+		"id":     func() (store.Business, error) { return s.BusinessByID(ctx, b.ID) },
+		"slug":   func() (store.Business, error) { return s.BusinessBySlug(ctx, "ALPHA") },
+		"domain": func() (store.Business, error) { return s.BusinessByDomain(ctx, "members.alpha.example") },
+	} {
+		got, err := get()
+		must(t, err)
+		want := store.Business{ID: b.ID, Slug: "alpha", Name: "Alpha Space", Language: "fr", Domain: "members.alpha.example", HideUnknownEmails: true, CreatedAt: t0}
+		if got != want {
+			t.Errorf("by %s: got %+v, want %+v", name, got, want)
+		}
+	}
+	dup := store.Business{Slug: "alpha", Name: "x"}
+	if err := s.CreateBusiness(ctx, &dup); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate slug: got %v, want ErrConflict", err)
+	}
+	// Two businesses without a custom domain do not conflict.
+	mkBusiness(t, s, "beta")
+	mkBusiness(t, s, "gamma")
+	if _, err := s.BusinessBySlug(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown slug: got %v, want ErrNotFound", err)
+	}
+	if _, err := s.BusinessByDomain(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("empty domain: got %v, want ErrNotFound", err)
+	}
+	all, err := s.ListBusinesses(ctx)
+	must(t, err)
+	if len(all) != 3 || all[0].Slug != "alpha" || all[2].Slug != "gamma" {
+		t.Errorf("list: %+v", all)
+	}
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := mkBusiness(t, s, "a"), mkBusiness(t, s, "b")
+	u := store.User{Email: " Ada@Example.COM ", FullName: "Ada", PasswordHash: "h1", Active: true, IsAdmin: false,
+		Language: "es", Roles: []string{"User-Edit"}, BusinessIDs: []int64{b.ID, a.ID}, CreatedAt: t0}
+	must(t, s.CreateUser(ctx, &u))
+	got, err := s.UserByEmail(ctx, "ada@example.com")
+	must(t, err)
+	if got.ID != u.ID || got.Email != "Ada@Example.COM" || got.FullName != "Ada" || got.PasswordHash != "h1" ||
+		!got.Active || got.IsAdmin || got.Language != "es" || got.DefaultBusinessID != b.ID || !got.CreatedAt.Equal(t0) {
+		t.Errorf("by email: %+v", got)
+	}
+	if !got.HasRole("User-Edit") || got.HasRole("user-edit") || !got.InBusiness(a.ID) || !got.InBusiness(b.ID) || len(got.BusinessIDs) != 2 {
+		t.Errorf("roles/profiles: %+v", got)
+	}
+	byID, err := s.UserByID(ctx, u.ID)
+	must(t, err)
+	if byID.Email != got.Email {
+		t.Errorf("by id: %+v", byID)
+	}
+	dup := store.User{Email: "ADA@example.com", FullName: "x", PasswordHash: "h"}
+	if err := s.CreateUser(ctx, &dup); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate email: got %v, want ErrConflict", err)
+	}
+	if _, err := s.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown email: %v", err)
+	}
+	if _, err := s.UserByID(ctx, 99999); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown id: %v", err)
+	}
+	lone := mkUser(t, s, "lone@example.com")
+	if lone.DefaultBusinessID != 0 {
+		t.Errorf("default business of a user without profile: %d", lone.DefaultBusinessID)
+	}
+	must(t, s.AddProfile(ctx, lone.ID, a.ID))
+	must(t, s.AddProfile(ctx, lone.ID, a.ID)) // idempotent
+	lone, err = s.UserByID(ctx, lone.ID)
+	must(t, err)
+	if lone.DefaultBusinessID != a.ID || len(lone.BusinessIDs) != 1 {
+		t.Errorf("after AddProfile: %+v", lone)
+	}
+	inA, err := s.ListUsers(ctx, a.ID)
+	must(t, err)
+	inB, err := s.ListUsers(ctx, b.ID)
+	must(t, err)
+	all, err := s.ListUsers(ctx, 0)
+	must(t, err)
+	if len(inA) != 2 || len(inB) != 1 || len(all) != 2 {
+		t.Errorf("list: a=%d b=%d all=%d", len(inA), len(inB), len(all))
+	}
+}
+
+func testUserStateChanges(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "u@example.com")
+	t1 := t0.Add(time.Hour)
+	must(t, s.SetUserActive(ctx, u.ID, false, t1))
+	must(t, s.SetPasswordHash(ctx, u.ID, "h2", t1))
+	must(t, s.RevokeUserTokens(ctx, u.ID, t1))
+	must(t, s.RevokeUserTokens(ctx, u.ID, t1.Add(time.Second)))
+	got, err := s.UserByID(ctx, u.ID)
+	must(t, err)
+	if got.Active || got.PasswordHash != "h2" || got.TokenVersion != u.TokenVersion+2 || !got.TokensRevokedAt.Equal(t1.Add(time.Second)) {
+		t.Errorf("after changes: %+v", got)
+	}
+	must(t, s.SetMustReset(ctx, u.ID, true))
+	if got, _ := s.UserByID(ctx, u.ID); !got.MustReset {
+		t.Error("must-reset flag not stored")
+	}
+	for name, err := range map[string]error{
+		"must reset": s.SetMustReset(ctx, 4242, true),
+		"active":     s.SetUserActive(ctx, 4242, true, t1),
+		"password":   s.SetPasswordHash(ctx, 4242, "x", t1),
+		"revoke":     s.RevokeUserTokens(ctx, 4242, t1),
+	} {
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s on unknown user: %v", name, err)
+		}
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,47 +100,16 @@ func testThrottleTake(t *testing.T, s store.Store) {
 	fresh, err := s.ThrottleGet(ctx, key)
 	must(t, err)
 	const n = 20
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := s.ThrottleTake(ctx, key, fresh, 0, t0, window)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d of %d concurrent takes of a fresh key won", wins.Load(), n)
+	if wins := concurrentWins(t, n, func() (bool, error) { return s.ThrottleTake(ctx, key, fresh, 0, t0, window) }); wins != 1 {
+		t.Fatalf("%d of %d concurrent takes of a fresh key won", wins, n)
 	}
 	st, err := s.ThrottleGet(ctx, key)
 	must(t, err)
 	if st.Count != 1 || !st.LastAt.Equal(t0) || !st.WindowStart.Equal(t0) {
 		t.Fatalf("after the first take: %+v", st)
 	}
-	wins.Store(0)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := s.ThrottleTake(ctx, key, st, 0, t0.Add(time.Minute), window)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d of %d concurrent takes from one state won", wins.Load(), n)
+	if wins := concurrentWins(t, n, func() (bool, error) { return s.ThrottleTake(ctx, key, st, 0, t0.Add(time.Minute), window) }); wins != 1 {
+		t.Fatalf("%d of %d concurrent takes from one state won", wins, n)
 	}
 	// A stale state loses.
 	if ok, err := s.ThrottleTake(ctx, key, st, 0, t0.Add(2*time.Minute), window); err != nil || ok {
@@ -176,24 +144,10 @@ func testThrottleTake(t *testing.T, s store.Store) {
 	must(t, s.ThrottleRefund(ctx, "acct:never"))
 
 	// Free takes: of 20 concurrent takes with 5 free, exactly 5 count.
-	wins.Store(0)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := s.ThrottleTake(ctx, "addr:free", store.ThrottleState{}, 5, t0, window)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
+	wins := concurrentWins(t, n, func() (bool, error) { return s.ThrottleTake(ctx, "addr:free", store.ThrottleState{}, 5, t0, window) })
 	got, err = s.ThrottleGet(ctx, "addr:free")
 	must(t, err)
-	if wins.Load() != 5 || got.Count != 5 {
-		t.Fatalf("%d of %d concurrent takes won with 5 free, count %d", wins.Load(), n, got.Count)
+	if wins != 5 || got.Count != 5 {
+		t.Fatalf("%d of %d concurrent takes won with 5 free, count %d", wins, n, got.Count)
 	}
 }
