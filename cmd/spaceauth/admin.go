@@ -16,6 +16,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/config"
 	"github.com/spaceauth/spaceauth/internal/i18n"
 	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/wire"
 )
 
 func cmdMigrate(ctx context.Context, e env, args []string) error {
@@ -59,7 +60,7 @@ func cmdBusiness(ctx context.Context, e env, args []string) error {
 			return usagef("--slug and --name are required")
 		}
 		return withApp(ctx, cfg, func(a *app) error {
-			b, err := a.auth.CreateBusiness(ctx, nb, func(l string) bool { _, ok := i18n.Match(l); return ok && !strings.Contains(l, "-") })
+			b, err := a.Auth.CreateBusiness(ctx, nb, func(l string) bool { _, ok := i18n.Match(l); return ok && !strings.Contains(l, "-") })
 			if err != nil {
 				return err
 			}
@@ -71,7 +72,7 @@ func cmdBusiness(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		return withExistingStore(ctx, cfg, func(a *app) error {
-			list, err := a.store.ListBusinesses(ctx)
+			list, err := a.Store.ListBusinesses(ctx)
 			if err != nil {
 				return err
 			}
@@ -119,7 +120,7 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 		}
 		nu.Password, nu.BusinessSlugs, nu.Roles = p, businesses, roles
 		return withApp(ctx, cfg, func(a *app) error {
-			u, err := a.auth.CreateUser(ctx, nu)
+			u, err := a.Auth.CreateUser(ctx, nu)
 			if err != nil {
 				return err
 			}
@@ -135,7 +136,7 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 		return withExistingStore(ctx, cfg, func(a *app) error {
 			var bid int64
 			if slug != "" {
-				b, err := a.store.BusinessBySlug(ctx, slug)
+				b, err := a.Store.BusinessBySlug(ctx, slug)
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("unknown business %q", slug)
 				}
@@ -144,7 +145,7 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 				}
 				bid = b.ID
 			}
-			users, err := a.store.ListUsers(ctx, bid)
+			users, err := a.Store.ListUsers(ctx, bid)
 			if err != nil {
 				return err
 			}
@@ -167,7 +168,7 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		return withApp(ctx, cfg, func(a *app) error {
-			u, err := a.auth.SetActive(ctx, email, args[0] == "enable")
+			u, err := a.Auth.SetActive(ctx, email, args[0] == "enable")
 			if err != nil {
 				return err
 			}
@@ -192,7 +193,7 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		return withApp(ctx, cfg, func(a *app) error {
-			u, err := a.auth.SetPassword(ctx, email, p)
+			u, err := a.Auth.SetPassword(ctx, email, p)
 			if err != nil {
 				return err
 			}
@@ -210,7 +211,7 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		return withApp(ctx, cfg, func(a *app) error {
-			u, err := a.auth.RequireReset(ctx, email)
+			u, err := a.Auth.RequireReset(ctx, email)
 			if err != nil {
 				return err
 			}
@@ -239,7 +240,7 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 	switch args[0] {
 	case "rotate":
 		return withApp(ctx, cfg, func(a *app) error {
-			kid, err := a.ring.Rotate(ctx)
+			kid, err := a.Ring.Rotate(ctx)
 			if err != nil {
 				return err
 			}
@@ -248,7 +249,7 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 		})
 	case "list":
 		return withExistingStore(ctx, cfg, func(a *app) error {
-			keys, err := a.store.SigningKeys(ctx, time.Time{})
+			keys, err := a.Store.SigningKeys(ctx, time.Time{})
 			if err != nil {
 				return err
 			}
@@ -277,7 +278,7 @@ func withApp(ctx context.Context, cfg config.Config, fn func(a *app) error) erro
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = config.Default().PublicURL
 	}
-	a, err := openApp(ctx, cfg, newLogger(io.Discard, "text", "error"), keysAdmin)
+	a, err := openApp(ctx, cfg, wire.NewLogger(io.Discard, "text", "error"), wire.KeysAdmin)
 	if err != nil {
 		return err
 	}

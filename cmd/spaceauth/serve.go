@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/httpapi"
 	"github.com/spaceauth/spaceauth/internal/mail"
 	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/wire"
 )
 
 func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
@@ -55,8 +55,8 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		cfg.PublicURL = "http://localhost:" + port
 	}
-	log := newLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
-	a, err := openApp(ctx, cfg, log, keysSign)
+	log := wire.NewLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
+	a, err := openApp(ctx, cfg, log, wire.KeysSign)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		defer stop()
 	}
 	if cfg.MetricsListen != "" {
-		stop, err := serveMetrics(cfg.MetricsListen, a.metrics.Handler(), log)
+		stop, err := serveMetrics(cfg.MetricsListen, a.Metrics.Handler(), log)
 		if err != nil {
 			return err
 		}
@@ -85,11 +85,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	worker := mail.NewWorker(a.store, sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease})
-	a.queued = worker.Nudge
-	a.metrics.Counter("spaceauth_mail_sent_total", "Messages delivered by this process.", func() float64 { return float64(worker.Stats().Sent) })
-	a.metrics.Counter("spaceauth_mail_failures_total", "Failed delivery attempts in this process.", func() float64 { return float64(worker.Stats().Failed) })
-	a.metrics.Counter("spaceauth_mail_dead_total", "Messages given up by this process.", func() float64 { return float64(worker.Stats().Dead) })
+	worker := a.MailWorker(sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease})
 
 	var demoPassword string
 	if demo {
@@ -97,7 +93,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 			return err
 		}
 	}
-	h, err := a.handler()
+	h, err := a.Handler()
 	if err != nil {
 		return err
 	}
@@ -139,21 +135,21 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 // seedDemo creates the demo business and user when they do not exist yet and
 // returns the user's password ("" when the user already existed).
 func seedDemo(ctx context.Context, a *app) (string, error) {
-	b, err := a.store.BusinessBySlug(ctx, "demo")
+	b, err := a.Store.BusinessBySlug(ctx, "demo")
 	if errors.Is(err, store.ErrNotFound) {
-		b, err = a.auth.CreateBusiness(ctx, auth.NewBusiness{Slug: "demo", Name: "Demo Space", Language: "en"}, func(string) bool { return true })
+		b, err = a.Auth.CreateBusiness(ctx, auth.NewBusiness{Slug: "demo", Name: "Demo Space", Language: "en"}, func(string) bool { return true })
 	}
 	if err != nil {
 		return "", fmt.Errorf("demo business: %w", err)
 	}
-	if _, err := a.store.UserByEmail(ctx, demoEmail); err == nil {
+	if _, err := a.Store.UserByEmail(ctx, demoEmail); err == nil {
 		return "", nil
 	}
 	pw, err := randomPassword()
 	if err != nil {
 		return "", err
 	}
-	if _, err := a.auth.CreateUser(ctx, auth.NewUser{Email: demoEmail, Name: "Demo Admin", Password: pw,
+	if _, err := a.Auth.CreateUser(ctx, auth.NewUser{Email: demoEmail, Name: "Demo Admin", Password: pw,
 		BusinessSlugs: []string{b.Slug}, Admin: true}); err != nil {
 		return "", fmt.Errorf("demo user: %w", err)
 	}
@@ -175,15 +171,4 @@ func printDemo(e env, cfg config.Config, addr, pw string) {
 	fmt.Fprintf(e.stdout, "  portal:   %s/en/user/login\n  mail:     written to %s\n\n", portal, cfg.MailDir)
 	fmt.Fprintf(e.stdout, "Try it:\n  curl -s %s/api/sys/users/token -d email=%s -d password='PASSWORD'\n", base, demoEmail)
 	fmt.Fprintf(e.stdout, "  open \"%s/en/user/login?t=TOKEN\"\n  curl -s -X POST '%s/en/user/resetPassword?email=%s'\n\n", portal, portal, demoEmail)
-}
-
-// redactDB names a database for a message: a PostgreSQL URL loses its
-// password, a file path stays as it is.
-func redactDB(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" || u.User == nil {
-		return dsn
-	}
-	u.User = url.User(u.User.Username())
-	return u.String()
 }
