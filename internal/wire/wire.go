@@ -30,6 +30,9 @@ import (
 	"github.com/spaceauth/spaceauth/internal/token"
 )
 
+// The store satisfies every concern auth declares (auth/stores.go).
+var _ auth.Store = (*sqlstore.Store)(nil)
+
 // KeyUse says what a command does with the signing keys.
 type KeyUse int
 
