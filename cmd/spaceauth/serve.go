@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,33 +24,19 @@ import (
 
 func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	started := time.Now()
-	cfg := config.Default()
 	name := "serve"
 	if demo {
 		name = "demo"
 	}
-	if demo {
-		// A demo prints a known admin's password: loopback unless asked.
-		cfg.Listen = "127.0.0.1:8080"
-	}
-	fs := newFlags(name, e, &cfg)
-	cfg.RegisterServe(fs)
-	if err := parse(fs, args, e); err != nil {
+	cfg, publicGiven, err := serveConfig(e, name, args, demo)
+	if err != nil {
 		return err
-	}
-	if demo && cfg.SMTPURL == "" && cfg.MailDir == "" {
-		cfg.MailDir = filepath.Join(filepath.Dir(cfg.DB), "mail")
-	}
-	if err := cfg.Validate(true); err != nil {
-		return usageError{err.Error()}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
-	publicGiven := false
-	fs.Visit(func(f *flag.Flag) { publicGiven = publicGiven || f.Name == "public-url" })
 	if !publicGiven {
 		// Links must reach this process: without --public-url, use the
 		// port it actually listens on.
@@ -61,32 +49,15 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		return err
 	}
 	defer a.Close()
-	if cfg.DebugListen != "" {
-		stop, err := serveDebug(cfg.DebugListen, append([]string{os.Args[0], name}, args...), log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	if cfg.MetricsListen != "" {
-		stop, err := serveMetrics(cfg.MetricsListen, a.Metrics.Handler(), log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-
-	var sender mail.Sender
-	if cfg.SMTPURL != "" {
-		sender, err = mail.NewSMTPSender(cfg.SMTPURL, cfg.From())
-	} else {
-		sender, err = mail.NewDirSender(cfg.MailDir, cfg.From())
-	}
+	stop, err := sideListeners(cfg, a, append([]string{os.Args[0], name}, args...), log)
+	defer stop()
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
-	worker := a.MailWorker(sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease})
-
+	worker, err := mailWorker(cfg, a, log)
+	if err != nil {
+		return err
+	}
 	var demoPassword string
 	if demo {
 		if demoPassword, err = seedDemo(ctx, a); err != nil {
@@ -97,29 +68,100 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
-	srv := httpapi.NewHTTPServer(h)
+	return serveUntilDone(ctx, httpapi.NewHTTPServer(h), ln, worker, log, cfg.ShutdownTimeout, func() {
+		log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "db", cfg.DB,
+			"startup_ms", time.Since(started).Milliseconds())
+		if demo {
+			printDemo(e, cfg, ln.Addr().String(), demoPassword)
+		}
+	})
+}
+
+// serveConfig reads serve's (or demo's) flags; publicGiven tells whether
+// --public-url was given.
+func serveConfig(e env, name string, args []string, demo bool) (cfg config.Config, publicGiven bool, err error) {
+	cfg = config.Default()
+	if demo {
+		// A demo prints a known admin's password: loopback unless asked.
+		cfg.Listen = "127.0.0.1:8080"
+	}
+	fs := newFlags(name, e, &cfg)
+	cfg.RegisterServe(fs)
+	if err := parse(fs, args, e); err != nil {
+		return cfg, false, err
+	}
+	if demo && cfg.SMTPURL == "" && cfg.MailDir == "" {
+		cfg.MailDir = filepath.Join(filepath.Dir(cfg.DB), "mail")
+	}
+	if err := cfg.Validate(true); err != nil {
+		return cfg, false, usageError{err.Error()}
+	}
+	fs.Visit(func(f *flag.Flag) { publicGiven = publicGiven || f.Name == "public-url" })
+	return cfg, publicGiven, nil
+}
+
+// sideListeners starts the debug and metrics listeners that cfg asks for;
+// stop ends those that started (also when err is set).
+func sideListeners(cfg config.Config, a *app, cmdline []string, log *slog.Logger) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for _, s := range slices.Backward(stops) {
+			s()
+		}
+	}
+	if cfg.DebugListen != "" {
+		s, err := serveDebug(cfg.DebugListen, cmdline, log)
+		if err != nil {
+			return stop, err
+		}
+		stops = append(stops, s)
+	}
+	if cfg.MetricsListen != "" {
+		s, err := serveMetrics(cfg.MetricsListen, a.Metrics.Handler(), log)
+		if err != nil {
+			return stop, err
+		}
+		stops = append(stops, s)
+	}
+	return stop, nil
+}
+
+// mailWorker makes the outbox worker that sends through SMTP or, without
+// an SMTP URL, writes into the mail directory.
+func mailWorker(cfg config.Config, a *app, log *slog.Logger) (*mail.Worker, error) {
+	var sender mail.Sender
+	var err error
+	if cfg.SMTPURL != "" {
+		sender, err = mail.NewSMTPSender(cfg.SMTPURL, cfg.From())
+	} else {
+		sender, err = mail.NewDirSender(cfg.MailDir, cfg.From())
+	}
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return a.MailWorker(sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease}), nil
+}
+
+// serveUntilDone runs the mail worker and the HTTP server on ln (calling
+// ready once both run) until the server fails or ctx ends, then shuts the
+// server down within timeout and stops the worker.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, worker *mail.Worker, log *slog.Logger, timeout time.Duration, ready func()) error {
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		if err := worker.Run(workerCtx); err != nil {
 			log.Error("mail worker stopped", "err", err)
 		}
-	}()
+	})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "db", cfg.DB,
-		"startup_ms", time.Since(started).Milliseconds())
-	if demo {
-		printDemo(e, cfg, ln.Addr().String(), demoPassword)
-	}
-
+	ready()
+	var err error
 	select {
 	case err = <-serveErr:
 	case <-ctx.Done():
-		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		log.Info("shutting down", "timeout", timeout.String())
+		sctx, cancel := context.WithTimeout(context.Background(), timeout)
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
