@@ -158,7 +158,8 @@ func TestGracefulShutdown(t *testing.T) {
 	io.WriteString(pw, "email=nobody%40example.com&")
 	time.Sleep(200 * time.Millisecond)
 	cancel()
-	time.Sleep(200 * time.Millisecond)
+	// The shutdown has begun (and waits for the request) before the body ends.
+	waitFor(t, &stderr, regexp.MustCompile(`msg="shutting down"`))
 	io.WriteString(pw, "password=whatever")
 	pw.Close()
 	if code := <-result; code != http.StatusOK {

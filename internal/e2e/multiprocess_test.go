@@ -31,8 +31,7 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 	// tokens' issuer and the origin of the links they send.
 	args := []string{"--db", dsn, "--smtp-url", smtp.URL(), "--trusted-proxy", "127.0.0.1", "--log-level", "warn",
 		"--mail-poll", "100ms", "--mail-retry-base", "100ms", "--public-url", "http://localhost:" + pa}
-	serve(t, pa, args...)
-	serve(t, pb, args...)
+	procA, procB := serve(t, pa, args...), serve(t, pb, args...)
 	a, b := client(pa, 10*time.Second), client(pb, 10*time.Second)
 
 	t.Run("token from one verifies on the other", func(t *testing.T) {
@@ -163,7 +162,11 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 		}
 		wg.Wait()
 		smtp.WaitFor(before+100, 30*time.Second)
-		time.Sleep(time.Second) // anything delivered twice would show up by now
+		settleOutbox(t, dsn, 30*time.Second)
+		// Anything delivered twice is a send still in flight: stopping
+		// waits for it.
+		procA.stop()
+		procB.stop()
 		msgs := smtp.Messages()[before:]
 		ids := map[string]int{}
 		for _, m := range msgs {
