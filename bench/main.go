@@ -349,7 +349,6 @@ func newClient(port string, conns int) *http.Client {
 	}
 }
 
-
 func (b *bencher) token(email string) (string, bool) {
 	body := url.Values{"email": {email}, "password": {benchPW}}.Encode()
 	req, _ := http.NewRequest("POST", "http://localhost/api/sys/users/token", strings.NewReader(body))

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"runtime"
 	"strings"
@@ -70,6 +72,13 @@ type Options struct {
 	Event func(eventType string)
 	// TOTPSealer seals TOTP secrets at rest (nil: stored as they are).
 	TOTPSealer *token.SecretSealer
+	// KeyEncryption seals identity providers' secrets at rest (SPEC §8).
+	KeyEncryption string
+	// FederationClient makes the requests to OpenID providers (default: a
+	// client with a 10 s timeout).
+	FederationClient *http.Client
+	// LDAPTLS is the TLS configuration for directories (nil: system roots).
+	LDAPTLS *tls.Config
 }
 
 // Service is the domain. It is safe for concurrent use.
@@ -83,6 +92,7 @@ type Service struct {
 	steps      SecondStepStore
 	throttles  ThrottleStore
 	audits     AuditWriter
+	federation FederationStore
 	hasher     Hasher
 	policy     Policy
 	tokens     Tokens
@@ -98,6 +108,7 @@ type Service struct {
 	hashCost   hashCost
 	// Known and unknown emails cost the same on these requests.
 	codeFloor, resetFloor workFloor
+	rps                   *rpCache
 }
 
 // New builds a Service.
@@ -136,16 +147,20 @@ func New(st Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*Servic
 	if o.Event == nil {
 		o.Event = func(string) {}
 	}
+	if o.FederationClient == nil {
+		o.FederationClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	if o.Throttle == (ThrottlePolicy{}) {
 		o.Throttle = DefaultThrottlePolicy()
 	}
 	o.BaseDomain = strings.ToLower(strings.Trim(o.BaseDomain, "."))
 	return &Service{
-		tx: st, users: st, businesses: st, revocable: st, sessions: st, steps: st, throttles: st, audits: st,
+		tx: st, users: st, businesses: st, revocable: st, sessions: st, steps: st, throttles: st, audits: st, federation: st,
 		hasher: h, policy: p, tokens: t, composer: c, opts: o,
 		scheme: u.Scheme, port: u.Port(),
 		pool: newHashPool(o.HashSlots, o.HashQueue), throttle: o.Throttle,
 		now: o.Clock, log: o.Logger, cache: newStateCache(st),
+		rps: newRPCache(o.Clock),
 	}, nil
 }
 

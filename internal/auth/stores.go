@@ -74,6 +74,7 @@ type SecondStepStore interface {
 
 // ThrottleStore keeps the shared attempt counters.
 type ThrottleStore interface {
+	ThrottleHit(ctx context.Context, key string, now time.Time, window time.Duration) (store.ThrottleState, error)
 	ThrottleGet(ctx context.Context, key string) (store.ThrottleState, error)
 	ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, free int, now time.Time, window time.Duration) (ok bool, err error)
 	ThrottleClear(ctx context.Context, key string) error
@@ -89,6 +90,22 @@ type stateSource interface {
 	BusinessBySlug(ctx context.Context, slug string) (store.Business, error)
 	BusinessByDomain(ctx context.Context, domain string) (store.Business, error)
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
+}
+
+// FederationStore keeps the identity providers of each business, the
+// identities linked to them, the OIDC flows in progress and which provider
+// opened a session (SPEC §8).
+type FederationStore interface {
+	CreateProvider(ctx context.Context, p *store.Provider) error
+	ProviderByID(ctx context.Context, id int64) (store.Provider, error)
+	ListProviders(ctx context.Context, businessID int64) ([]store.Provider, error)
+	DeleteProvider(ctx context.Context, id int64) error
+	IdentityBySubject(ctx context.Context, providerID int64, subject string) (store.FederatedIdentity, error)
+	TouchIdentity(ctx context.Context, providerID int64, subject string, at time.Time) error
+	CreateOIDCFlow(ctx context.Context, f store.OIDCFlow) error
+	SpendOIDCFlow(ctx context.Context, stateHash []byte, at time.Time) (store.OIDCFlow, bool, error)
+	MarkSessionProvider(ctx context.Context, sessionID, providerID int64) error
+	SessionProvider(ctx context.Context, sessionID int64) (store.Provider, error)
 }
 
 // AuditWriter records security events outside a transaction (inside one,
@@ -113,6 +130,7 @@ type Store interface {
 	SessionStore
 	SecondStepStore
 	ThrottleStore
+	FederationStore
 	AuditWriter
 	StateEpoch(ctx context.Context) (epoch int64, ok bool)
 }

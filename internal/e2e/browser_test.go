@@ -88,9 +88,15 @@ func (p *portal) run(steps ...chromedp.Action[chromedp.Void]) {
 // value runs one action that reads something from the page.
 func value[T any](p *portal, a chromedp.Action[T]) T {
 	p.t.Helper()
-	v, err := chromedp.Run(p.ctx, a)
+	return readPage(p.t, p.ctx, a)
+}
+
+// readPage runs one action that reads something from the browser's page.
+func readPage[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
 	if err != nil {
-		p.t.Fatalf("browser: %v", err)
+		t.Fatalf("browser: %v", err)
 	}
 	return v
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -85,6 +86,8 @@ type harnessOptions struct {
 	kek string
 	// throttle, when set, replaces the default lockout policy.
 	throttle auth.ThrottlePolicy
+	// ldapTLS trusts the test directory's certificate (SPEC §8).
+	ldapTLS *tls.Config
 }
 
 func newHarness(t *testing.T) *harness {
@@ -124,7 +127,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	cfg.TrustedProxies = o.proxies
 	params := cheapParams
 	a, err := wire.Open(ctx, wire.Config{Config: cfg, Clock: o.clock.Now, HashParams: &params, WrapHasher: o.hasher,
-		HashSlots: o.hashSlots, Throttle: o.throttle, SecureCookies: o.secure, KEKForTOTPOnly: true,
+		HashSlots: o.hashSlots, Throttle: o.throttle, SecureCookies: o.secure, KEKForTOTPOnly: true, LDAPTLS: o.ldapTLS,
 		Logger: slog.New(httpapi.LogHandler(slog.NewTextHandler(io.Discard, nil)))})
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	if redirect != "" && safeRedirect(redirect, p.Lang) == redirect {
 		p.ActionURL += "?redirectUrl=" + url.QueryEscape(redirect)
 	}
+	p.SSO = s.ssoButtons(r, p.Lang, redirect)
 	s.pages.Render(w, status, "login", p)
 }
 
@@ -170,6 +171,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	v, _ := f.str("everywhere")
 	everywhere := v == "1" || v == "true"
+	next := "/" + langOf(r) + "/user/login"
 	ps, ok, err := s.currentSession(r)
 	if err != nil {
 		// A logout that could not be checked is not answered as done.
@@ -177,13 +179,19 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok {
+		// A session opened through an identity provider with a logout URL
+		// ends there too (SPEC §8).
+		logout := s.auth.SSOLogoutURL(r.Context(), ps.Session.ID)
 		if err := s.auth.SignOut(r.Context(), ps, everywhere, s.client(r)); err != nil {
 			s.failPage(w, r, err)
 			return
 		}
+		if logout != "" {
+			next = logout
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, "/"+langOf(r)+"/user/login", http.StatusFound)
+	http.Redirect(w, r, next, http.StatusFound)
 }
 
 // currentSession returns the request's live session; ok is false when there

@@ -50,6 +50,10 @@ func (s *Server) routes() {
 	m.Handle("GET /{language}/user/exists", s.tenant(s.handleUserExists))
 	m.HandleFunc("GET /api/sys/businesses/getByHost", s.handleBusinessByHost)
 	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.handleLogout)))
+	// §8 federated sign-in: a provider's button, and the redirect URI
+	// registered at providers (language-free, on the tenant host)
+	m.Handle("GET /{language}/user/sso/{id}", s.tenant(s.handleSSOStart))
+	m.Handle("GET /sso/callback", s.tenantHost(s.handleSSOCallback))
 	// §4 keys; §7 operations
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	m.HandleFunc("GET /healthz", s.handleHealthz)

@@ -11,10 +11,13 @@ package wire
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -77,6 +80,9 @@ type Config struct {
 	// process without the key on the same database and show that the
 	// sealed secrets open nothing there.
 	KEKForTOTPOnly bool
+	// LDAPTLS replaces the TLS settings for directories (tests: trust the
+	// test directory's certificate); nil: --ldap-ca-file, or the system roots.
+	LDAPTLS *tls.Config
 }
 
 // App is the wired service.
@@ -160,6 +166,12 @@ func (a *App) build(ctx context.Context) error {
 	if c.WrapHasher != nil {
 		hasher = c.WrapHasher(hasher)
 	}
+	ldapTLS := c.LDAPTLS
+	if ldapTLS == nil {
+		if ldapTLS, err = ldapTLSConfig(c.LDAPCAFile); err != nil {
+			return err
+		}
+	}
 	a.Auth, err = auth.New(a.Store, hasher, policy, token.NewIssuer(a.Ring, c.PublicURL, now), comp, auth.Options{
 		BaseDomain:  c.BaseDomain,
 		PublicURL:   c.PublicURL,
@@ -173,6 +185,9 @@ func (a *App) build(ctx context.Context) error {
 		Throttle:    c.Throttle,
 		Event:       a.Metrics.Event,
 		TOTPSealer:  token.NewSecretSealer(c.KeyEncryption),
+		// Provider secrets are sealed with the same key as signing keys.
+		KeyEncryption: c.KeyEncryption,
+		LDAPTLS:       ldapTLS,
 	})
 	if err != nil {
 		return err
@@ -252,4 +267,21 @@ func RedactDB(dsn string) string {
 	}
 	u.User = url.User(u.User.Username())
 	return u.String()
+}
+
+// ldapTLSConfig trusts the system roots, or only the CA certificates in
+// caFile when one is given (a directory with a private CA).
+func ldapTLSConfig(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ldap-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("--ldap-ca-file %s: no PEM certificate in it", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
