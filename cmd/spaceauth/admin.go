@@ -44,8 +44,15 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 type subcommand func(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error
 
 // dispatch runs the subcommand args[0] of group; names lists them, in the
-// order the usage messages give.
+// order the usage messages give. Every subcommand takes --db and
+// --key-encryption-key.
 func dispatch(ctx context.Context, e env, group string, args []string, names string, subs map[string]subcommand) error {
+	return dispatchWith(ctx, e, group, args, names, func(cfg *config.Config, fs *flag.FlagSet) { cfg.RegisterKEK(fs) }, subs)
+}
+
+// dispatchWith is dispatch with the group's own common flags.
+func dispatchWith(ctx context.Context, e env, group string, args []string, names string,
+	common func(cfg *config.Config, fs *flag.FlagSet), subs map[string]subcommand) error {
 	if len(args) == 0 {
 		return usagef("want a subcommand: %s", names)
 	}
@@ -55,7 +62,7 @@ func dispatch(ctx context.Context, e env, group string, args []string, names str
 	}
 	cfg := config.Default()
 	fs := newFlags(group+" "+args[0], e, &cfg)
-	cfg.RegisterKEK(fs)
+	common(&cfg, fs)
 	return run(ctx, e, &cfg, fs, args[1:])
 }
 
