@@ -34,16 +34,32 @@ const browserPW = "browser test passphrase"
 
 func newPortal(t *testing.T) *portal {
 	t.Helper()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("browser test skipped: no chromium on PATH (apt-get install -y chromium; .ci/run installs it)")
-	}
+	chromium := chromiumPath(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "spaceauth.db")
 	seedUsers(t, db, 4, browserPW)
 	smtp := mailtest.NewServer(t)
 	port := freePort(t)
 	serve(t, port, "--db", db, "--smtp-url", smtp.URL(), "--mail-poll", "100ms", "--log-level", "warn")
+	p := &portal{t: t, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: newBrowser(t, chromium, 60*time.Second)}
+	t.Cleanup(p.screenshot) // runs before the browser's own cleanup
+	return p
+}
+
+// chromiumPath finds Debian's chromium or skips the test, saying so.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("browser test skipped: no chromium on PATH (apt-get install -y chromium; .ci/run installs it)")
+	}
+	return chromium
+}
+
+// newBrowser starts a headless chromium on a fresh profile; the context
+// ends after timeout, and the browser and its profile go with the test.
+func newBrowser(t *testing.T, chromium string, timeout time.Duration) context.Context {
+	t.Helper()
 	// Chromium's helper processes may still write to the profile for a
 	// moment after the browser stops, so the test removes it itself, best
 	// effort, instead of failing t.TempDir's strict cleanup.
@@ -57,10 +73,8 @@ func newPortal(t *testing.T) *portal {
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1000, 800))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	p := &portal{t: t, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: ctx}
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() {
-		p.screenshot()
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
@@ -71,7 +85,7 @@ func newPortal(t *testing.T) *portal {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	return p
+	return ctx
 }
 
 func (p *portal) url(path string) string { return "http://demo.localhost:" + p.port + path }

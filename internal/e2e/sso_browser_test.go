@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,10 +20,7 @@ import (
 // with the real CLI (`spaceauth sso add`, secret sealed). A screenshot of
 // each step is kept under test-output/.
 func TestBrowserSSO(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("browser test skipped: no chromium on PATH (apt-get install -y chromium; .ci/run installs it)")
-	}
+	chromium := chromiumPath(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "spaceauth.db")
 	seedUsers(t, db, 2, browserPW)
@@ -43,28 +39,7 @@ func TestBrowserSSO(t *testing.T) {
 	}
 	serve(t, port, "--db", db, "--key-encryption-key", kek, "--mail-dir", filepath.Join(dir, "mail"), "--log-level", "warn")
 
-	profile, err := os.MkdirTemp("", "spaceauth-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1000, 800))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-		for range 20 {
-			if os.RemoveAll(profile) == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
+	ctx := newBrowser(t, chromium, 90*time.Second)
 	run := func(step string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
