@@ -12,17 +12,10 @@ import (
 	"github.com/spaceauth/spaceauth/internal/mail/mailtest"
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/store/storetest"
 )
 
-func openStoreAt(t *testing.T, path string) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), path, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openStoreAt(t *testing.T, path string) *sqlstore.Store { return storetest.Open(t, path) }
 
 // TestSlowRelaySendsOnce is issue #11.1: a relay slow enough that a batch
 // of 16 sent two at a time outlasts the lease. Each message must still go

@@ -17,17 +17,10 @@ import (
 	"github.com/spaceauth/spaceauth/internal/mail/mailtest"
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/store/storetest"
 )
 
-func openStore(t *testing.T) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openStore(t *testing.T) *sqlstore.Store { return storetest.SQLite(t) }
 
 const (
 	subject = "Réinitialiser – votre mot de passe"
