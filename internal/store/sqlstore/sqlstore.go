@@ -421,6 +421,24 @@ func (q *queries) writeRow(ctx context.Context, query string, args ...any) *sql.
 }
 
 // wrap maps driver errors onto the store's sentinels.
+// collect reads every row of a query with scan; op names the query in
+// errors, and err is the query's own error.
+func collect[T any](q *queries, op string, rows *sql.Rows, err error, scan func(row interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, q.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, q.wrap(op, err)
+		}
+		out = append(out, v)
+	}
+	return out, q.wrap(op, rows.Err())
+}
+
 func (q *queries) wrap(op string, err error) error {
 	switch {
 	case err == nil:
