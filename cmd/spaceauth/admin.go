@@ -56,6 +56,9 @@ func dispatchWith(ctx context.Context, e env, group string, args []string, names
 	if len(args) == 0 {
 		return usagef("want a subcommand: %s", names)
 	}
+	if isHelp(args[0]) {
+		return subcommandHelp(e, group)
+	}
 	run, ok := subs[args[0]]
 	if !ok {
 		return usagef("unknown subcommand %q: want %s", args[0], names)
@@ -86,7 +89,7 @@ func businessAdd(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSe
 		return usagef("--slug and --name are required")
 	}
 	return withApp(ctx, *cfg, func(a *app) error {
-		b, err := a.Auth.CreateBusiness(ctx, nb, func(l string) bool { _, ok := i18n.Match(l); return ok && !strings.Contains(l, "-") })
+		b, err := a.Auth.CreateBusiness(ctx, nb, supportedLanguage)
 		if err != nil {
 			return err
 		}
@@ -151,6 +154,10 @@ func userAdd(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, a
 		return err
 	}
 	nu.Password, nu.BusinessSlugs, nu.Roles = p, businesses, roles
+	if !supportedLanguage(nu.Language) {
+		// The same rule as business add (issue #15.7).
+		return auth.FieldErrors{"language": {"unsupported language " + nu.Language}}
+	}
 	return withApp(ctx, *cfg, func(a *app) error {
 		u, err := a.Auth.CreateUser(ctx, nu)
 		if err != nil {
@@ -183,10 +190,18 @@ func userList(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, 
 		if err != nil {
 			return err
 		}
+		all, err := a.Store.ListBusinesses(ctx)
+		if err != nil {
+			return err
+		}
+		slugs := map[int64]string{}
+		for _, b := range all {
+			slugs[b.ID] = b.Slug
+		}
 		return table(e.stdout, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES", func(w io.Writer) {
 			for _, u := range users {
 				fmt.Fprintf(w, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, safe(u.Email), safe(u.FullName), u.Active, u.IsAdmin,
-					safe(dash(strings.Join(u.Roles, ","))), dash(joinIDs(u.BusinessIDs)))
+					safe(dash(strings.Join(u.Roles, ","))), safe(dash(joinSlugs(u.BusinessIDs, slugs))))
 			}
 		})
 	})
@@ -273,6 +288,9 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
 		return usagef("want a subcommand: rotate or list")
 	}
+	if isHelp(args[0]) {
+		return subcommandHelp(e, "keys")
+	}
 	cfg := config.Default()
 	fs := newFlags("keys "+args[0], e, &cfg)
 	cfg.RegisterKeys(fs)
@@ -280,7 +298,7 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := cfg.Validate(false); err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	switch args[0] {
 	case "rotate":
@@ -375,10 +393,22 @@ func dash(s string) string {
 	return s
 }
 
-func joinIDs(ids []int64) string {
+// joinSlugs names businesses by slug in `user list` (issue #15.7); an id
+// with no business left shows as the number.
+func joinSlugs(ids []int64, slugs map[int64]string) string {
 	parts := make([]string, len(ids))
 	for i, id := range ids {
-		parts[i] = fmt.Sprint(id)
+		if slug, ok := slugs[id]; ok {
+			parts[i] = slug
+		} else {
+			parts[i] = fmt.Sprint(id)
+		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// supportedLanguage: a language code of the supported set, exactly.
+func supportedLanguage(l string) bool {
+	_, ok := i18n.Match(l)
+	return ok && !strings.Contains(l, "-")
 }

@@ -44,6 +44,11 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		cfg.PublicURL = "http://localhost:" + port
 	}
 	log := wire.NewLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
+	if demo {
+		// A first run says what it is doing (issue #15.2): the compile of
+		// `go run` is silent, the program need not be.
+		fmt.Fprintf(e.stderr, "spaceauth demo: opening %s (created and migrated on first use)...\n", wire.RedactDB(cfg.DB))
+	}
 	a, err := openApp(ctx, cfg, log, wire.KeysSign)
 	if err != nil {
 		return err
@@ -60,6 +65,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	}
 	var demoPassword string
 	if demo {
+		fmt.Fprintf(e.stderr, "spaceauth demo: making sure the demo business and administrator exist...\n")
 		if demoPassword, err = seedDemo(ctx, a); err != nil {
 			return err
 		}
@@ -94,7 +100,7 @@ func serveConfig(e env, name string, args []string, demo bool) (cfg config.Confi
 		cfg.MailDir = filepath.Join(filepath.Dir(cfg.DB), "mail")
 	}
 	if err := cfg.Validate(true); err != nil {
-		return cfg, false, usageError{err.Error()}
+		return cfg, false, usageError{msg: err.Error()}
 	}
 	fs.Visit(func(f *flag.Flag) { publicGiven = publicGiven || f.Name == "public-url" })
 	return cfg, publicGiven, nil
@@ -137,7 +143,7 @@ func mailWorker(cfg config.Config, a *app, log *slog.Logger) (*mail.Worker, erro
 		sender, err = mail.NewDirSender(cfg.MailDir, cfg.From())
 	}
 	if err != nil {
-		return nil, usageError{err.Error()}
+		return nil, usageError{msg: err.Error()}
 	}
 	return a.MailWorker(sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease}), nil
 }
@@ -210,7 +216,7 @@ func printDemo(e env, cfg config.Config, addr, pw string) {
 	} else {
 		fmt.Fprintf(e.stdout, "  user:     %s (created earlier; its password was printed then)\n", demoEmail)
 	}
-	fmt.Fprintf(e.stdout, "  portal:   %s/en/user/login\n  mail:     written to %s\n\n", portal, cfg.MailDir)
+	fmt.Fprintf(e.stdout, "  portal:   %s/en/user/login\n  console:  %s/admin (administrators, after turning on two-factor sign-in)\n  mail:     written to %s\n\n", portal, base, cfg.MailDir)
 	fmt.Fprintf(e.stdout, "Try it:\n  curl -s %s/api/sys/users/token -d email=%s -d password='PASSWORD'\n", base, demoEmail)
 	fmt.Fprintf(e.stdout, "  open \"%s/en/user/login?t=TOKEN\"\n  curl -s -X POST '%s/en/user/resetPassword?email=%s'\n\n", portal, portal, demoEmail)
 }

@@ -43,7 +43,7 @@ func parseValid(fs *flag.FlagSet, args []string, e env, cfg *config.Config) erro
 		return err
 	}
 	if err := cfg.Validate(false); err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	return nil
 }

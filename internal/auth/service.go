@@ -91,7 +91,7 @@ type Service struct {
 	sessions   SessionStore
 	steps      SecondStepStore
 	throttles  ThrottleStore
-	audits     AuditWriter
+	audits     AuditLog
 	federation FederationStore
 	hasher     Hasher
 	policy     Policy
@@ -246,7 +246,7 @@ func stripPort(host string) string {
 func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) error {
 	e.At = s.now().UTC()
 	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
-	var w AuditWriter = s.audits
+	var w AuditLog = s.audits
 	if q != nil {
 		w = q
 	}

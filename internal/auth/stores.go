@@ -23,6 +23,8 @@ type Transactor interface {
 type UserStore interface {
 	UserByID(ctx context.Context, id int64) (store.User, error)
 	UserByEmail(ctx context.Context, email string) (store.User, error)
+	// ListUsers lists a business's members (0: everyone), for the console.
+	ListUsers(ctx context.Context, businessID int64) ([]store.User, error)
 	// SetPasswordHash upgrades a hash after a sign-in with old parameters.
 	SetPasswordHash(ctx context.Context, id int64, hash string, at time.Time) error
 	// EachPasswordHash feeds the hashing-cost estimate.
@@ -101,6 +103,7 @@ type FederationStore interface {
 	ListProviders(ctx context.Context, businessID int64) ([]store.Provider, error)
 	DeleteProvider(ctx context.Context, id int64) error
 	IdentityBySubject(ctx context.Context, providerID int64, subject string) (store.FederatedIdentity, error)
+	UserIdentities(ctx context.Context, userID int64) ([]store.FederatedIdentity, error)
 	TouchIdentity(ctx context.Context, providerID int64, subject string, at time.Time) error
 	CreateOIDCFlow(ctx context.Context, f store.OIDCFlow) error
 	SpendOIDCFlow(ctx context.Context, stateHash []byte, at time.Time) (store.OIDCFlow, bool, error)
@@ -108,10 +111,11 @@ type FederationStore interface {
 	SessionProvider(ctx context.Context, sessionID int64) (store.Provider, error)
 }
 
-// AuditWriter records security events outside a transaction (inside one,
-// the transaction's Queries records them).
-type AuditWriter interface {
+// AuditLog records security events outside a transaction (inside one,
+// the transaction's Queries records them) and lists them for the console.
+type AuditLog interface {
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
 }
 
 // resetReader is what checking a reset token reads: in a transaction or,
@@ -131,6 +135,6 @@ type Store interface {
 	SecondStepStore
 	ThrottleStore
 	FederationStore
-	AuditWriter
+	AuditLog
 	StateEpoch(ctx context.Context) (epoch int64, ok bool)
 }

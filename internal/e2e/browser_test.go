@@ -24,6 +24,7 @@ import (
 // headless Chromium to drive it.
 type portal struct {
 	t    *testing.T
+	db   string
 	port string
 	smtp *mailtest.Server
 	http *http.Client
@@ -41,8 +42,8 @@ func newPortal(t *testing.T) *portal {
 	smtp := mailtest.NewServer(t)
 	port := freePort(t)
 	serve(t, port, "--db", db, "--smtp-url", smtp.URL(), "--mail-poll", "100ms", "--log-level", "warn")
-	p := &portal{t: t, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: newBrowser(t, chromium, 60*time.Second)}
-	t.Cleanup(p.screenshot) // runs before the browser's own cleanup
+	p := &portal{t: t, db: db, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: newBrowser(t, chromium, 60*time.Second)}
+	t.Cleanup(func() { p.shot("last-page") }) // runs before the browser's own cleanup
 	return p
 }
 
@@ -115,21 +116,47 @@ func readPage[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T 
 	return v
 }
 
-// screenshot saves the last page under the test's artifact directory.
-func (p *portal) screenshot() {
+// shot saves the current page as test-output/<test name>/<page>.png at the
+// repository's root, so that a reviewer finds each page by test and name
+// (issue #15.8: not test-output/_artifacts/<random>/last-page.png).
+func (p *portal) shot(page string) {
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		p.t.Logf("screenshot: %v", err)
+		p.t.Logf("screenshot %s: %v", page, err)
 		return
 	}
-	path := filepath.Join(p.t.ArtifactDir(), "last-page.png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		p.t.Logf("screenshot: %v", err)
+	path, err := shotPath(p.t.Name(), page)
+	if err == nil {
+		err = os.WriteFile(path, png, 0o644)
+	}
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", page, err)
 		return
 	}
-	p.t.Logf("last page: %s", path)
+	p.t.Logf("page %s: %s", page, path)
+}
+
+// shotPath is test-output/<test>/<page>.png under the module root (the
+// tests run in internal/e2e), creating the directory.
+func shotPath(test, page string) (string, error) {
+	safe := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+				return r
+			}
+			return '_'
+		}, s)
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "..", "test-output", safe(test)))
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, safe(page)+".png"), nil
 }
 
 func (p *portal) location() string {
@@ -159,11 +186,33 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	p := newPortal(t)
 	p.signInForm("u1@example.com", browserPW)
 	p.waitAccount("u1@example.com")
+	// Issue #15.6: the device is named, the two buttons are equally tall.
+	device := value(p, chromedp.Text(chromedp.CSS(".sessions .device")))
+	heights := value(p, chromedp.Evaluate[[]float64](`Array.from(document.querySelectorAll(".actions button")).map(b => b.getBoundingClientRect().height)`))
+	if !strings.Contains(device, " on Linux") || strings.Contains(device, "Mozilla") {
+		t.Errorf("device shown as %q, want a browser on a system", device)
+	}
+	if len(heights) != 2 || heights[0] != heights[1] {
+		t.Errorf("sign-out buttons of heights %v, want two equal", heights)
+	}
+	p.shot("account")
 	// Sign out with the account page's button.
 	p.run(chromedp.Click(chromedp.CSS(`form button[type="submit"]:not(.secondary)`)), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("after sign-out at %s", p.location())
 	}
+	if msg := p.text("p.message"); msg != "You have signed out." {
+		t.Errorf("after sign-out the page says %q", msg)
+	}
+	p.shot("signed-out")
+	// A failed sign-in keeps the email and shows an error (issue #15.4).
+	p.signInForm("u1@example.com", "not the password")
+	p.run(chromedp.WaitVisible(chromedp.CSS("ul.errors")))
+	kept := value(p, chromedp.Value(chromedp.CSS("#email")))
+	if kept != "u1@example.com" {
+		t.Errorf("the email field holds %q after a failed sign-in", kept)
+	}
+	p.shot("failed-sign-in")
 	p.run(chromedp.Navigate(p.url("/en/user/account")), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("account page still open after sign-out: %s", p.location())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/httpapi/admin"
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
@@ -63,7 +64,7 @@ func classify(err error) failure {
 		return failure{http: 401, status: 401, key: "unauthorized"}
 	case errors.Is(err, auth.ErrLinkInvalid):
 		return failure{http: 401, status: 401, key: "link_invalid"}
-	case errors.Is(err, auth.ErrForbidden):
+	case errors.Is(err, auth.ErrForbidden), errors.Is(err, auth.ErrSecondFactorRequired):
 		return failure{http: 403, status: 403, key: "forbidden"}
 	case errors.Is(err, auth.ErrNotFound):
 		return failure{http: 404, status: 404, key: "not_found"}
@@ -81,7 +82,7 @@ func classify(err error) failure {
 		return failure{http: 405, status: 405, key: "method_not_allowed"}
 	case errors.Is(err, errNoRoute):
 		return failure{http: 404, status: 404, key: "not_found"}
-	case errors.Is(err, errCSRF):
+	case errors.Is(err, errCSRF), errors.As(err, new(admin.CSRFError)):
 		return failure{http: 403, status: 403, key: "csrf_failed"}
 	}
 	return failure{http: 500, status: 500, key: "internal_error"}
@@ -147,7 +148,7 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	f := s.answer(w, r, err)
-	p := s.page(r)
+	p := s.errorPage(r)
 	p.Status = f.http
 	p.Message = s.cat.T(p.Lang, f.key)
 	s.pages.Render(w, f.http, "error", p)

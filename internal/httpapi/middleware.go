@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -202,6 +203,23 @@ func (s *Server) tenant(h http.HandlerFunc) http.Handler {
 			return
 		}
 		h(w, r.WithContext(context.WithValue(ctx, keyBusiness, b)))
+	})
+}
+
+// host resolves the business of a tenant host for pages served on every
+// host (the console): a host that matches no business is the system host,
+// with no business in the context. The language is Accept-Language's.
+func (s *Server) host(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
+		switch {
+		case err == nil:
+			r = r.WithContext(context.WithValue(r.Context(), keyBusiness, b))
+		case !errors.Is(err, auth.ErrNotFound):
+			s.failPage(w, r, err)
+			return
+		}
+		h(w, r)
 	})
 }
 

@@ -238,7 +238,7 @@ func (a *App) Handler() (*httpapi.Server, error) {
 	return httpapi.NewServer(httpapi.Deps{
 		Auth: a.Auth, Keys: a.Ring, Health: a.Store, Catalog: a.Catalog, Logger: a.Log,
 		SecureCookies: a.Config.SecureCookies || a.Config.Config.SecureCookies(), TrustedProxies: a.Config.TrustedProxies,
-		Metrics: a.Metrics,
+		Metrics: a.Metrics, RotateKeys: a.Ring.Rotate,
 	})
 }
 
