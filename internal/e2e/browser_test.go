@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -261,25 +259,7 @@ func TestBrowserTokenLink(t *testing.T) {
 func TestBrowserTOTP(t *testing.T) {
 	p := newPortal(t)
 	// Enrolment is an API (§5.2): start and confirm with a bearer token.
-	bearer, _ := token(p.http, "u0@example.com", browserPW, "")
-	call := func(path, body string) map[string]any {
-		req, _ := http.NewRequest("POST", "http://localhost"+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+bearer)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := p.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var env struct{ Value map[string]any }
-		json.Unmarshal([]byte(drain(resp)), &env)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d", path, resp.StatusCode)
-		}
-		return env.Value
-	}
-	secret := call("/api/sys/users/me/totp", "")["Secret"].(string)
-	first, _ := totp.GenerateCode(secret, time.Now())
-	call("/api/sys/users/me/totp/confirm", fmt.Sprintf(`{"code":%q}`, first))
+	secret := enrolTOTP(t, p, "u0@example.com")
 	// The next step's code, so that it is not a replay of the first.
 	next, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
 	p.signInForm("u0@example.com", browserPW)
