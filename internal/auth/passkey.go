@@ -72,7 +72,7 @@ func (s *Service) beginCeremony(ctx context.Context, kind string, userID int64, 
 	now := s.now().UTC()
 	ch := store.WebAuthnChallenge{Hash: hash, Kind: kind, UserID: userID, BusinessID: b.ID, RPID: rp.ID, Data: session,
 		CreatedAt: now, ExpiresAt: now.Add(passkeyCeremonyTTL)}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		// Abandoned ceremonies are swept by every 64th begin, so the table
 		// stays small without a background job or a delete per sign-in.
 		if s.ceremonies.Add(1)%64 == 1 {
@@ -94,7 +94,7 @@ func (s *Service) takeCeremony(ctx context.Context, handle, kind string, b store
 	if handle == "" || len(handle) > 256 {
 		return store.WebAuthnChallenge{}, ErrPasskeyInvalid
 	}
-	ch, err := s.store.TakeWebAuthnChallenge(ctx, secretHash(handle))
+	ch, err := s.passkeyDB.TakeWebAuthnChallenge(ctx, secretHash(handle))
 	if isNotFound(err) {
 		return store.WebAuthnChallenge{}, ErrPasskeyInvalid
 	}
@@ -116,7 +116,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u store.User, b 
 		return PasskeyCeremony{}, ErrForbidden
 	}
 	rp := s.passkeyRP(b)
-	creds, err := s.store.UserPasskeys(ctx, u.ID, rp.ID)
+	creds, err := s.passkeyDB.UserPasskeys(ctx, u.ID, rp.ID)
 	if err != nil {
 		return PasskeyCeremony{}, fmt.Errorf("passkey register: %w", err)
 	}
@@ -139,7 +139,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u store.User, b
 		return store.Passkey{}, err
 	}
 	rp := s.passkeyRP(b)
-	creds, err := s.store.UserPasskeys(ctx, u.ID, rp.ID)
+	creds, err := s.passkeyDB.UserPasskeys(ctx, u.ID, rp.ID)
 	if err != nil {
 		return store.Passkey{}, fmt.Errorf("passkey register: %w", err)
 	}
@@ -154,7 +154,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u store.User, b
 	now := s.now().UTC()
 	p := store.Passkey{UserID: u.ID, RPID: rp.ID, CredentialID: ver.CredentialID, Name: name, Data: ver.Data,
 		SignCount: int64(ver.SignCount), CreatedAt: now}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.CreatePasskey(ctx, &p); err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 	var hash []byte
 	fail := func(userID int64, reason string) (passkeyLogin, error) {
 		if hash != nil {
-			if _, err := s.store.TakeWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
+			if _, err := s.passkeyDB.TakeWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
 				return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
 			}
 		}
@@ -248,7 +248,7 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 		return fail(0, "challenge")
 	}
 	rp := s.passkeyRP(b)
-	ch, err := s.store.WebAuthnChallengeByHash(ctx, secretHash(handle))
+	ch, err := s.passkeyDB.WebAuthnChallengeByHash(ctx, secretHash(handle))
 	if isNotFound(err) {
 		return fail(0, "challenge")
 	}
@@ -261,7 +261,7 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 	}
 	var pk store.Passkey
 	lookup := func(credID, handle []byte) (passkey.Account, error) {
-		p, err := s.store.PasskeyByCredentialID(ctx, rp.ID, credID)
+		p, err := s.passkeyDB.PasskeyByCredentialID(ctx, rp.ID, credID)
 		if isNotFound(err) {
 			return passkey.Account{}, errUnknownPasskey
 		}
@@ -306,7 +306,7 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 		return fail(u.ID, "no_profile")
 	}
 	if u.MustReset {
-		if _, err := s.store.TakeWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
+		if _, err := s.passkeyDB.TakeWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
 			return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
 		}
 		return passkeyLogin{}, s.mustReset(ctx, u, &b)
@@ -342,7 +342,7 @@ func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, hand
 		return Token{}, err
 	}
 	now := s.now().UTC()
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := l.commit(ctx, q, now); err != nil {
 			return err
 		}
@@ -360,7 +360,7 @@ func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, hand
 
 // Passkeys lists u's passkeys at b's relying party, oldest first.
 func (s *Service) Passkeys(ctx context.Context, u store.User, b store.Business) ([]store.Passkey, error) {
-	list, err := s.store.UserPasskeys(ctx, u.ID, s.passkeyRP(b).ID)
+	list, err := s.passkeyDB.UserPasskeys(ctx, u.ID, s.passkeyRP(b).ID)
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
@@ -376,7 +376,7 @@ func (s *Service) RenamePasskey(ctx context.Context, u store.User, b store.Busin
 	if err := s.ownPasskey(ctx, u, b, id); err != nil {
 		return err
 	}
-	if err := s.store.RenamePasskey(ctx, u.ID, id, name); err != nil {
+	if err := s.passkeyDB.RenamePasskey(ctx, u.ID, id, name); err != nil {
 		if isNotFound(err) {
 			return ErrNotFound
 		}
@@ -390,7 +390,7 @@ func (s *Service) RemovePasskey(ctx context.Context, u store.User, b store.Busin
 	if err := s.ownPasskey(ctx, u, b, id); err != nil {
 		return err
 	}
-	err := s.store.InTx(ctx, func(q store.Queries) error {
+	err := s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.DeletePasskey(ctx, u.ID, id); err != nil {
 			return err
 		}

@@ -53,14 +53,14 @@ func (s *Service) StartTOTPFor(ctx context.Context, u store.User) (secret, uri s
 	if err != nil {
 		return "", "", err
 	}
-	if err := s.store.SetTOTPPending(ctx, u.ID, sealed); err != nil {
+	if err := s.steps.SetTOTPPending(ctx, u.ID, sealed); err != nil {
 		return "", "", fmt.Errorf("totp: %w", err)
 	}
 	return key.Secret(), key.URL(), nil
 }
 
 func (s *Service) issuerName(ctx context.Context, u store.User) string {
-	if b, err := s.store.BusinessByID(ctx, u.DefaultBusinessID); err == nil {
+	if b, err := s.businesses.BusinessByID(ctx, u.DefaultBusinessID); err == nil {
 		return b.Name
 	}
 	return "spaceauth"
@@ -93,7 +93,7 @@ func (s *Service) ConfirmTOTPFor(ctx context.Context, u store.User, code string,
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func (s *Service) DisableTOTPFor(ctx context.Context, u store.User, code string,
 		}
 		return err
 	}
-	return s.store.InTx(ctx, func(q store.Queries) error {
+	return s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.DisableTOTP(ctx, u.ID); err != nil {
 			return fmt.Errorf("totp: %w", err)
 		}
@@ -172,7 +172,7 @@ func (s *Service) secondFactor(ctx context.Context, u store.User, code string) e
 		return ErrTwoFactorNeeded
 	}
 	if step, ok := matchTOTP(s.totpSecretOf(ctx, u), code, s.now()); ok {
-		fresh, err := s.store.UseTOTPStep(ctx, u.ID, step)
+		fresh, err := s.steps.UseTOTPStep(ctx, u.ID, step)
 		if err != nil {
 			return fmt.Errorf("totp: %w", err)
 		}
@@ -181,7 +181,7 @@ func (s *Service) secondFactor(ctx context.Context, u store.User, code string) e
 		}
 		return ErrTwoFactorInvalid // a replay
 	}
-	used, err := s.store.UseRecoveryCode(ctx, u.ID, recoveryHash(u.ID, code), s.now().UTC())
+	used, err := s.steps.UseRecoveryCode(ctx, u.ID, recoveryHash(u.ID, code), s.now().UTC())
 	if err != nil {
 		return fmt.Errorf("totp: %w", err)
 	}
@@ -247,7 +247,7 @@ func (s *Service) beginTwoFactor(ctx context.Context, u store.User, b store.Busi
 	now := s.now().UTC()
 	p := store.PendingSignIn{Hash: hash, BrowserHash: secretHash(c.Browser), UserID: u.ID, BusinessID: b.ID,
 		TokenVersion: u.TokenVersion, CreatedAt: now, ExpiresAt: now.Add(pendingTTL)}
-	if err := s.store.CreatePendingSignIn(ctx, p); err != nil {
+	if err := s.steps.CreatePendingSignIn(ctx, p); err != nil {
 		return fmt.Errorf("two-factor: %w", err)
 	}
 	return &TwoFactorPending{Token: raw}
@@ -261,7 +261,7 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
 	hash := secretHash(pending)
-	p, err := s.store.PendingSignInByHash(ctx, hash)
+	p, err := s.steps.PendingSignInByHash(ctx, hash)
 	if isNotFound(err) {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
@@ -272,7 +272,7 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 		subtle.ConstantTimeCompare(p.BrowserHash, secretHash(c.Browser)) != 1 {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
-	u, err := s.store.UserByID(ctx, p.UserID)
+	u, err := s.users.UserByID(ctx, p.UserID)
 	if isNotFound(err) {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
@@ -288,7 +288,7 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 	if !u.Active || u.TOTPSecret == "" || u.TokenVersion != p.TokenVersion {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
-	tries, err := s.store.PendingSignInTry(ctx, hash)
+	tries, err := s.steps.PendingSignInTry(ctx, hash)
 	if err != nil {
 		return "", PortalSession{}, fmt.Errorf("two-factor: %w", err)
 	}
@@ -301,7 +301,7 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 		}
 		return "", PortalSession{}, err
 	}
-	spent, err := s.store.SpendPendingSignIn(ctx, hash, s.now().UTC())
+	spent, err := s.steps.SpendPendingSignIn(ctx, hash, s.now().UTC())
 	if err != nil {
 		return "", PortalSession{}, fmt.Errorf("two-factor: %w", err)
 	}

@@ -48,7 +48,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u store.User, cod
 		}
 		return nil, err
 	}
-	fresh, err := s.store.UserByID(ctx, u.ID)
+	fresh, err := s.users.UserByID(ctx, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("recovery codes: %w", err)
 	}
@@ -56,7 +56,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u store.User, cod
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		// EnableTOTP with the same secret and step replaces the codes only.
 		if err := q.EnableTOTP(ctx, u.ID, fresh.TOTPSecret, fresh.TOTPLastStep, hashes); err != nil {
 			return err
