@@ -135,21 +135,27 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// normalize serves both spellings of SPEC §1: a trailing slash, and the
-// seed's paths without the /api prefix.
+// CanonicalPath folds the spellings of SPEC §1 onto the routed one: no
+// trailing slash (except under /static/), and the seed's paths without the
+// /api prefix get it. The OpenAPI checker calls it too, so the document is
+// matched exactly as the server routes.
+func CanonicalPath(p string) string {
+	if len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/static/") {
+		p = strings.TrimRight(p, "/")
+		if p == "" {
+			p = "/"
+		}
+	}
+	if strings.HasPrefix(p, "/sys/") {
+		p = "/api" + p
+	}
+	return p
+}
+
+// normalize serves both spellings of SPEC §1 (CanonicalPath).
 func normalize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/static/") {
-			p = strings.TrimRight(p, "/")
-			if p == "" {
-				p = "/"
-			}
-		}
-		if strings.HasPrefix(p, "/sys/") {
-			p = "/api" + p
-		}
-		if p != r.URL.Path {
+		if p := CanonicalPath(r.URL.Path); p != r.URL.Path {
 			r2 := r.Clone(r.Context())
 			r2.URL.Path, r2.URL.RawPath = p, ""
 			r = r2

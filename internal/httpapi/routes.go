@@ -1,6 +1,9 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // routes is every route of the service, in one place (SPEC §3, §7).
 // normalize has already folded trailing slashes and the seed's
@@ -72,7 +75,7 @@ func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(allow) > 0 {
-		w.Header().Set("Allow", joinComma(allow))
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		s.fail(w, r, errMethodNotAllowed)
 		return
 	}
@@ -85,15 +88,4 @@ func (s *Server) notFoundAnswer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.fail(w, r, errNoRoute)
-}
-
-func joinComma(xs []string) string {
-	out := ""
-	for i, x := range xs {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }
