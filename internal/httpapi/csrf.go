@@ -33,17 +33,15 @@ func (s *Server) checkCSRF(r *http.Request, f fields) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(c.Value)) == 1
 }
 
-// form decodes a page's form POST and checks its CSRF token, answering the
-// failure itself (ok false) so that handlers start from valid fields.
-func (s *Server) form(w http.ResponseWriter, r *http.Request) (fields, bool) {
+// form decodes a page's form POST and checks its CSRF token, so that
+// handlers start from valid fields.
+func (s *Server) form(w http.ResponseWriter, r *http.Request) (fields, error) {
 	f, err := decodeBody(w, r)
 	if err != nil {
-		s.failPage(w, r, err)
-		return nil, false
+		return nil, err
 	}
 	if !s.checkCSRF(r, f) {
-		s.failPage(w, r, errCSRF)
-		return nil, false
+		return nil, errCSRF
 	}
-	return f, true
+	return f, nil
 }

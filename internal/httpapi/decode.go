@@ -474,3 +474,40 @@ func fieldName(key string) string {
 	}
 	return key
 }
+
+// source says where a handler's input comes from.
+type source int
+
+const (
+	fromBody         source = iota
+	fromBodyAndQuery        // merged per SPEC §5.8 (withQuery)
+	fromQuery               // the query alone
+)
+
+// readInput is every handler's one opening of its input: the body decoded
+// (SPEC §1), merged with the query when the handler reads it (only: the
+// query parameters it may take; none named means all), and an empty set of
+// field errors for the handler's field readers to fill.
+func readInput(w http.ResponseWriter, r *http.Request, from source, only ...string) (fields, auth.FieldErrors, error) {
+	f := fields{}
+	var err error
+	if from != fromQuery {
+		if f, err = decodeBody(w, r); err != nil {
+			return nil, nil, err
+		}
+	}
+	if from != fromBody {
+		if f, err = f.withQuery(r.URL.Query(), only...); err != nil {
+			return nil, nil, err
+		}
+	}
+	return f, auth.FieldErrors{}, nil
+}
+
+// fieldErrs is fe as an error, nil when there is none.
+func fieldErrs(fe auth.FieldErrors) error {
+	if len(fe) > 0 {
+		return fe
+	}
+	return nil
+}

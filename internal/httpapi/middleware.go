@@ -189,11 +189,11 @@ func harden(next http.Handler, https bool) http.Handler {
 
 // tenant resolves the business from the Host header and the language from
 // the path; either failing is a 404 (SPEC §1).
-func (s *Server) tenant(h http.HandlerFunc) http.Handler {
+func (s *Server) tenant(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lang, ok := i18n.Match(r.PathValue("language"))
 		if !ok {
-			s.notFoundAnswer(w, r)
+			s.render(w, r, onToken, errNoRoute)
 			return
 		}
 		ctx := context.WithValue(r.Context(), keyLang, lang)
@@ -201,13 +201,13 @@ func (s *Server) tenant(h http.HandlerFunc) http.Handler {
 		b, err := s.auth.BusinessForHost(ctx, r.Host)
 		if err != nil {
 			if err != auth.ErrNotFound {
-				s.failPage(w, r, err)
+				s.failPage(w, r, onPage, err)
 				return
 			}
-			s.notFoundAnswer(w, r)
+			s.render(w, r, onToken, errNoRoute)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(ctx, keyBusiness, b)))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, keyBusiness, b)))
 	})
 }
 

@@ -16,28 +16,29 @@ const sessionCookie = "spaceauth_session"
 
 // handleLogin is SPEC §3.3 with t (portal sign-in by token) and §5.6
 // without it (the sign-in form).
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if !q.Has("t") {
 		s.renderLogin(w, r, http.StatusOK, "", q.Get("redirectUrl"))
-		return
+		return nil
 	}
 	b, _ := businessOf(r)
 	cookie, ps, err := s.auth.PortalSignIn(r.Context(), b, q.Get("t"), s.client(r))
 	if err != nil {
 		if errors.Is(err, auth.ErrLinkInvalid) && !wantsJSON(r) {
-			s.answer(w, r, err)
+			// Its own page, which says how to get a fresh link.
+			f := s.answer(w, r, onPage, err)
 			p := s.page(r)
-			p.Status = http.StatusUnauthorized
-			p.Message = s.cat.T(p.Lang, "link_invalid")
-			s.pages.Render(w, http.StatusUnauthorized, "link_invalid", p)
-			return
+			p.Status = f.http
+			p.Message = s.cat.T(p.Lang, f.key)
+			s.pages.Render(w, f.http, "link_invalid", p)
+			return nil
 		}
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	s.setSession(w, cookie, ps.Session.ExpiresAt)
 	http.Redirect(w, r, safeRedirect(q.Get("redirectUrl"), langOf(r)), http.StatusFound)
+	return nil
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg, redirect string) {
@@ -52,10 +53,10 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // handleLoginForm signs in with the form's email and password.
-func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
-	if !ok {
-		return
+func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.form(w, r)
+	if err != nil {
+		return err
 	}
 	b, _ := businessOf(r)
 	email, _ := f.str("email")
@@ -70,27 +71,32 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if pendingToken, _ := f.str("token"); pendingToken != "" {
 		s.finishTOTPStep(w, r, f, email, pendingToken, redirect, c)
-		return
+		return nil
 	}
 	if email == "" || pw == "" {
 		s.renderLogin(w, r, http.StatusBadRequest, s.cat.T(lang, "invalid_credentials"), redirect)
-		return
+		return nil
 	}
 	cookie, ps, err := s.auth.PortalPasswordSignIn(r.Context(), b, email, pw, "", c)
 	var pending *auth.TwoFactorPending
 	if errors.As(err, &pending) {
 		s.renderTOTPStep(w, r, http.StatusOK, email, pending.Token, "", redirect)
-		return
+		return nil
 	}
+	s.finishSignIn(w, r, cookie, ps, err, redirect)
+	return nil
+}
+
+// finishSignIn ends a sign-in from the form: the session and its redirect,
+// the new-password page for a user who must reset, or the form again with
+// classify's answer on the form's surface.
+func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, cookie string, ps auth.PortalSession, err error, redirect string) {
 	if s.mustResetRedirect(w, r, err) {
 		return
 	}
+	lang := langOf(r)
 	if err != nil {
-		f := classify(err)
-		if errors.Is(err, auth.ErrBadCredentials) {
-			f.http = http.StatusUnauthorized
-		}
-		s.answer(w, r, err)
+		f := s.answer(w, r, onForm, err)
 		s.renderLogin(w, r, f.http, s.cat.T(lang, f.key), redirect)
 		return
 	}
@@ -99,19 +105,20 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleForgotForm shows the "forgot password" form.
-func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) error {
 	p := s.page(r)
 	p.CSRF = s.csrfToken(w, r)
 	p.ActionURL = "/" + p.Lang + "/user/forgot"
 	s.pages.Render(w, http.StatusOK, "forgot", p)
+	return nil
 }
 
 // handleForgot requests a reset email from the form. The page always says
 // the same thing, so the form is no oracle for which emails exist.
-func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
-	if !ok {
-		return
+func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.form(w, r)
+	if err != nil {
+		return err
 	}
 	b, _ := businessOf(r)
 	p := s.page(r)
@@ -122,33 +129,31 @@ func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
 	if !auth.ValidEmail(email) {
 		p.Errors = []string{s.cat.T(p.Lang, "invalid_email")}
 		s.pages.Render(w, http.StatusBadRequest, "forgot", p)
-		return
+		return nil
 	}
-	err := s.auth.RequestPasswordReset(r.Context(), auth.ResetRequest{Business: &b, Lang: p.Lang, Email: email, Client: s.client(r)})
+	err = s.auth.RequestPasswordReset(r.Context(), auth.ResetRequest{Business: &b, Lang: p.Lang, Email: email, Client: s.client(r)})
 	if err != nil && !errors.Is(err, auth.ErrNotFound) {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	p.Message = s.cat.T(p.Lang, "reset_sent")
 	s.pages.Render(w, http.StatusOK, "forgot", p)
+	return nil
 }
 
 // handleAccount shows who is signed in and their sessions.
-func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) error {
 	ps, ok, err := s.currentSession(r)
 	if err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	lang := langOf(r)
 	if !ok {
 		http.Redirect(w, r, "/"+lang+"/user/login?redirectUrl="+url.QueryEscape("/"+lang+"/user/account"), http.StatusFound)
-		return
+		return nil
 	}
 	list, err := s.auth.Sessions(r.Context(), ps.User.ID)
 	if err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	p := s.page(r)
 	p.CSRF = s.csrfToken(w, r)
@@ -158,32 +163,32 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 			CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt, Current: sess.ID == ps.Session.ID})
 	}
 	s.pages.Render(w, http.StatusOK, "account", p)
+	return nil
 }
 
 // handleLogout ends the session (everywhere=1: every session and token of
 // the user) and goes back to the sign-in page. It is POST with CSRF only
 // (SPEC §6): a GET, which any page can make a browser send, is 405.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
-	if !ok {
-		return
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.form(w, r)
+	if err != nil {
+		return err
 	}
 	v, _ := f.str("everywhere")
 	everywhere := v == "1" || v == "true"
 	ps, ok, err := s.currentSession(r)
 	if err != nil {
 		// A logout that could not be checked is not answered as done.
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	if ok {
 		if err := s.auth.SignOut(r.Context(), ps, everywhere, s.client(r)); err != nil {
-			s.failPage(w, r, err)
-			return
+			return err
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/"+langOf(r)+"/user/login", http.StatusFound)
+	return nil
 }
 
 // currentSession returns the request's live session; ok is false when there
@@ -242,23 +247,7 @@ func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields
 	b, _ := businessOf(r)
 	code, _ := f.str("totp")
 	cookie, ps, err := s.auth.PortalTwoFactorSignIn(r.Context(), b, email, pending, code, c)
-	lang := langOf(r)
-	if errors.Is(err, auth.ErrTwoFactorInvalid) {
-		// The pending sign-in may be spent or out of tries: start over.
-		s.renderLogin(w, r, http.StatusUnauthorized, s.cat.T(lang, "two_factor_invalid"), redirect)
-		return
-	}
-	if s.mustResetRedirect(w, r, err) {
-		return
-	}
-	if err != nil {
-		f := classify(err)
-		s.answer(w, r, err)
-		s.renderLogin(w, r, f.http, s.cat.T(lang, f.key), redirect)
-		return
-	}
-	s.setSession(w, cookie, ps.Session.ExpiresAt)
-	http.Redirect(w, r, safeRedirect(redirect, lang), http.StatusFound)
+	s.finishSignIn(w, r, cookie, ps, err, redirect)
 }
 
 // mustResetRedirect sends a user who must change their password to the

@@ -11,35 +11,23 @@ import (
 // handleResetRequest is SPEC §3.4: send a password-reset email. On a tenant
 // host the business and language come from the request; on the system host
 // there is neither.
-func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
-	if err == nil {
-		f, err = f.withQuery(r.URL.Query())
-	}
+func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) error {
+	f, fe, err := readInput(w, r, fromBodyAndQuery)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	fe := auth.FieldErrors{}
 	email := emailField(f, fe)
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+	if err := fieldErrs(fe); err != nil {
+		return err
 	}
 	req := auth.ResetRequest{Email: email, Lang: langOf(r), Client: s.client(r)}
 	if b, ok := businessOf(r); ok {
 		req.Business = &b
 	}
-	err = s.auth.RequestPasswordReset(r.Context(), req)
-	if errors.Is(err, auth.ErrNotFound) {
-		s.failWith(w, r, err, "user_not_found")
-		return
+	if err := s.auth.RequestPasswordReset(r.Context(), req); err != nil {
+		return err
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.ok(w, r, nil, "reset_sent")
+	return s.ok(w, r, nil, "reset_sent")
 }
 
 // requiredField reads a required text field, trimmed, recording in fe why
@@ -63,25 +51,25 @@ func emailField(f fields, fe auth.FieldErrors) string {
 }
 
 // handleNewPasswordForm shows the form the reset email links to.
-func (s *Server) handleNewPasswordForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleNewPasswordForm(w http.ResponseWriter, r *http.Request) error {
 	b, _ := businessOf(r)
 	raw := r.URL.Query().Get("token")
 	if err := s.auth.CheckResetToken(r.Context(), b, raw); err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	p := s.page(r)
 	p.CSRF = s.csrfToken(w, r)
 	p.Token = raw
 	p.ActionURL = "/" + p.Lang + "/user/newPassword"
 	s.pages.Render(w, http.StatusOK, "new_password", p)
+	return nil
 }
 
 // handleNewPassword sets the new password.
-func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
-	if !ok {
-		return
+func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.form(w, r)
+	if err != nil {
+		return err
 	}
 	b, _ := businessOf(r)
 	fe := auth.FieldErrors{}
@@ -92,7 +80,7 @@ func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) {
 	pw, _ := f.str("password")
 	confirm, _ := f.str("confirm")
 	p := s.page(r)
-	err := s.auth.CompletePasswordReset(r.Context(), auth.PasswordReset{
+	err = s.auth.CompletePasswordReset(r.Context(), auth.PasswordReset{
 		Business: b, Lang: p.Lang, Token: raw, Password: pw, Confirm: confirm, Client: s.client(r)})
 	var verr auth.FieldErrors
 	switch {
@@ -107,8 +95,9 @@ func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) {
 		}
 		s.pages.Render(w, http.StatusBadRequest, "new_password", p)
 	case err != nil:
-		s.failPage(w, r, err)
+		return err
 	default:
 		s.pages.Render(w, http.StatusOK, "new_password_done", p)
 	}
+	return nil
 }

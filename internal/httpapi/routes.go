@@ -10,62 +10,67 @@ import (
 // un-prefixed /sys/... spelling onto these paths.
 func (s *Server) routes() {
 	m := s.mux
+	// Each route names its surface, the column of classify's table its
+	// failures are answered from (errors.go).
+	token := func(fn func(http.ResponseWriter, *http.Request) error) http.Handler { return s.api(onToken, fn) }
+	caller := func(fn func(http.ResponseWriter, *http.Request) error) http.Handler { return s.api(onCaller, fn) }
 	// §3.1 a token from email and password
-	m.HandleFunc("POST /api/sys/users/token", s.handleSignIn)
+	m.Handle("POST /api/sys/users/token", token(s.handleSignIn))
 	// §3.2 a token for user {id}, asked by an API user
-	m.HandleFunc("GET /api/sys/users/{id}/token/refresh", s.handleImpersonate)
-	m.HandleFunc("POST /api/sys/users/{id}/token/refresh", s.handleImpersonate)
+	m.Handle("GET /api/sys/users/{id}/token/refresh", token(s.handleImpersonate))
+	m.Handle("POST /api/sys/users/{id}/token/refresh", token(s.handleImpersonate))
 	// §3.4 password reset, on the system host and on tenant hosts
-	m.HandleFunc("POST /api/sys/users/resetPassword", s.handleResetRequest)
-	m.Handle("GET /{language}/user/resetPassword", s.tenant(s.handleResetRequest))
-	m.Handle("POST /{language}/user/resetPassword", s.tenant(s.handleResetRequest))
-	m.Handle("GET /{language}/user/newPassword", s.tenant(s.handleNewPasswordForm))
-	m.Handle("POST /{language}/user/newPassword", s.cop.Handler(s.tenant(s.handleNewPassword)))
+	resetRequest := s.api(onResetRequest, s.handleResetRequest)
+	m.Handle("POST /api/sys/users/resetPassword", resetRequest)
+	m.Handle("GET /{language}/user/resetPassword", s.tenant(resetRequest))
+	m.Handle("POST /{language}/user/resetPassword", s.tenant(resetRequest))
+	m.Handle("GET /{language}/user/newPassword", s.tenant(s.html(s.handleNewPasswordForm)))
+	m.Handle("POST /{language}/user/newPassword", s.cop.Handler(s.tenant(s.html(s.handleNewPassword))))
 	// §5.1 OAuth2 token endpoint
-	m.HandleFunc("POST /api/token", s.handleOAuthToken)
+	m.Handle("POST /api/token", s.api(onOAuth, s.handleOAuthToken))
 	// §5.3 one-time tokens; §5.4 reset through the API
 	// The portal itself calls both with GET (SPEC §5.8).
-	m.HandleFunc("GET /api/sys/users/exchange", s.handleExchange)
-	m.HandleFunc("POST /api/sys/users/exchange", s.handleExchange)
-	m.HandleFunc("GET /api/sys/users/token/refresh", s.handleLinkToken)
-	m.HandleFunc("POST /api/sys/users/token/refresh", s.handleLinkToken)
-	m.HandleFunc("POST /api/sys/users/startPasswordReset", s.handleStartReset)
-	m.HandleFunc("POST /api/sys/users/completePasswordReset", s.handleCompleteReset)
+	m.Handle("GET /api/sys/users/exchange", token(s.handleExchange))
+	m.Handle("POST /api/sys/users/exchange", token(s.handleExchange))
+	m.Handle("GET /api/sys/users/token/refresh", caller(s.handleLinkToken))
+	m.Handle("POST /api/sys/users/token/refresh", caller(s.handleLinkToken))
+	m.Handle("POST /api/sys/users/startPasswordReset", token(s.handleStartReset))
+	m.Handle("POST /api/sys/users/completePasswordReset", s.api(onResetComplete, s.handleCompleteReset))
 	// §5.2 two-factor enrolment for the signed-in (bearer) user
-	m.HandleFunc("POST /api/sys/users/me/totp", s.handleTOTPStart)
-	m.HandleFunc("POST /api/sys/users/me/totp/confirm", s.handleTOTPConfirm)
-	m.HandleFunc("DELETE /api/sys/users/me/totp", s.handleTOTPDisable)
+	m.Handle("POST /api/sys/users/me/totp", caller(s.handleTOTPStart))
+	m.Handle("POST /api/sys/users/me/totp/confirm", caller(s.handleTOTPConfirm))
+	m.Handle("DELETE /api/sys/users/me/totp", caller(s.handleTOTPDisable))
 	// §5.7 revocation and introspection for resource servers
-	m.HandleFunc("POST /api/oauth/revoke", s.handleRevoke)
-	m.HandleFunc("POST /api/oauth/introspect", s.handleIntrospect)
+	m.Handle("POST /api/oauth/revoke", caller(s.handleRevoke))
+	m.Handle("POST /api/oauth/introspect", caller(s.handleIntrospect))
 	// §5.5 passwordless sign-in codes
-	m.HandleFunc("GET /api/sys/users/sendOtp", s.handleSendCode)
-	m.HandleFunc("POST /api/sys/users/verifyOtp", s.handleVerifyCode)
+	m.Handle("GET /api/sys/users/sendOtp", token(s.handleSendCode))
+	m.Handle("POST /api/sys/users/verifyOtp", s.api(onCode, s.handleVerifyCode))
 	// §3.3 portal sign-in by token; §5.6 the portal pages
-	m.Handle("GET /{language}/user/login", s.tenant(s.handleLogin))
-	m.Handle("POST /{language}/user/login", s.cop.Handler(s.tenant(s.handleLoginForm)))
-	m.Handle("GET /{language}/user/forgot", s.tenant(s.handleForgotForm))
-	m.Handle("POST /{language}/user/forgot", s.cop.Handler(s.tenant(s.handleForgot)))
-	m.Handle("GET /{language}/user/account", s.tenant(s.handleAccount))
-	m.Handle("GET /{language}/user/me", s.tenant(s.handleMe))
+	m.Handle("GET /{language}/user/login", s.tenant(s.html(s.handleLogin)))
+	m.Handle("POST /{language}/user/login", s.cop.Handler(s.tenant(s.html(s.handleLoginForm))))
+	m.Handle("GET /{language}/user/forgot", s.tenant(s.html(s.handleForgotForm)))
+	m.Handle("POST /{language}/user/forgot", s.cop.Handler(s.tenant(s.html(s.handleForgot))))
+	m.Handle("GET /{language}/user/account", s.tenant(s.html(s.handleAccount)))
+	m.Handle("GET /{language}/user/me", s.tenant(s.api(onMe, s.handleMe)))
 	// §5.8 the rest of the recorded Nexudus user surface
-	m.HandleFunc("POST /api/sys/users/validate", s.handleValidate)
-	m.Handle("GET /{language}/user/exists", s.tenant(s.handleUserExists))
-	m.HandleFunc("GET /api/sys/businesses/getByHost", s.handleBusinessByHost)
-	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.handleLogout)))
+	m.Handle("POST /api/sys/users/validate", token(s.handleValidate))
+	m.Handle("GET /{language}/user/exists", s.tenant(token(s.handleUserExists)))
+	m.Handle("GET /api/sys/businesses/getByHost", token(s.handleBusinessByHost))
+	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.html(s.handleLogout))))
 	// §4 keys; §7 operations
-	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	m.Handle("GET /.well-known/jwks.json", token(s.handleJWKS))
 	m.HandleFunc("GET /healthz", s.handleHealthz)
 	m.HandleFunc("GET /readyz", s.handleReadyz)
 	m.Handle("GET /static/{file}", http.StripPrefix("/static/", s.pages.Static()))
 	// Everything else: 405 with Allow when the path exists, else 404.
-	m.HandleFunc("/", s.handleNoRoute)
+	m.Handle("/", token(s.handleNoRoute))
 }
 
 var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // handleNoRoute tells a wrong method (405 + Allow) from an unknown path.
-func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) error {
 	var allow []string
 	for _, m := range probeMethods {
 		probe := r.Clone(r.Context())
@@ -76,16 +81,7 @@ func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		s.fail(w, r, errMethodNotAllowed)
-		return
+		return errMethodNotAllowed
 	}
-	s.notFoundAnswer(w, r)
-}
-
-func (s *Server) notFoundAnswer(w http.ResponseWriter, r *http.Request) {
-	if wantsHTML(r) {
-		s.failPage(w, r, errNoRoute)
-		return
-	}
-	s.fail(w, r, errNoRoute)
+	return errNoRoute
 }

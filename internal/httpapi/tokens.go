@@ -9,13 +9,11 @@ import (
 )
 
 // handleSignIn is SPEC §3.1: a token from email and password.
-func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
+	f, fe, err := readInput(w, r, fromBody)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	fe := auth.FieldErrors{}
 	email := field(f, fe, "email")
 	pw := field(f, fe, "password")
 	totp := field(f, fe, "totp")
@@ -29,17 +27,15 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		fe.Add("validityInMinutes", "invalid_integer")
 	}
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+	if err := fieldErrs(fe); err != nil {
+		return err
 	}
 	tok, err := s.auth.SignInWithPassword(r.Context(), auth.PasswordSignIn{
 		Email: email, Password: pw, TOTP: totp, Validity: s.auth.Validity(minutes), Client: s.client(r)})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, tok.Value, "ok")
+	return s.ok(w, r, tok.Value, "ok")
 }
 
 // field reads a string field, recording a type or character problem in fe.
@@ -52,7 +48,7 @@ func field(f fields, fe auth.FieldErrors, name string) string {
 }
 
 // handleImpersonate is SPEC §3.2: a token for user {id}, asked by an API user.
-func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) error {
 	f, err := decodeBody(w, r)
 	_, top := f["validityinminutes"]
 	_, nested := f["auth.validityinminutes"]
@@ -63,8 +59,7 @@ func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) {
 		f, err = f.withQuery(r.URL.Query(), "validityInMinutes")
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	fe := auth.FieldErrors{}
 	var minutes int64
@@ -82,17 +77,15 @@ func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) {
 		cred.Email = field(f, fe, "email")
 		cred.Password = field(f, fe, "password")
 	}
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+	if err := fieldErrs(fe); err != nil {
+		return err
 	}
 	tok, err := s.auth.Impersonate(r.Context(), auth.Impersonation{
 		Caller: cred, TargetID: r.PathValue("id"), Validity: s.auth.Validity(minutes), Client: s.client(r)})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, tok.Value, "ok")
+	return s.ok(w, r, tok.Value, "ok")
 }
 
 var errBadMinutes = &inputError{status: http.StatusBadRequest, field: "validityInMinutes", key: "invalid_integer"}
