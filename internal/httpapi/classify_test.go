@@ -34,6 +34,7 @@ var authErrors = map[string]error{
 	"ErrInvalidGrant":     auth.ErrInvalidGrant,
 	"ErrCodeInvalid":      auth.ErrCodeInvalid,
 	"ErrTOTPEnabled":      auth.ErrTOTPEnabled,
+	"ErrUnavailable":      auth.ErrUnavailable,
 	"FieldErrors":         auth.FieldErrors{"email": {"field_required"}},
 	"RateLimited":         &auth.RateLimited{RetryAfter: 3 * time.Second},
 	"MustReset":           &auth.MustReset{Token: "t"},
@@ -119,6 +120,30 @@ func TestRetryAfterRounding(t *testing.T) {
 	}{{1, "1"}, {1e9, "1"}, {1e9 + 1, "2"}, {5e9, "5"}, {59e8, "6"}} {
 		if got := retryAfter(time.Duration(c.ns)); got != c.want {
 			t.Errorf("retryAfter(%dns) = %s, want %s", c.ns, got, c.want)
+		}
+	}
+}
+
+// TestNoStoreImport: httpapi speaks auth's vocabulary (auth.User,
+// auth.Business, auth.ErrUnavailable); the storage package stays below auth.
+func TestNoStoreImport(t *testing.T) {
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, e.Name(), nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if strings.Contains(imp.Path.Value, "/internal/store") {
+				t.Errorf("%s imports %s", e.Name(), imp.Path.Value)
+			}
 		}
 	}
 }

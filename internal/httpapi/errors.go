@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
-	"github.com/spaceauth/spaceauth/internal/store"
 )
 
 // unavailableRetry is the Retry-After of an answer to a storage failure:
@@ -69,7 +68,7 @@ func classify(err error, on surface) failure {
 	unauthorized := failure{http: 401, status: 401, key: "unauthorized", challenge: true}
 	caller := on == onCaller || on == onMe
 	switch {
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		// First: a storage failure is never an authentication answer,
 		// whatever else the error says (SPEC §2).
 		return failure{http: 503, status: 503, key: "service_unavailable", retry: unavailableRetry}
@@ -226,7 +225,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, on surface, err 
 	switch {
 	case f.http == http.StatusInternalServerError:
 		s.log.ErrorContext(r.Context(), "request failed", "err", err)
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, auth.ErrUnavailable):
 		s.log.ErrorContext(r.Context(), "storage unavailable", "err", err)
 	}
 	if f.retry > 0 {
@@ -243,7 +242,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, on surface, err 
 func (s *Server) failPage(w http.ResponseWriter, r *http.Request, on surface, err error) {
 	// An outage page goes only to a client that asked for HTML (SPEC §2):
 	// API clients on the portal's paths (me, exists) get an envelope.
-	if wantsJSON(r) || (errors.Is(err, store.ErrUnavailable) && !wantsHTML(r)) {
+	if wantsJSON(r) || (errors.Is(err, auth.ErrUnavailable) && !wantsHTML(r)) {
 		s.failOn(w, r, on, err)
 		return
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/spaceauth/spaceauth/internal/auth"
 	"github.com/spaceauth/spaceauth/internal/i18n"
-	"github.com/spaceauth/spaceauth/internal/store"
 )
 
 type ctxKey int
@@ -40,8 +39,8 @@ func langOf(r *http.Request) string {
 	return i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
 }
 
-func businessOf(r *http.Request) (store.Business, bool) {
-	b, ok := r.Context().Value(keyBusiness).(store.Business)
+func businessOf(r *http.Request) (auth.Business, bool) {
+	b, ok := r.Context().Value(keyBusiness).(auth.Business)
 	return b, ok
 }
 
