@@ -61,7 +61,7 @@ func TestQueryAndBodyMerge(t *testing.T) {
 		})
 	}
 	// Nothing else went out: the refused rows sent no mail.
-	time.Sleep(100 * time.Millisecond)
+	outboxDrained(t, h)
 	if n := len(h.smtp.Messages()); n != sent {
 		t.Errorf("%d messages, want %d", n, sent)
 	}

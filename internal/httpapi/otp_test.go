@@ -37,7 +37,7 @@ func TestSignInCode(t *testing.T) {
 		}
 	}
 	msgs := h.smtp.WaitFor(1, 10*time.Second)
-	time.Sleep(200 * time.Millisecond)
+	outboxDrained(t, h)
 	if msgs = h.smtp.Messages(); len(msgs) != 1 || msgs[0].To[0] != "alice@example.com" {
 		t.Fatalf("messages %+v", msgs)
 	}

@@ -90,7 +90,7 @@ func TestResetRequest(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	outboxDrained(t, h)
 	if got := len(h.smtp.Messages()); got != sent {
 		t.Errorf("%d messages sent, want %d (nothing for refused requests)", got, sent)
 	}

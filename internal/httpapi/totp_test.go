@@ -104,7 +104,7 @@ func TestTOTP(t *testing.T) {
 	}
 	// Passwordless codes are not sent to accounts with two-factor on.
 	do(t, c, "GET", h.base()+"/api/sys/users/sendOtp?email=alice@example.com", "", "")
-	time.Sleep(200 * time.Millisecond)
+	outboxDrained(t, h)
 	if n := len(h.smtp.Messages()); n != 0 {
 		t.Fatalf("%d sign-in codes sent to a two-factor account", n)
 	}
