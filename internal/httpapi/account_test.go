@@ -10,9 +10,7 @@ import (
 // TestMe covers SPEC §5.6's /user/me with Basic and Bearer (the full
 // record of §5.8 is pinned by TestUserRecordGolden).
 func TestMe(t *testing.T) {
-	h := newHarness(t)
-	f := h.seed()
-	c := h.client()
+	h, f, c := seeded(t)
 	tok := signIn(t, h, c, "alice@example.com", 30)
 	for name, auth := range map[string]string{"bearer": "Bearer " + tok, "basic": basic("alice@example.com", pw)} {
 		status, _, body := do(t, c, "GET", h.tenant("demo")+"/en/user/me", "", "", "Authorization", auth)
@@ -43,9 +41,7 @@ func TestMe(t *testing.T) {
 
 // TestExchangeAndLinkToken covers SPEC §5.3.
 func TestExchangeAndLinkToken(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	bearer := signIn(t, h, c, "alice@example.com", 30)
 	status, _, body := do(t, c, "POST", h.base()+"/api/sys/users/token/refresh", "", "", "Authorization", "Bearer "+bearer)
 	link, _ := parseEnv(t, body).Value.(string)
@@ -83,9 +79,7 @@ func TestExchangeAndLinkToken(t *testing.T) {
 // TestAPIReset covers SPEC §5.4: start never reveals whether the email
 // exists; complete sets the password and returns a one-time token.
 func TestAPIReset(t *testing.T) {
-	h := newHarness(t)
-	f := h.seed()
-	c := h.client()
+	h, f, c := seeded(t)
 	for _, email := range []string{"nobody@example.com", "alice@example.com"} {
 		status, _, body := do(t, c, "POST", h.base()+"/api/sys/users/startPasswordReset", ctJSON, `{"Email":"`+email+`","BusinessId":`+itoa(f.demo.ID)+`}`)
 		if e := parseEnv(t, body); status != 200 || e.Message != resetSent {

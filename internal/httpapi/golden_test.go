@@ -32,9 +32,7 @@ func golden(t *testing.T, name, got string) {
 // every Nexudus key, in order, for a success, a credential failure and a
 // validation failure.
 func TestEnvelopeGolden(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	cases := []struct {
 		name, method, url, ct, body string
 		status                      int

@@ -13,9 +13,7 @@ import (
 // TestSecurityHeaders: pages can't be framed or run scripts, and nothing
 // that carries a token or a form is cached.
 func TestSecurityHeaders(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	for _, u := range []string{h.tenant("demo") + "/en/user/login", h.base() + "/healthz", h.tenant("demo") + "/en/user/forgot"} {
 		_, hdr, _ := do(t, c, "GET", u, "", "")
 		csp := hdr.Get("Content-Security-Policy")
@@ -33,9 +31,7 @@ func TestSecurityHeaders(t *testing.T) {
 // TestTrustedProxy: X-Forwarded-For counts only from a configured proxy,
 // so an attacker cannot dodge the per-address limit by inventing addresses.
 func TestTrustedProxy(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	do(t, c, "POST", h.base()+"/api/sys/users/token", ctJSON, `{"email":"nobody@example.com","password":"x"}`, "X-Forwarded-For", "203.0.113.9")
 	events, err := h.store.ListAudit(context.Background(), store.AuditFilter{Type: "signin.failure"})
 	if err != nil || len(events) != 1 {

@@ -335,3 +335,12 @@ func outboxDrained(t *testing.T, h *harness) {
 		return n == 0, err
 	})
 }
+
+// seeded is the opening of most tests: a harness with the fixture, and a
+// client with its own cookie jar.
+func seeded(t *testing.T) (*harness, fixture, *http.Client) {
+	t.Helper()
+	h := newHarness(t)
+	f := h.seed()
+	return h, f, h.client()
+}

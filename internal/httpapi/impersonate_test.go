@@ -10,9 +10,7 @@ import (
 
 // TestImpersonate covers every bullet of SPEC §3.2.
 func TestImpersonate(t *testing.T) {
-	h := newHarness(t)
-	f := h.seed()
-	c := h.client()
+	h, f, c := seeded(t)
 	adminTok := signIn(t, h, c, "admin@example.com", 30)
 	aliceTok := signIn(t, h, c, "alice@example.com", 30)
 	path := func(id string) string { return h.base() + "/api/sys/users/" + id + "/token/refresh" }

@@ -19,9 +19,7 @@ import (
 // database and its -wal and -shm files are created 0600 whatever the umask
 // allows, since they hold password hashes and keys.
 func TestDatabaseFilesPrivate(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	do(t, c, "POST", h.base()+"/api/sys/users/token", ctJSON, `{"email":"alice@example.com","password":"`+pw+`"}`)
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		fi, err := os.Stat(h.dbPath + suffix)

@@ -12,9 +12,7 @@ import (
 // description, the portal by sending them to the new-password page) until
 // the password changes.
 func TestMustResetPassword(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	if _, err := h.svc.RequireReset(t.Context(), "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}

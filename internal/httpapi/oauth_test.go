@@ -42,9 +42,7 @@ func refresh(t *testing.T, h *harness, c *http.Client, rt, client string) (int, 
 
 // TestOAuthGrants covers SPEC §5.1's input rules and errors.
 func TestOAuthGrants(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	g := passwordGrant(t, h, c, "alice@example.com", "")
 	if status, _, _ := do(t, h.client(), "GET", h.tenant("demo")+"/en/user/login?t="+g.AccessToken, "", ""); status != http.StatusFound {
 		t.Fatalf("access token refused on the portal: %d", status)
@@ -77,9 +75,7 @@ func TestOAuthGrants(t *testing.T) {
 // TestRefreshRotationAndReuse: the old token is refused after a rotation,
 // and presenting it kills the newest token of its family too.
 func TestRefreshRotationAndReuse(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	first := passwordGrant(t, h, c, "alice@example.com", "app")
 	status, second := refresh(t, h, c, first.RefreshToken, "app")
 	if status != 200 || second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
@@ -107,9 +103,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 // client's earlier refresh tokens only; tokens die after 15 days, with a
 // password change, and when another client presents them.
 func TestRefreshPerClientAndExpiry(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	app1 := passwordGrant(t, h, c, "alice@example.com", "app")
 	web := passwordGrant(t, h, c, "alice@example.com", "web")
 	app2 := passwordGrant(t, h, c, "alice@example.com", "app")

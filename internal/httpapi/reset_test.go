@@ -33,9 +33,7 @@ func resetLink(t *testing.T, h *harness, n int) (string, mailtest.Received) {
 
 // TestResetRequest covers the request bullets of SPEC §3.4.
 func TestResetRequest(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	cases := []struct {
 		name, method, url, ct, body string
 		status                      int
