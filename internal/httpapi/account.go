@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -24,16 +23,11 @@ func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", "GET, POST")
 		return errMethodNotAllowed
 	}
-	f, fe, err := readInput(w, r, fromBodyAndQuery)
-	if err != nil {
-		return err
-	}
-	raw := requiredField(f, fe, "token")
-	minutes, err := f.minutes("validForInMinutes")
-	if err != nil {
-		fe.Add("validForInMinutes", "invalid_integer")
-	}
-	if err := fieldErrs(fe); err != nil {
+	var raw string
+	var minutes int64
+	if err := readInput(w, r, fromBodyAndQuery, func(in *input) {
+		raw, minutes = in.required("token"), in.minutes("validForInMinutes")
+	}); err != nil {
 		return err
 	}
 	g, err := s.auth.Exchange(r.Context(), raw, s.auth.Validity(minutes), s.client(r))
@@ -61,13 +55,9 @@ func (s *Server) handleLinkToken(w http.ResponseWriter, r *http.Request) error {
 
 // handleStartReset is SPEC §5.4's start: the same answer for every email.
 func (s *Server) handleStartReset(w http.ResponseWriter, r *http.Request) error {
-	f, fe, err := readInput(w, r, fromBody)
-	if err != nil {
-		return err
-	}
-	email := emailField(f, fe)
-	bid := businessIDField(f, fe)
-	if err := fieldErrs(fe); err != nil {
+	var email string
+	var bid int64
+	if err := readInput(w, r, fromBody, func(in *input) { email, bid = in.email(), in.businessID() }); err != nil {
 		return err
 	}
 	if err := s.auth.StartPasswordReset(r.Context(), email, bid, langOf(r), s.client(r)); err != nil {
@@ -79,38 +69,16 @@ func (s *Server) handleStartReset(w http.ResponseWriter, r *http.Request) error 
 // handleCompleteReset is SPEC §5.4's completion: a new password from a
 // reset token; the answer carries a one-time token for the exchange.
 func (s *Server) handleCompleteReset(w http.ResponseWriter, r *http.Request) error {
-	f, fe, err := readInput(w, r, fromBody)
-	if err != nil {
-		return err
-	}
-	raw := requiredField(f, fe, "token")
-	pw := field(f, fe, "password")
-	bid := businessIDField(f, fe)
-	if _, bad := fe["password"]; !bad && pw == "" {
-		fe.Add("password", "field_required")
-	}
-	if err := fieldErrs(fe); err != nil {
+	var raw, pw string
+	var bid int64
+	if err := readInput(w, r, fromBody, func(in *input) {
+		raw, pw, bid = in.required("token"), in.given("password"), in.businessID()
+	}); err != nil {
 		return err
 	}
 	tok, err := s.auth.CompletePasswordResetForToken(r.Context(), raw, pw, bid, langOf(r), s.client(r))
-	if errors.Is(err, auth.ErrResetInvalid) {
-		err = auth.FieldErrors{"token": {"reset_token_invalid"}}
-	}
 	if err != nil {
 		return err
 	}
 	return s.ok(w, r, tok.Value, "ok")
-}
-
-// businessIDField reads an optional positive businessId.
-func businessIDField(f fields, fe auth.FieldErrors) int64 {
-	if _, given := f["businessid"]; !given {
-		return 0
-	}
-	n, err := f.minutes("businessId")
-	if err != nil || n == 1<<63-1 {
-		fe.Add("businessId", "invalid_integer")
-		return 0
-	}
-	return n
 }

@@ -484,30 +484,113 @@ const (
 	fromQuery               // the query alone
 )
 
+// input is a request's fields and the problems found reading them.
+type input struct {
+	f  fields
+	fe auth.FieldErrors
+}
+
 // readInput is every handler's one opening of its input: the body decoded
 // (SPEC §1), merged with the query when the handler reads it (only: the
-// query parameters it may take; none named means all), and an empty set of
-// field errors for the handler's field readers to fill.
-func readInput(w http.ResponseWriter, r *http.Request, from source, only ...string) (fields, auth.FieldErrors, error) {
+// query parameters it may take; none named means all), then read by the
+// handler's read, whose field problems come back together as one
+// auth.FieldErrors.
+func readInput(w http.ResponseWriter, r *http.Request, from source, read func(in *input), only ...string) error {
 	f := fields{}
 	var err error
 	if from != fromQuery {
 		if f, err = decodeBody(w, r); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
 	if from != fromBody {
 		if f, err = f.withQuery(r.URL.Query(), only...); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
-	return f, auth.FieldErrors{}, nil
+	in := newInput(f)
+	if read != nil {
+		read(in)
+	}
+	return in.err()
 }
 
-// fieldErrs is fe as an error, nil when there is none.
-func fieldErrs(fe auth.FieldErrors) error {
-	if len(fe) > 0 {
-		return fe
+func newInput(f fields) *input { return &input{f: f, fe: auth.FieldErrors{}} }
+
+// err is the field problems found so far as one error, nil when none.
+func (in *input) err() error {
+	if len(in.fe) > 0 {
+		return in.fe
 	}
 	return nil
+}
+
+// has reports whether the field was given at all.
+func (in *input) has(name string) bool {
+	_, ok := in.f[strings.ToLower(name)]
+	return ok
+}
+
+// bad reports whether a problem is already recorded against name.
+func (in *input) bad(name string) bool {
+	_, bad := in.fe[name]
+	return bad
+}
+
+// text reads a string field, recording a type or character problem.
+func (in *input) text(name string) string {
+	v, err := in.f.str(name)
+	if err != nil {
+		in.fe.Add(name, err.(*inputError).key)
+	}
+	return v
+}
+
+// given reads a required text field as sent (a password is not trimmed).
+func (in *input) given(name string) string {
+	v := in.text(name)
+	if !in.bad(name) && v == "" {
+		in.fe.Add(name, "field_required")
+	}
+	return v
+}
+
+// required reads a required text field, trimmed.
+func (in *input) required(name string) string {
+	v := strings.TrimSpace(in.text(name))
+	if !in.bad(name) && v == "" {
+		in.fe.Add(name, "field_required")
+	}
+	return v
+}
+
+// email reads the required email field, which must be an address.
+func (in *input) email() string {
+	email := in.required("email")
+	if !in.bad("email") && !auth.ValidEmail(email) {
+		in.fe.Add("email", "invalid_email")
+	}
+	return email
+}
+
+// minutes reads an optional validity (0: the default).
+func (in *input) minutes(name string) int64 {
+	m, err := in.f.minutes(name)
+	if err != nil {
+		in.fe.Add(name, "invalid_integer")
+	}
+	return m
+}
+
+// businessID reads an optional positive businessId.
+func (in *input) businessID() int64 {
+	if !in.has("businessId") {
+		return 0
+	}
+	n, err := in.f.minutes("businessId")
+	if err != nil || n == 1<<63-1 {
+		in.fe.Add("businessId", "invalid_integer")
+		return 0
+	}
+	return n
 }

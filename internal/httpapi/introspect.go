@@ -8,12 +8,8 @@ import (
 
 // apiToken reads the token field and the caller of §5.7's endpoints.
 func (s *Server) apiToken(w http.ResponseWriter, r *http.Request) (auth.Credentials, string, error) {
-	f, fe, err := readInput(w, r, fromBody)
-	if err != nil {
-		return auth.Credentials{}, "", err
-	}
-	raw := requiredField(f, fe, "token")
-	if err := fieldErrs(fe); err != nil {
+	var raw string
+	if err := readInput(w, r, fromBody, func(in *input) { raw = in.required("token") }); err != nil {
 		return auth.Credentials{}, "", err
 	}
 	cred := callerCredentials(r)

@@ -44,27 +44,27 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	fe := auth.FieldErrors{}
-	grant := field(f, fe, "grant_type")
-	clientID := field(f, fe, "client_id")
+	in := newInput(f)
+	grant := in.text("grant_type")
+	clientID := in.text("client_id")
 	if clientID == "" {
 		clientID = strings.TrimSpace(r.Header.Get("client_id"))
 	}
-	if len(fe) > 0 {
-		return fe
+	if err := in.err(); err != nil {
+		return err
 	}
 	var g auth.Grant
 	switch grant {
 	case "password":
-		user, pw := field(f, fe, "username"), field(f, fe, "password")
-		if len(fe) > 0 || user == "" || pw == "" {
+		user, pw := in.text("username"), in.text("password")
+		if in.err() != nil || user == "" || pw == "" {
 			return &grantRefusal{"invalid_request", "username and password are required"}
 		}
-		totp := field(f, fe, "totp")
+		totp := in.text("totp")
 		g, err = s.auth.PasswordGrant(r.Context(), user, pw, totp, clientID, s.client(r))
 	case "refresh_token":
-		rt := field(f, fe, "refresh_token")
-		if len(fe) > 0 || rt == "" {
+		rt := in.text("refresh_token")
+		if in.err() != nil || rt == "" {
 			return &grantRefusal{"invalid_request", "refresh_token is required"}
 		}
 		g, err = s.auth.RefreshGrant(r.Context(), rt, clientID, s.client(r))

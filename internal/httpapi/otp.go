@@ -9,17 +9,13 @@ import (
 // handleSendCode is SPEC §5.5: email a sign-in code and a magic link. The
 // answer is the same whether or not the email has an account.
 func (s *Server) handleSendCode(w http.ResponseWriter, r *http.Request) error {
-	f, fe, err := readInput(w, r, fromBodyAndQuery)
-	if err != nil {
+	var email string
+	var bid int64
+	if err := readInput(w, r, fromBodyAndQuery, func(in *input) { email, bid = in.email(), in.businessID() }); err != nil {
 		return err
 	}
-	email := emailField(f, fe)
-	bid := businessIDField(f, fe)
-	if err := fieldErrs(fe); err != nil {
-		return err
-	}
-	err = s.auth.SendSignInCode(r.Context(), auth.SignInCodeRequest{Email: email, BusinessID: bid, Lang: langOf(r), Client: s.client(r)})
-	if err != nil {
+	req := auth.SignInCodeRequest{Email: email, BusinessID: bid, Lang: langOf(r), Client: s.client(r)}
+	if err := s.auth.SendSignInCode(r.Context(), req); err != nil {
 		return err
 	}
 	return s.ok(w, r, nil, "otp_sent")
@@ -27,13 +23,8 @@ func (s *Server) handleSendCode(w http.ResponseWriter, r *http.Request) error {
 
 // handleVerifyCode turns an emailed code into a short-lived access token.
 func (s *Server) handleVerifyCode(w http.ResponseWriter, r *http.Request) error {
-	f, fe, err := readInput(w, r, fromBody)
-	if err != nil {
-		return err
-	}
-	email := requiredField(f, fe, "email")
-	code := requiredField(f, fe, "code")
-	if err := fieldErrs(fe); err != nil {
+	var email, code string
+	if err := readInput(w, r, fromBody, func(in *input) { email, code = in.required("email"), in.required("code") }); err != nil {
 		return err
 	}
 	tok, err := s.auth.VerifySignInCode(r.Context(), email, code, s.client(r))

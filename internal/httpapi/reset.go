@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
 )
@@ -12,12 +11,8 @@ import (
 // host the business and language come from the request; on the system host
 // there is neither.
 func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) error {
-	f, fe, err := readInput(w, r, fromBodyAndQuery)
-	if err != nil {
-		return err
-	}
-	email := emailField(f, fe)
-	if err := fieldErrs(fe); err != nil {
+	var email string
+	if err := readInput(w, r, fromBodyAndQuery, func(in *input) { email = in.email() }); err != nil {
 		return err
 	}
 	req := auth.ResetRequest{Email: email, Lang: langOf(r), Client: s.client(r)}
@@ -28,26 +23,6 @@ func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	return s.ok(w, r, nil, "reset_sent")
-}
-
-// requiredField reads a required text field, trimmed, recording in fe why
-// it is missing or unreadable.
-func requiredField(f fields, fe auth.FieldErrors, name string) string {
-	v := strings.TrimSpace(field(f, fe, name))
-	if _, bad := fe[name]; !bad && v == "" {
-		fe.Add(name, "field_required")
-	}
-	return v
-}
-
-// emailField reads the required email field, recording in fe why it is
-// missing or not an address.
-func emailField(f fields, fe auth.FieldErrors) string {
-	email := requiredField(f, fe, "email")
-	if _, bad := fe["email"]; !bad && !auth.ValidEmail(email) {
-		fe.Add("email", "invalid_email")
-	}
-	return email
 }
 
 // handleNewPasswordForm shows the form the reset email links to.
@@ -72,8 +47,7 @@ func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	b, _ := businessOf(r)
-	fe := auth.FieldErrors{}
-	raw := field(f, fe, "token")
+	raw, _ := f.str("token")
 	if raw == "" {
 		raw = r.URL.Query().Get("token")
 	}

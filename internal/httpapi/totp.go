@@ -18,7 +18,7 @@ func bearerOnly(r *http.Request) (string, error) {
 
 // handleTOTPStart begins two-factor enrolment (SPEC §5.2).
 func (s *Server) handleTOTPStart(w http.ResponseWriter, r *http.Request) error {
-	if _, _, err := readInput(w, r, fromBody); err != nil {
+	if err := readInput(w, r, fromBody, nil); err != nil {
 		return err
 	}
 	bearer, err := bearerOnly(r)
@@ -34,12 +34,8 @@ func (s *Server) handleTOTPStart(w http.ResponseWriter, r *http.Request) error {
 
 // handleTOTPConfirm turns two-factor on with a first code.
 func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) error {
-	f, fe, err := readInput(w, r, fromBody)
-	if err != nil {
-		return err
-	}
-	code := requiredField(f, fe, "code")
-	if err := fieldErrs(fe); err != nil {
+	var code string
+	if err := readInput(w, r, fromBody, func(in *input) { code = in.required("code") }); err != nil {
 		return err
 	}
 	bearer, err := bearerOnly(r)
@@ -55,12 +51,8 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) error
 
 // handleTOTPDisable turns two-factor off, given a current or recovery code.
 func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) error {
-	f, fe, err := readInput(w, r, fromBodyAndQuery)
-	if err != nil {
-		return err
-	}
-	code := strings.TrimSpace(field(f, fe, "code"))
-	if err := fieldErrs(fe); err != nil {
+	var code string
+	if err := readInput(w, r, fromBodyAndQuery, func(in *input) { code = strings.TrimSpace(in.text("code")) }); err != nil {
 		return err
 	}
 	bearer, err := bearerOnly(r)

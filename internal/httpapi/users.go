@@ -84,23 +84,12 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 // handleValidate is SPEC §5.8's POST /api/sys/users/validate: §3.1's check,
 // answered with the user record.
 func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) error {
-	f, fe, err := readInput(w, r, fromBody)
-	if err != nil {
+	var in auth.PasswordSignIn
+	if err := readInput(w, r, fromBody, func(f *input) { in = passwordSignIn(f) }); err != nil {
 		return err
 	}
-	email := field(f, fe, "email")
-	pw := field(f, fe, "password")
-	totp := field(f, fe, "totp")
-	if _, bad := fe["email"]; !bad && email == "" {
-		fe.Add("email", "field_required")
-	}
-	if _, bad := fe["password"]; !bad && pw == "" {
-		fe.Add("password", "field_required")
-	}
-	if err := fieldErrs(fe); err != nil {
-		return err
-	}
-	p, err := s.auth.ValidateCredentials(r.Context(), auth.PasswordSignIn{Email: email, Password: pw, TOTP: totp, Client: s.client(r)})
+	in.Client = s.client(r)
+	p, err := s.auth.ValidateCredentials(r.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -115,12 +104,8 @@ func (s *Server) handleUserExists(w http.ResponseWriter, r *http.Request) error 
 	if b.HideUnknownEmails {
 		return errNoRoute
 	}
-	f, fe, err := readInput(w, r, fromQuery, "email")
-	if err != nil {
-		return err
-	}
-	email := emailField(f, fe)
-	if err := fieldErrs(fe); err != nil {
+	var email string
+	if err := readInput(w, r, fromQuery, func(in *input) { email = in.email() }, "email"); err != nil {
 		return err
 	}
 	found, err := s.auth.UserExists(r.Context(), b, email, s.client(r))
@@ -145,12 +130,8 @@ type businessByHost struct {
 // a business named by slug, tenant host or custom domain, and the host
 // its portal answers on.
 func (s *Server) handleBusinessByHost(w http.ResponseWriter, r *http.Request) error {
-	f, fe, err := readInput(w, r, fromQuery, "host")
-	if err != nil {
-		return err
-	}
-	host := requiredField(f, fe, "host")
-	if err := fieldErrs(fe); err != nil {
+	var host string
+	if err := readInput(w, r, fromQuery, func(in *input) { host = in.required("host") }, "host"); err != nil {
 		return err
 	}
 	b, err := s.auth.BusinessByHostOrSlug(r.Context(), host)
