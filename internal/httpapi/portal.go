@@ -42,14 +42,22 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg, redirect string) {
+	p := s.formPage(w, r, "login", redirect)
+	p.Message = msg
+	s.pages.Render(w, status, "login", p)
+}
+
+// formPage is the data of a page whose form posts to /{language}/user/
+// {action}: a CSRF token (and its cookie), and the action URL, which keeps
+// a redirect only when it is safe.
+func (s *Server) formPage(w http.ResponseWriter, r *http.Request, action, redirect string) pages.Page {
 	p := s.page(r)
 	p.CSRF = s.csrfToken(w, r)
-	p.Message = msg
-	p.ActionURL = "/" + p.Lang + "/user/login"
+	p.ActionURL = "/" + p.Lang + "/user/" + action
 	if redirect != "" && safeRedirect(redirect, p.Lang) == redirect {
 		p.ActionURL += "?redirectUrl=" + url.QueryEscape(redirect)
 	}
-	s.pages.Render(w, status, "login", p)
+	return p
 }
 
 // handleLoginForm signs in with the form's email and password.
@@ -106,10 +114,7 @@ func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, cookie str
 
 // handleForgotForm shows the "forgot password" form.
 func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) error {
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
-	p.ActionURL = "/" + p.Lang + "/user/forgot"
-	s.pages.Render(w, http.StatusOK, "forgot", p)
+	s.pages.Render(w, http.StatusOK, "forgot", s.formPage(w, r, "forgot", ""))
 	return nil
 }
 
@@ -121,9 +126,7 @@ func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	b, _ := businessOf(r)
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
-	p.ActionURL = "/" + p.Lang + "/user/forgot"
+	p := s.formPage(w, r, "forgot", "")
 	email, _ := f.str("email")
 	email = strings.TrimSpace(email)
 	if !auth.ValidEmail(email) {
@@ -232,13 +235,8 @@ func (s *Server) page(r *http.Request) pages.Page {
 
 // renderTOTPStep asks for the authenticator code of a half-done sign-in.
 func (s *Server) renderTOTPStep(w http.ResponseWriter, r *http.Request, status int, email, pending, msg, redirect string) {
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
+	p := s.formPage(w, r, "login", redirect)
 	p.TOTPStep, p.Email, p.Token, p.Message = true, email, pending, msg
-	p.ActionURL = "/" + p.Lang + "/user/login"
-	if redirect != "" && safeRedirect(redirect, p.Lang) == redirect {
-		p.ActionURL += "?redirectUrl=" + url.QueryEscape(redirect)
-	}
 	s.pages.Render(w, status, "login", p)
 }
 

@@ -32,10 +32,8 @@ func (s *Server) handleNewPasswordForm(w http.ResponseWriter, r *http.Request) e
 	if err := s.auth.CheckResetToken(r.Context(), b, raw); err != nil {
 		return err
 	}
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
+	p := s.formPage(w, r, "newPassword", "")
 	p.Token = raw
-	p.ActionURL = "/" + p.Lang + "/user/newPassword"
 	s.pages.Render(w, http.StatusOK, "new_password", p)
 	return nil
 }
@@ -53,15 +51,13 @@ func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) error
 	}
 	pw, _ := f.str("password")
 	confirm, _ := f.str("confirm")
-	p := s.page(r)
 	err = s.auth.CompletePasswordReset(r.Context(), auth.PasswordReset{
-		Business: b, Lang: p.Lang, Token: raw, Password: pw, Confirm: confirm, Client: s.client(r)})
+		Business: b, Lang: langOf(r), Token: raw, Password: pw, Confirm: confirm, Client: s.client(r)})
 	var verr auth.FieldErrors
 	switch {
 	case errors.As(err, &verr):
-		p.CSRF = s.csrfToken(w, r)
+		p := s.formPage(w, r, "newPassword", "")
 		p.Token = raw
-		p.ActionURL = "/" + p.Lang + "/user/newPassword"
 		for _, keys := range verr {
 			for _, k := range keys {
 				p.Errors = append(p.Errors, s.cat.T(p.Lang, k))
@@ -71,7 +67,7 @@ func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) error
 	case err != nil:
 		return err
 	default:
-		s.pages.Render(w, http.StatusOK, "new_password_done", p)
+		s.pages.Render(w, http.StatusOK, "new_password_done", s.page(r))
 	}
 	return nil
 }
