@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
@@ -97,6 +100,10 @@ func (a *app) build(ctx context.Context, use keyUse) error {
 		return fmt.Errorf("password policy: %w", err)
 	}
 	issuer := token.NewIssuer(a.ring, cfg.PublicURL, time.Now)
+	ldapTLS, err := ldapTLSConfig(cfg.LDAPCAFile)
+	if err != nil {
+		return err
+	}
 	a.auth, err = auth.New(a.store, password.NewHasher(password.DefaultParams()), policy, issuer, comp, auth.Options{
 		BaseDomain:  cfg.BaseDomain,
 		PublicURL:   cfg.PublicURL,
@@ -107,6 +114,9 @@ func (a *app) build(ctx context.Context, use keyUse) error {
 		MailQueued:  func() { a.queued() },
 		Event:       a.metrics.Event,
 		TOTPSealer:  token.NewSecretSealer(cfg.KeyEncryption),
+		// Provider secrets are sealed with the same key as signing keys.
+		KeyEncryption: cfg.KeyEncryption,
+		LDAPTLS:       ldapTLS,
 	})
 	if err != nil {
 		return err
@@ -170,4 +180,21 @@ func withExistingStore(ctx context.Context, cfg config.Config, fn func(a *app) e
 // openStoreOnly opens (and migrates) the database without the rest.
 func openStoreOnly(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
 	return sqlstore.Open(ctx, cfg.DB, sqlstore.Options{})
+}
+
+// ldapTLSConfig trusts the system roots, or only the CA certificates in
+// caFile when one is given (a directory with a private CA).
+func ldapTLSConfig(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ldap-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("--ldap-ca-file %s: no PEM certificate in it", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }

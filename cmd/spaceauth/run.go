@@ -27,6 +27,13 @@ Usage:
   spaceauth user require-reset EMAIL                 (the next sign-in must choose a new password)
   spaceauth user import [--skip-invalid] FILE.csv    (spaceauth user import -h lists the columns)
   spaceauth keys rotate | keys list
+  spaceauth sso add --business SLUG --name N --issuer URL --client-id ID (--client-secret S | --client-secret-stdin)
+                [--logout-url URL] [--create-users] [--no-member-passwords] [--no-admin-passwords]
+  spaceauth sso add-ldap --business SLUG --name N --url ldap[s]://HOST:PORT [--starttls]
+                (--bind-dn-template T | --search-base B --search-filter F --bind-dn D (--bind-password P | --bind-password-stdin))
+                [--create-users] [--no-member-passwords] [--no-admin-passwords]
+  spaceauth sso list [--business SLUG]               (prints each provider's redirect URI)
+  spaceauth sso remove ID
   spaceauth audit [--user ID|EMAIL] [--business SLUG] [--type T] [--since T] [--until T] [--format table|json]
 
 Every subcommand accepts --db (default ./data/spaceauth.db); every flag has an
@@ -66,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdKeys(ctx, e, rest)
 	case "audit":
 		err = cmdAudit(ctx, e, rest)
+	case "sso":
+		err = cmdSSO(ctx, e, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

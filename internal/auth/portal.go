@@ -174,7 +174,7 @@ func (s *Service) SignOut(ctx context.Context, ps PortalSession, everywhere bool
 // profile at b (and not an admin) gets ErrBadCredentials, like a wrong
 // password, so the form reveals no membership.
 func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, email, password, totpCode string, c Client) (string, PortalSession, error) {
-	a, u, err := s.passwordAttempt(ctx, email, password, c)
+	a, u, method, err := s.portalPassword(ctx, b, email, password, c)
 	if err != nil {
 		return "", PortalSession{}, err
 	}
@@ -197,7 +197,7 @@ func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, em
 	if err := s.mustReset(ctx, u, &b); err != nil {
 		return "", PortalSession{}, err
 	}
-	sess, cookie, err := s.openSession(ctx, u, b, c, 0, nil, "password")
+	sess, cookie, err := s.openSession(ctx, u, b, c, 0, nil, method)
 	if err != nil {
 		return "", PortalSession{}, err
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"runtime"
 	"strings"
@@ -70,6 +72,13 @@ type Options struct {
 	Event func(eventType string)
 	// TOTPSealer seals TOTP secrets at rest (nil: stored as they are).
 	TOTPSealer *token.SecretSealer
+	// KeyEncryption seals identity providers' secrets at rest (SPEC §8).
+	KeyEncryption string
+	// FederationClient makes the requests to OpenID providers (default: a
+	// client with a 10 s timeout).
+	FederationClient *http.Client
+	// LDAPTLS is the TLS configuration for directories (nil: system roots).
+	LDAPTLS *tls.Config
 }
 
 // Service is the domain. It is safe for concurrent use.
@@ -90,6 +99,7 @@ type Service struct {
 	hashCost hashCost
 	// Known and unknown emails cost the same on these requests.
 	codeFloor, resetFloor workFloor
+	rps                   *rpCache
 }
 
 // New builds a Service.
@@ -128,6 +138,9 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 	if o.Event == nil {
 		o.Event = func(string) {}
 	}
+	if o.FederationClient == nil {
+		o.FederationClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	if o.Throttle == (ThrottlePolicy{}) {
 		o.Throttle = DefaultThrottlePolicy()
 	}
@@ -137,6 +150,7 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 		scheme: u.Scheme, port: u.Port(),
 		pool: newHashPool(o.HashSlots, o.HashQueue), throttle: o.Throttle,
 		now: o.Clock, log: o.Logger, cache: newStateCache(st),
+		rps: newRPCache(o.Clock),
 	}, nil
 }
 

@@ -119,6 +119,17 @@ func (s *Service) passwordAttempt(ctx context.Context, email, password string, c
 		padTo(ctx, floor, took)
 		return nil, store.User{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, ErrBadCredentials)
 	}
+	refused, err := s.passwordRefused(ctx, u)
+	if err != nil {
+		a.refund(ctx)
+		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
+	}
+	if refused {
+		// Same answer (and time) as a wrong password; the reason is in the
+		// audit log (SPEC §8).
+		padTo(ctx, floor, took)
+		return nil, store.User{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: `{"reason":"password_refused_by_business"}`}, ErrBadCredentials)
+	}
 	if rehash {
 		s.upgradeHash(ctx, u, password)
 	}

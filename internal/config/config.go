@@ -26,6 +26,7 @@ type Config struct {
 	MailDir         string
 	MailFrom        string
 	KeyEncryption   string
+	LDAPCAFile      string // PEM CA certificates trusted for LDAP TLS (SPEC §8); empty: system roots
 	SigningAlg      string
 	MaxValidity     time.Duration
 	ResetTTL        time.Duration
@@ -84,6 +85,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on")
 	fs.StringVar(&c.DebugListen, "debug-listen", c.DebugListen, "loopback address for Go's pprof profiles (off when empty)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address serving Prometheus /metrics (off when empty; never on --listen)")
+	fs.StringVar(&c.LDAPCAFile, "ldap-ca-file", c.LDAPCAFile, "PEM file of the CA certificates trusted for LDAP TLS (default: the system's)")
 	fs.StringVar(&c.BaseDomain, "base-domain", c.BaseDomain, "tenant hosts are {slug}.{base-domain}")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "scheme and port of links sent out")
 	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "SMTP server, smtp://user:pass@host:port (STARTTLS when offered)")

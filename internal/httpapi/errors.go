@@ -134,6 +134,12 @@ func classify(err error, on surface) failure {
 		return failure{http: 409, status: 409, key: "invalid_request"}
 	case errors.Is(err, auth.ErrResetInvalid):
 		return failure{http: 400, status: 400, key: "reset_token_invalid"}
+	case errors.Is(err, auth.ErrSSOFailed):
+		return failure{http: 401, status: 401, key: "sso_failed"}
+	case errors.Is(err, auth.ErrProviderUnavailable):
+		// The identity provider is down or broken: try again later, as
+		// with the database (SPEC §2), never a refusal of the person.
+		return failure{http: 503, status: 503, key: "service_unavailable", retry: 5 * time.Second}
 	case errors.Is(err, auth.ErrBusy):
 		return failure{http: 503, status: 503, key: "service_unavailable", retry: time.Second}
 	case errors.Is(err, errMethodNotAllowed):

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -86,6 +87,8 @@ type harnessOptions struct {
 	kek string
 	// throttle, when set, replaces the default lockout policy.
 	throttle auth.ThrottlePolicy
+	// ldapTLS trusts the test directory's certificate (SPEC §8).
+	ldapTLS *tls.Config
 }
 
 func newHarness(t *testing.T) *harness {
@@ -155,6 +158,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 		HashSlots:  o.hashSlots,
 		TOTPSealer: token.NewSecretSealer(o.kek),
 		Throttle:   o.throttle,
+		LDAPTLS:    o.ldapTLS, KeyEncryption: o.kek,
 	})
 	if err != nil {
 		t.Fatal(err)

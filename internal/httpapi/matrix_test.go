@@ -249,6 +249,7 @@ func matrixSlots() []slot {
 				a.effect = before && !accountWorks(t, l, s)
 				return a
 			}},
+		oidcCallbackSlot(),
 	}
 }
 
@@ -260,6 +261,7 @@ var credentialFree = map[string]string{
 	"POST /api/sys/users/startPasswordReset": "asks for a reset mail by email",
 	"GET /api/sys/users/sendOtp":             "asks for a sign-in code by email",
 	"GET /{language}/user/forgot":            "the forgot-password form",
+	"GET /{language}/user/sso/{id}":          "starts a provider's sign-in (the flow's secrets are made here, none is taken)",
 	"POST /{language}/user/forgot":           "asks for a reset mail by email",
 	"GET /.well-known/jwks.json":             "public keys",
 	"GET /healthz":                           "liveness",
@@ -274,7 +276,7 @@ var credentialFree = map[string]string{
 // matrixKinds are the rows, in the order of SPEC §6's table.
 var matrixKinds = []string{kindPassword, kindPasswordTOTP, kindAccess, kindImpersonation, kindOneTimeReset,
 	kindOneTimeMagic, kindOneTimeOTP, kindOneTimeLink, kindOneTimeMe, kindRefresh, kindPending, kindEmailCode,
-	kindResetToken, kindRecovery, kindSession}
+	kindResetToken, kindRecovery, kindSession, kindOIDC, kindLDAP}
 
 // matrixAccepts is SPEC §6's table for a live user: the slots where each
 // kind may succeed. Everything else must refuse it as no credential.
@@ -300,6 +302,10 @@ var matrixAccepts = map[string][]string{
 	kindResetToken:    {"§5.4 complete", "newPassword page", "newPassword form"},
 	kindRecovery:      {"§3.1 totp", "§5.1 password grant totp", "portal form TOTP code", "§5.2 TOTP removal code"},
 	kindSession:       {"account page cookie", "logout POST cookie"},
+	// SPEC §8: a provider's return only at the callback, a directory
+	// password only on the portal form (where the business has a directory).
+	kindOIDC: {"§8 OIDC callback"},
+	kindLDAP: {"portal form password"},
 }
 
 var (
@@ -464,10 +470,12 @@ func TestCredentialMatrixStates(t *testing.T) {
 				_, err := l.h.svc.RequireReset(t.Context(), c.owner.Email)
 				must(t, err)
 			}, func(string) bool { return false }}, // even a reset link sent before: the reset restarts from a fresh one (below)
+			// The spaceauth password is not what a provider or a directory
+			// checks: changing it leaves a federated sign-in standing.
 			{"password changed", func(t *testing.T, l *lab, c *cred) {
 				_, err := l.h.svc.SetPassword(t.Context(), c.owner.Email, "an operator's new phrase")
 				must(t, err)
-			}, func(string) bool { return false }},
+			}, func(k string) bool { return k == kindOIDC || k == kindLDAP }},
 		}
 		t.Run("must reset: the reset itself stays open", func(t *testing.T) {
 			t.Parallel()

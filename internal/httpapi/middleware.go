@@ -210,6 +210,28 @@ func (s *Server) tenant(h http.Handler) http.Handler {
 	})
 }
 
+// tenantHost is tenant for the language-free paths of a tenant host (the
+// federated sign-in callback): the language is the business's own.
+func (s *Server) tenantHost(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
+		if err != nil {
+			if err != auth.ErrNotFound {
+				s.failPage(w, r, onPage, err)
+				return
+			}
+			s.render(w, r, onToken, errNoRoute)
+			return
+		}
+		lang, ok := i18n.Match(b.Language)
+		if !ok {
+			lang = "en"
+		}
+		ctx := context.WithValue(context.WithValue(r.Context(), keyLang, lang), keyBusiness, b)
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 // clientIP is the peer address, or the address a trusted proxy reports in
 // X-Forwarded-For (the right-most hop that is not itself a trusted proxy).
 func (s *Server) clientIP(r *http.Request) string {

@@ -44,6 +44,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg, redirect string) {
 	p := s.formPage(w, r, "login", redirect)
 	p.Message = msg
+	p.SSO = s.ssoButtons(r, p.Lang, redirect)
 	s.pages.Render(w, status, "login", p)
 }
 
@@ -179,18 +180,25 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	}
 	v, _ := f.str("everywhere")
 	everywhere := v == "1" || v == "true"
+	next := "/" + langOf(r) + "/user/login"
 	ps, ok, err := s.currentSession(r)
 	if err != nil {
 		// A logout that could not be checked is not answered as done.
 		return err
 	}
 	if ok {
+		// A session opened through an identity provider with a logout URL
+		// ends there too (SPEC §8).
+		logout := s.auth.SSOLogoutURL(r.Context(), ps.Session.ID)
 		if err := s.auth.SignOut(r.Context(), ps, everywhere, s.client(r)); err != nil {
 			return err
 		}
+		if logout != "" {
+			next = logout
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, "/"+langOf(r)+"/user/login", http.StatusFound)
+	http.Redirect(w, r, next, http.StatusFound)
 	return nil
 }
 

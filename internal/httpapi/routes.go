@@ -58,6 +58,10 @@ func (s *Server) routes() {
 	m.Handle("GET /{language}/user/exists", s.tenant(token(s.handleUserExists)))
 	m.Handle("GET /api/sys/businesses/getByHost", token(s.handleBusinessByHost))
 	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.html(s.handleLogout))))
+	// §8 federated sign-in: a provider's button, and the redirect URI
+	// registered at providers (language-free, on the tenant host)
+	m.Handle("GET /{language}/user/sso/{id}", s.tenant(s.html(s.handleSSOStart)))
+	m.Handle("GET /sso/callback", s.tenantHost(s.html(s.handleSSOCallback)))
 	// §4 keys; §7 operations
 	m.Handle("GET /.well-known/jwks.json", token(s.handleJWKS))
 	m.HandleFunc("GET /healthz", s.handleHealthz)

@@ -37,6 +37,11 @@ type lab struct {
 	mu     sync.Mutex
 	read   map[string]int // recipient -> messages already consumed
 	routes map[string]bool
+
+	// fed: business demo's identity providers (SPEC §8); fedN numbers
+	// the federated accounts the lab hands out.
+	fed  *labFederation
+	fedN atomic.Int64
 }
 
 // served: routes.go registers pattern.
@@ -54,7 +59,9 @@ func (l *lab) served(t *testing.T, pattern string) bool {
 
 func newLab(t *testing.T, h *harness) *lab {
 	t.Helper()
-	return &lab{h: h, f: h.seed(), read: map[string]int{}}
+	l := &lab{h: h, f: h.seed(), read: map[string]int{}}
+	l.federate(t)
+	return l
 }
 
 // labBackends runs fn on a SQLite harness and, when SPACEAUTH_TEST_POSTGRES
@@ -466,6 +473,8 @@ func (l *lab) mintFor(t *testing.T, c *cred) error {
 				c.secret = ck.Value
 			}
 		}
+	case kindOIDC, kindLDAP:
+		err = l.mintFederated(t, c)
 	default:
 		return fmt.Errorf("unknown kind %q", c.kind)
 	}

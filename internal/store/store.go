@@ -51,6 +51,7 @@ type Queries interface {
 	Refresh
 	TwoFactor
 	PendingSignIns
+	Federation
 }
 
 // Businesses stores tenants.

@@ -20,6 +20,15 @@ type Page struct {
 	User     *UserView     // the signed-in user (account page)
 	Sessions []SessionView // the user's active sessions (account page)
 	TOTPStep bool          // the login form asks for the two-factor code
+
+	// SSO lists the business's identity providers on the sign-in page
+	// (SPEC §8), each a link that starts its sign-in.
+	SSO []SSOButton
+}
+
+// SSOButton is one identity provider's button on the sign-in page.
+type SSOButton struct {
+	Name, URL string
 }
 
 // UserView is who is signed in.

@@ -125,6 +125,18 @@ func TestPageContents(t *testing.T) {
 			want: []string{`role="status">The email address or password you entered is not valid.</p>`, `<li>This field is required.</li>`},
 		},
 		{
+			name: "login with identity providers", page: "login",
+			edit: func(p *Page) {
+				p.SSO = []SSOButton{{Name: "Google", URL: "/en/user/sso/1?redirectUrl=%2Fen%2Fuser%2Faccount"}, {Name: `Acme <"IdP">`, URL: "/en/user/sso/2"}}
+			},
+			want: []string{`Or sign in with:`, `<a class="button sso-provider" href="/en/user/sso/1?redirectUrl=%2Fen%2Fuser%2Faccount">Sign in with Google</a>`,
+				`Sign in with Acme &lt;&#34;IdP&#34;&gt;</a>`},
+		},
+		{
+			name: "login without identity providers", page: "login",
+			avoid: []string{`sso-provider`, `Or sign in with`},
+		},
+		{
 			name: "login totp step", page: "login",
 			edit: func(p *Page) { p.TOTPStep = true },
 			want: []string{

@@ -215,7 +215,12 @@ func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) er
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	popts := []goose.ProviderOption{goose.WithGoMigrations(emailKeyMigration(d))}
+	popts := []goose.ProviderOption{goose.WithGoMigrations(emailKeyMigration(d)),
+		// Migration numbers are reserved per feature (00014 federation,
+		// 00016+ passkeys, ...), so a database may hold a higher number
+		// before a lower one exists; each touches only its own tables and
+		// columns, so a lower one found missing is applied, not refused.
+		goose.WithAllowOutofOrder(true)}
 	if d.name == "postgres" {
 		// Several processes may start at once on one database: an advisory
 		// lock makes exactly one of them migrate.

@@ -49,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"PendingSignIns", testPendingSignIns},
 		{"PendingSignInSpentOnceUnderRace", testPendingSignInRace},
 		{"Health", testHealth},
+		{"Providers", testProviders},
+		{"OIDCFlowSpentOnce", testOIDCFlowSpentOnce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
