@@ -188,15 +188,26 @@ func harden(next http.Handler, https bool) http.Handler {
 
 // tenant resolves the business from the Host header and the language from
 // the path; either failing is a 404 (SPEC §1).
-func (s *Server) tenant(h http.Handler) http.Handler {
+func (s *Server) tenant(h http.Handler) http.Handler { return s.tenantOf(h, true) }
+
+// tenantHost is tenant for the language-free paths of a tenant host (the
+// federated sign-in callback): the language is the business's own.
+func (s *Server) tenantHost(h http.Handler) http.Handler { return s.tenantOf(h, false) }
+
+// tenantOf is tenant (the language from the path, checked before the
+// business is looked up) or tenantHost (the business's language).
+func (s *Server) tenantOf(h http.Handler, pathLang bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lang, ok := i18n.Match(r.PathValue("language"))
-		if !ok {
-			s.render(w, r, onToken, errNoRoute)
-			return
+		ctx := r.Context()
+		if pathLang {
+			lang, ok := i18n.Match(r.PathValue("language"))
+			if !ok {
+				s.render(w, r, onToken, errNoRoute)
+				return
+			}
+			ctx = context.WithValue(ctx, keyLang, lang)
+			r = r.WithContext(ctx)
 		}
-		ctx := context.WithValue(r.Context(), keyLang, lang)
-		r = r.WithContext(ctx)
 		b, err := s.auth.BusinessForHost(ctx, r.Host)
 		if err != nil {
 			if err != auth.ErrNotFound {
@@ -206,29 +217,14 @@ func (s *Server) tenant(h http.Handler) http.Handler {
 			s.render(w, r, onToken, errNoRoute)
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, keyBusiness, b)))
-	})
-}
-
-// tenantHost is tenant for the language-free paths of a tenant host (the
-// federated sign-in callback): the language is the business's own.
-func (s *Server) tenantHost(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
-		if err != nil {
-			if err != auth.ErrNotFound {
-				s.failPage(w, r, onPage, err)
-				return
+		if !pathLang {
+			lang, ok := i18n.Match(b.Language)
+			if !ok {
+				lang = "en"
 			}
-			s.render(w, r, onToken, errNoRoute)
-			return
+			ctx = context.WithValue(ctx, keyLang, lang)
 		}
-		lang, ok := i18n.Match(b.Language)
-		if !ok {
-			lang = "en"
-		}
-		ctx := context.WithValue(context.WithValue(r.Context(), keyLang, lang), keyBusiness, b)
-		h.ServeHTTP(w, r.WithContext(ctx))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, keyBusiness, b)))
 	})
 }
 
