@@ -107,49 +107,53 @@ func classify(err error, on surface) failure {
 		return failure{http: 404, status: 404, key: "user_not_found"}
 	case on == onResetComplete && errors.Is(err, auth.ErrResetInvalid):
 		return failure{http: 400, status: 400, key: "invalid_request", errs: map[string][]string{"token": {"reset_token_invalid"}}}
-	case errors.Is(err, auth.ErrBadCredentials):
-		// The seed documents a failed credential check as HTTP 200 with
-		// Status 500, and clients read WasSuccessful from it.
-		return failure{http: 200, status: 500, key: "invalid_credentials"}
-	case errors.Is(err, auth.ErrTwoFactorNeeded), errors.As(err, &pending):
+	case errors.As(err, &pending):
 		return failure{http: 200, status: 500, key: "two_factor_required"}
-	case errors.Is(err, auth.ErrTwoFactorInvalid):
-		return failure{http: 200, status: 500, key: "two_factor_invalid"}
-	case errors.Is(err, auth.ErrMustReset):
-		return failure{http: 200, status: 500, key: "must_reset_password"}
-	case errors.Is(err, auth.ErrNoCredentials), errors.Is(err, auth.ErrNoSession):
-		return unauthorized
-	case errors.Is(err, auth.ErrLinkInvalid):
-		return failure{http: 401, status: 401, key: "link_invalid"}
-	case errors.Is(err, auth.ErrCodeInvalid):
-		return failure{http: 401, status: 401, key: "otp_invalid"}
-	case errors.Is(err, auth.ErrInvalidGrant):
-		// Only the OAuth2 endpoint meets it; failOAuth words it.
-		return failure{http: 400, status: 400, key: "invalid_grant"}
-	case errors.Is(err, auth.ErrForbidden):
-		return failure{http: 403, status: 403, key: "forbidden"}
-	case errors.Is(err, auth.ErrNotFound), errors.Is(err, auth.ErrUnknownBusiness):
-		return failure{http: 404, status: 404, key: "not_found"}
-	case errors.Is(err, auth.ErrTOTPEnabled), errors.Is(err, auth.ErrEmailTaken), errors.Is(err, auth.ErrSlugTaken):
-		return failure{http: 409, status: 409, key: "invalid_request"}
-	case errors.Is(err, auth.ErrResetInvalid):
-		return failure{http: 400, status: 400, key: "reset_token_invalid"}
-	case errors.Is(err, auth.ErrSSOFailed):
-		return failure{http: 401, status: 401, key: "sso_failed"}
-	case errors.Is(err, auth.ErrProviderUnavailable):
-		// The identity provider is down or broken: try again later, as
-		// with the database (SPEC §2), never a refusal of the person.
-		return failure{http: 503, status: 503, key: "service_unavailable", retry: 5 * time.Second}
-	case errors.Is(err, auth.ErrBusy):
-		return failure{http: 503, status: 503, key: "service_unavailable", retry: time.Second}
-	case errors.Is(err, errMethodNotAllowed):
-		return failure{http: 405, status: 405, key: "method_not_allowed"}
-	case errors.Is(err, errNoRoute):
-		return failure{http: 404, status: 404, key: "not_found"}
-	case errors.Is(err, errCSRF):
-		return failure{http: 403, status: 403, key: "csrf_failed"}
+	}
+	for _, row := range sentinelRows() {
+		for _, target := range row.errs {
+			if errors.Is(err, target) {
+				return row.f
+			}
+		}
 	}
 	return failure{http: 500, status: 500, key: "internal_error"}
+}
+
+// sentinelRows are classify's rows that depend on the error alone, the
+// same on every surface, in the order they are tried.
+func sentinelRows() []struct {
+	errs []error
+	f    failure
+} {
+	return []struct {
+		errs []error
+		f    failure
+	}{
+		// The seed documents a failed credential check as HTTP 200 with
+		// Status 500, and clients read WasSuccessful from it.
+		{[]error{auth.ErrBadCredentials}, failure{http: 200, status: 500, key: "invalid_credentials"}},
+		{[]error{auth.ErrTwoFactorNeeded}, failure{http: 200, status: 500, key: "two_factor_required"}},
+		{[]error{auth.ErrTwoFactorInvalid}, failure{http: 200, status: 500, key: "two_factor_invalid"}},
+		{[]error{auth.ErrMustReset}, failure{http: 200, status: 500, key: "must_reset_password"}},
+		{[]error{auth.ErrNoCredentials, auth.ErrNoSession}, failure{http: 401, status: 401, key: "unauthorized", challenge: true}},
+		{[]error{auth.ErrLinkInvalid}, failure{http: 401, status: 401, key: "link_invalid"}},
+		{[]error{auth.ErrCodeInvalid}, failure{http: 401, status: 401, key: "otp_invalid"}},
+		// Only the OAuth2 endpoint meets it; failOAuth words it.
+		{[]error{auth.ErrInvalidGrant}, failure{http: 400, status: 400, key: "invalid_grant"}},
+		{[]error{auth.ErrForbidden}, failure{http: 403, status: 403, key: "forbidden"}},
+		{[]error{auth.ErrNotFound, auth.ErrUnknownBusiness}, failure{http: 404, status: 404, key: "not_found"}},
+		{[]error{auth.ErrTOTPEnabled, auth.ErrEmailTaken, auth.ErrSlugTaken}, failure{http: 409, status: 409, key: "invalid_request"}},
+		{[]error{auth.ErrResetInvalid}, failure{http: 400, status: 400, key: "reset_token_invalid"}},
+		{[]error{auth.ErrSSOFailed}, failure{http: 401, status: 401, key: "sso_failed"}},
+		// The identity provider is down or broken: try again later, as
+		// with the database (SPEC §2), never a refusal of the person.
+		{[]error{auth.ErrProviderUnavailable}, failure{http: 503, status: 503, key: "service_unavailable", retry: 5 * time.Second}},
+		{[]error{auth.ErrBusy}, failure{http: 503, status: 503, key: "service_unavailable", retry: time.Second}},
+		{[]error{errMethodNotAllowed}, failure{http: 405, status: 405, key: "method_not_allowed"}},
+		{[]error{errNoRoute}, failure{http: 404, status: 404, key: "not_found"}},
+		{[]error{errCSRF}, failure{http: 403, status: 403, key: "csrf_failed"}},
+	}
 }
 
 // retryAfter is the one rounding of a wait into Retry-After: whole seconds,
