@@ -35,11 +35,7 @@ type record struct {
 
 func parseRecord(t *testing.T, raw string) record {
 	t.Helper()
-	var r record
-	if err := json.Unmarshal([]byte(raw), &r); err != nil {
-		t.Fatalf("not a user record: %v: %s", err, raw)
-	}
-	return r
+	return parseJSON[record](t, "a user record", raw)
 }
 
 // validated posts to the validate endpoint and returns HTTP status, envelope
@@ -47,13 +43,10 @@ func parseRecord(t *testing.T, raw string) record {
 func validated(t *testing.T, c *http.Client, rawURL, ct, body string) (int, env, record) {
 	t.Helper()
 	status, _, raw := do(t, c, "POST", rawURL, ct, body)
-	var e struct {
+	e := parseJSON[struct {
 		env
 		Value json.RawMessage
-	}
-	if err := json.Unmarshal([]byte(raw), &e); err != nil {
-		t.Fatalf("not an envelope: %v: %s", err, raw)
-	}
+	}](t, "an envelope", raw)
 	var rec record
 	if e.WasSuccessful {
 		rec = parseRecord(t, string(e.Value))

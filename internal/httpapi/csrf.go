@@ -45,3 +45,15 @@ func (s *Server) form(w http.ResponseWriter, r *http.Request) (fields, error) {
 	}
 	return f, nil
 }
+
+// formPost is a portal form's route: fn sees the form's fields only after
+// the body decoded and its CSRF token checked; failures are pages.
+func (s *Server) formPost(fn func(w http.ResponseWriter, r *http.Request, f fields) error) http.Handler {
+	return s.html(func(w http.ResponseWriter, r *http.Request) error {
+		f, err := s.form(w, r)
+		if err != nil {
+			return err
+		}
+		return fn(w, r, f)
+	})
+}

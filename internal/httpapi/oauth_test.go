@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -19,11 +18,7 @@ type tokenResp struct {
 func oauth(t *testing.T, h *harness, c *http.Client, ct, body string, hdr ...string) (int, tokenResp) {
 	t.Helper()
 	status, _, raw := do(t, c, "POST", h.base()+"/api/token", ct, body, hdr...)
-	var r tokenResp
-	if err := json.Unmarshal([]byte(raw), &r); err != nil {
-		t.Fatalf("not JSON: %s", raw)
-	}
-	return status, r
+	return status, parseJSON[tokenResp](t, "JSON", raw)
 }
 
 func passwordGrant(t *testing.T, h *harness, c *http.Client, email, client string) tokenResp {

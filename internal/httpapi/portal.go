@@ -62,11 +62,7 @@ func (s *Server) formPage(w http.ResponseWriter, r *http.Request, action, redire
 }
 
 // handleLoginForm signs in with the form's email and password.
-func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.form(w, r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, f fields) error {
 	b, _ := businessOf(r)
 	email, _ := f.str("email")
 	pw, _ := f.str("password")
@@ -121,11 +117,7 @@ func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) error 
 
 // handleForgot requests a reset email from the form. The page always says
 // the same thing, so the form is no oracle for which emails exist.
-func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.form(w, r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request, f fields) error {
 	b, _ := businessOf(r)
 	p := s.formPage(w, r, "forgot", "")
 	email, _ := f.str("email")
@@ -135,7 +127,7 @@ func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) error {
 		s.pages.Render(w, http.StatusBadRequest, "forgot", p)
 		return nil
 	}
-	err = s.auth.RequestPasswordReset(r.Context(), auth.ResetRequest{Business: &b, Lang: p.Lang, Email: email, Client: s.client(r)})
+	err := s.auth.RequestPasswordReset(r.Context(), auth.ResetRequest{Business: &b, Lang: p.Lang, Email: email, Client: s.client(r)})
 	if err != nil && !errors.Is(err, auth.ErrNotFound) {
 		return err
 	}
@@ -173,11 +165,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) error {
 // handleLogout ends the session (everywhere=1: every session and token of
 // the user) and goes back to the sign-in page. It is POST with CSRF only
 // (SPEC §6): a GET, which any page can make a browser send, is 405.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.form(w, r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, f fields) error {
 	v, _ := f.str("everywhere")
 	everywhere := v == "1" || v == "true"
 	next := "/" + langOf(r) + "/user/login"

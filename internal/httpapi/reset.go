@@ -39,11 +39,7 @@ func (s *Server) handleNewPasswordForm(w http.ResponseWriter, r *http.Request) e
 }
 
 // handleNewPassword sets the new password.
-func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.form(w, r)
-	if err != nil {
-		return err
-	}
+func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request, f fields) error {
 	b, _ := businessOf(r)
 	raw, _ := f.str("token")
 	if raw == "" {
@@ -51,7 +47,7 @@ func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) error
 	}
 	pw, _ := f.str("password")
 	confirm, _ := f.str("confirm")
-	err = s.auth.CompletePasswordReset(r.Context(), auth.PasswordReset{
+	err := s.auth.CompletePasswordReset(r.Context(), auth.PasswordReset{
 		Business: b, Lang: langOf(r), Token: raw, Password: pw, Confirm: confirm, Client: s.client(r)})
 	var verr auth.FieldErrors
 	switch {

@@ -25,7 +25,7 @@ func (s *Server) routes() {
 	m.Handle("GET /{language}/user/resetPassword", s.tenant(resetRequest))
 	m.Handle("POST /{language}/user/resetPassword", s.tenant(resetRequest))
 	m.Handle("GET /{language}/user/newPassword", s.tenant(s.html(s.handleNewPasswordForm)))
-	m.Handle("POST /{language}/user/newPassword", s.cop.Handler(s.tenant(s.html(s.handleNewPassword))))
+	m.Handle("POST /{language}/user/newPassword", s.cop.Handler(s.tenant(s.formPost(s.handleNewPassword))))
 	// §5.1 OAuth2 token endpoint
 	m.Handle("POST /api/token", s.api(onOAuth, s.handleOAuthToken))
 	// §5.3 one-time tokens; §5.4 reset through the API
@@ -48,16 +48,16 @@ func (s *Server) routes() {
 	m.Handle("POST /api/sys/users/verifyOtp", s.api(onCode, s.handleVerifyCode))
 	// §3.3 portal sign-in by token; §5.6 the portal pages
 	m.Handle("GET /{language}/user/login", s.tenant(s.html(s.handleLogin)))
-	m.Handle("POST /{language}/user/login", s.cop.Handler(s.tenant(s.html(s.handleLoginForm))))
+	m.Handle("POST /{language}/user/login", s.cop.Handler(s.tenant(s.formPost(s.handleLoginForm))))
 	m.Handle("GET /{language}/user/forgot", s.tenant(s.html(s.handleForgotForm)))
-	m.Handle("POST /{language}/user/forgot", s.cop.Handler(s.tenant(s.html(s.handleForgot))))
+	m.Handle("POST /{language}/user/forgot", s.cop.Handler(s.tenant(s.formPost(s.handleForgot))))
 	m.Handle("GET /{language}/user/account", s.tenant(s.html(s.handleAccount)))
 	m.Handle("GET /{language}/user/me", s.tenant(s.api(onMe, s.handleMe)))
 	// §5.8 the rest of the recorded Nexudus user surface
 	m.Handle("POST /api/sys/users/validate", token(s.handleValidate))
 	m.Handle("GET /{language}/user/exists", s.tenant(token(s.handleUserExists)))
 	m.Handle("GET /api/sys/businesses/getByHost", token(s.handleBusinessByHost))
-	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.html(s.handleLogout))))
+	m.Handle("POST /{language}/user/logout", s.cop.Handler(s.tenant(s.formPost(s.handleLogout))))
 	// §8 federated sign-in: a provider's button, and the redirect URI
 	// registered at providers (language-free, on the tenant host)
 	m.Handle("GET /{language}/user/sso/{id}", s.tenant(s.html(s.handleSSOStart)))

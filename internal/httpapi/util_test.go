@@ -16,12 +16,19 @@ type env struct {
 	WasSuccessful bool
 }
 
+// parseJSON decodes body as a T, failing the test when it is not one.
+func parseJSON[T any](t *testing.T, what, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("not %s: %v: %q", what, err, body)
+	}
+	return v
+}
+
 func parseEnv(t *testing.T, body string) env {
 	t.Helper()
-	var e env
-	if err := json.Unmarshal([]byte(body), &e); err != nil {
-		t.Fatalf("not an envelope: %v: %q", err, body)
-	}
+	e := parseJSON[env](t, "an envelope", body)
 	if !strings.HasPrefix(body, `{"Status":`) {
 		t.Errorf("envelope keys out of order: %s", body)
 	}
