@@ -236,9 +236,8 @@ func TestNexudusClients(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.client, func(t *testing.T) {
-			h := newHarness(t)
-			f := h.seed()
-			tc.run(t, h, f, h.client())
+			h, f, c := seeded(t)
+			tc.run(t, h, f, c)
 		})
 	}
 }

@@ -114,10 +114,8 @@ func TestResetMessageLocalized(t *testing.T) {
 // TestResetComplete follows the emailed link to a new password and checks
 // what SPEC §3.4 says must happen then.
 func TestResetComplete(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
+	h, _, c := seeded(t)
 	ctx := context.Background()
-	c := h.client()
 	// Alice has a portal session and an unused access token before the reset.
 	oldTok := signIn(t, h, c, "alice@example.com", 60)
 	portal := h.client()
