@@ -156,24 +156,54 @@ func parseJSON(body []byte) (fields, error) {
 
 const maxDepth = 8
 
-func readObject(dec *json.Decoder, prefix string, out fields, depth int) error {
-	bad := &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+// malformed is the answer to JSON that cannot be read.
+func malformed() error { return &inputError{status: http.StatusBadRequest, key: "invalid_request"} }
+
+// members reads the tokens of an opened object or array, at most maxDepth
+// deep, handing each to each, then its closing delimiter.
+func members(dec *json.Decoder, depth int, each func(tok json.Token) error) error {
 	if depth > maxDepth {
-		return bad
+		return malformed()
 	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return bad
+			return malformed()
 		}
+		if err := each(tok); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return malformed()
+	}
+	return nil
+}
+
+// nested reads the object or array that d opened; objects inside arrays
+// are read into a throwaway set (arrays carry no fields).
+func nested(dec *json.Decoder, d json.Delim, prefix string, out fields, depth int) error {
+	if d == '{' {
+		return readObject(dec, prefix, out, depth)
+	}
+	return members(dec, depth, func(tok json.Token) error {
+		if d, ok := tok.(json.Delim); ok {
+			return nested(dec, d, "", fields{}, depth+1)
+		}
+		return nil
+	})
+}
+
+func readObject(dec *json.Decoder, prefix string, out fields, depth int) error {
+	return members(dec, depth, func(tok json.Token) error {
 		key, ok := tok.(string)
 		if !ok {
-			return bad
+			return malformed()
 		}
 		full := prefix + key
-		tok, err = dec.Token()
+		tok, err := dec.Token()
 		if err != nil {
-			return bad
+			return malformed()
 		}
 		var v value
 		switch t := tok.(type) {
@@ -186,54 +216,13 @@ func readObject(dec *json.Decoder, prefix string, out fields, depth int) error {
 		case nil:
 			v = value{kind: kindNull}
 		case json.Delim:
-			if t == '{' {
-				if err := readObject(dec, full+".", out, depth+1); err != nil {
-					return err
-				}
-				v = value{kind: kindComposite}
-			} else {
-				if err := skipArray(dec, depth+1); err != nil {
-					return err
-				}
-				v = value{kind: kindComposite}
-			}
-		}
-		if err := out.add(full, v); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil { // closing brace
-		return bad
-	}
-	return nil
-}
-
-func skipArray(dec *json.Decoder, depth int) error {
-	bad := &inputError{status: http.StatusBadRequest, key: "invalid_request"}
-	if depth > maxDepth {
-		return bad
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return bad
-		}
-		if d, ok := tok.(json.Delim); ok {
-			var err error
-			if d == '{' {
-				err = readObject(dec, "", fields{}, depth+1)
-			} else {
-				err = skipArray(dec, depth+1)
-			}
-			if err != nil {
+			if err := nested(dec, t, full+".", out, depth+1); err != nil {
 				return err
 			}
+			v = value{kind: kindComposite}
 		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return bad
-	}
-	return nil
+		return out.add(full, v)
+	})
 }
 
 // withQuery merges the query parameters into the body's fields, the one
