@@ -47,21 +47,8 @@ var authErrors = map[string]error{
 // variables and exported types with an Error method.
 func exportedAuthErrors(t *testing.T) []string {
 	t.Helper()
-	dir := filepath.Join("..", "auth")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
 	var names []string
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range sourceFiles(t, filepath.Join("..", "auth"), 0) {
 		for _, d := range f.Decls {
 			switch d := d.(type) {
 			case *ast.GenDecl:
@@ -129,23 +116,33 @@ func TestRetryAfterRounding(t *testing.T) {
 // TestNoStoreImport: httpapi speaks auth's vocabulary (auth.User,
 // auth.Business, auth.ErrUnavailable); the storage package stays below auth.
 func TestNoStoreImport(t *testing.T) {
-	entries, err := os.ReadDir(".")
+	for name, f := range sourceFiles(t, ".", parser.ImportsOnly) {
+		for _, imp := range f.Imports {
+			if strings.Contains(imp.Path.Value, "/internal/store") {
+				t.Errorf("%s imports %s", name, imp.Path.Value)
+			}
+		}
+	}
+}
+
+// sourceFiles parses the non-test Go files of dir, by name.
+func sourceFiles(t *testing.T, dir string, mode parser.Mode) map[string]*ast.File {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
+	out := map[string]*ast.File{}
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, e.Name(), nil, parser.ImportsOnly)
+		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, mode)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, imp := range f.Imports {
-			if strings.Contains(imp.Path.Value, "/internal/store") {
-				t.Errorf("%s imports %s", e.Name(), imp.Path.Value)
-			}
-		}
+		out[e.Name()] = f
 	}
+	return out
 }
