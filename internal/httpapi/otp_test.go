@@ -34,9 +34,10 @@ func TestSignInCode(t *testing.T) {
 			t.Fatalf("sendOtp %s: %d %+v", email, status, e)
 		}
 	}
-	msgs := h.smtp.WaitFor(1, 10*time.Second)
+	h.smtp.WaitFor(1, 10*time.Second)
 	outboxDrained(t, h)
-	if msgs = h.smtp.Messages(); len(msgs) != 1 || msgs[0].To[0] != "alice@example.com" {
+	msgs := h.smtp.Messages()
+	if len(msgs) != 1 || msgs[0].To[0] != "alice@example.com" {
 		t.Fatalf("messages %+v", msgs)
 	}
 	code := codeRE.FindStringSubmatch(msgs[0].Text)
