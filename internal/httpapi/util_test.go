@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/spaceauth/spaceauth/internal/token/tokentest"
 )
 
 type env struct {
@@ -39,19 +41,7 @@ func parseEnv(t *testing.T, body string) env {
 // through the service itself).
 func claims(t *testing.T, jwt string) map[string]any {
 	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", jwt)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return tokentest.Claims(t, jwt)
 }
 
 func num(m map[string]any, k string) int64 {
