@@ -19,10 +19,10 @@ vet:
 unit:
 	go test -race -count=1 -skip '^TestSignInTiming|^TestRequestTiming' $$(go list ./... | grep -v /internal/e2e)
 
-# Browser tests keep a screenshot of each test's last page under test-output/.
+# Browser tests keep screenshots under test-output/<test>/<page>.png.
 e2e:
 	mkdir -p test-output
-	go test -count=1 -artifacts -outputdir=$(CURDIR)/test-output ./internal/e2e
+	go test -count=1 ./internal/e2e
 	go test -count=1 -run '^TestSignInTiming|^TestRequestTiming' -v ./internal/auth
 
 fuzz:
@@ -36,7 +36,8 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzFromAcceptLanguage$$' -fuzztime=$(FUZZTIME) ./internal/i18n
 
 build:
+	@echo "building ./spaceauth (the first build compiles every dependency: a few minutes)"
 	CGO_ENABLED=0 go build -trimpath -o spaceauth ./cmd/spaceauth
 
-demo:
-	go run ./cmd/spaceauth demo
+demo: build
+	./spaceauth demo

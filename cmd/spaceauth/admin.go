@@ -41,6 +41,9 @@ func cmdBusiness(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
 		return usagef("want a subcommand: add or list")
 	}
+	if isHelp(args[0]) {
+		return subcommandHelp(e, "business")
+	}
 	cfg := config.Default()
 	fs := newFlags("business "+args[0], e, &cfg)
 	cfg.RegisterKEK(fs)
@@ -59,7 +62,7 @@ func cmdBusiness(ctx context.Context, e env, args []string) error {
 			return usagef("--slug and --name are required")
 		}
 		return withApp(ctx, cfg, func(a *app) error {
-			b, err := a.auth.CreateBusiness(ctx, nb, func(l string) bool { _, ok := i18n.Match(l); return ok && !strings.Contains(l, "-") })
+			b, err := a.auth.CreateBusiness(ctx, nb, supportedLanguage)
 			if err != nil {
 				return err
 			}
@@ -90,6 +93,9 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
 		return usagef("want a subcommand: add, list, disable, enable or set-password")
 	}
+	if isHelp(args[0]) {
+		return subcommandHelp(e, "user")
+	}
 	cfg := config.Default()
 	fs := newFlags("user "+args[0], e, &cfg)
 	cfg.RegisterKEK(fs)
@@ -118,6 +124,10 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		nu.Password, nu.BusinessSlugs, nu.Roles = p, businesses, roles
+		if !supportedLanguage(nu.Language) {
+			// The same rule as business add (issue #15.7).
+			return auth.FieldErrors{"language": {"unsupported language " + nu.Language}}
+		}
 		return withApp(ctx, cfg, func(a *app) error {
 			u, err := a.auth.CreateUser(ctx, nu)
 			if err != nil {
@@ -148,11 +158,19 @@ func cmdUser(ctx context.Context, e env, args []string) error {
 			if err != nil {
 				return err
 			}
+			all, err := a.store.ListBusinesses(ctx)
+			if err != nil {
+				return err
+			}
+			slugs := map[int64]string{}
+			for _, b := range all {
+				slugs[b.ID] = b.Slug
+			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES")
 			for _, u := range users {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, safe(u.Email), safe(u.FullName), u.Active, u.IsAdmin,
-					safe(dash(strings.Join(u.Roles, ","))), dash(joinIDs(u.BusinessIDs)))
+					safe(dash(strings.Join(u.Roles, ","))), safe(dash(joinSlugs(u.BusinessIDs, slugs))))
 			}
 			return tw.Flush()
 		})
@@ -227,6 +245,9 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
 		return usagef("want a subcommand: rotate or list")
 	}
+	if isHelp(args[0]) {
+		return subcommandHelp(e, "keys")
+	}
 	cfg := config.Default()
 	fs := newFlags("keys "+args[0], e, &cfg)
 	cfg.RegisterKeys(fs)
@@ -234,7 +255,7 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := cfg.Validate(false); err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	switch args[0] {
 	case "rotate":
@@ -330,10 +351,22 @@ func dash(s string) string {
 	return s
 }
 
-func joinIDs(ids []int64) string {
+// joinSlugs names businesses by slug in `user list` (issue #15.7); an id
+// with no business left shows as the number.
+func joinSlugs(ids []int64, slugs map[int64]string) string {
 	parts := make([]string, len(ids))
 	for i, id := range ids {
-		parts[i] = fmt.Sprint(id)
+		if slug, ok := slugs[id]; ok {
+			parts[i] = slug
+		} else {
+			parts[i] = fmt.Sprint(id)
+		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// supportedLanguage: a language code of the supported set, exactly.
+func supportedLanguage(l string) bool {
+	_, ok := i18n.Match(l)
+	return ok && !strings.Contains(l, "-")
 }

@@ -141,6 +141,7 @@ func (a *app) handler() (*httpapi.Server, error) {
 	return httpapi.NewServer(httpapi.Deps{
 		Auth: a.auth, Keys: a.ring, Health: a.store, Catalog: a.cat, Logger: a.log,
 		SecureCookies: a.cfg.SecureCookies(), TrustedProxies: a.cfg.TrustedProxies, Metrics: a.metrics,
+		RotateKeys: a.ring.Rotate,
 	})
 }
 

@@ -72,6 +72,11 @@ func cmdImport(ctx context.Context, e env, cfg config.Config, fsArgs []string) e
 		if err != nil {
 			return err
 		}
+		if len(refused) > 0 && skip && res.Imported == 0 {
+			// --skip-invalid with nothing left to import is a failure
+			// a script must see (issue #15.7).
+			return fmt.Errorf("nothing imported: every one of the %d rows was refused", len(refused))
+		}
 		if len(refused) > 0 && !skip {
 			if res.Imported > 0 { // cannot happen: ImportUsers stores nothing then
 				return fmt.Errorf("%d rows refused, %d users imported", len(refused), res.Imported)

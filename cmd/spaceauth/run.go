@@ -91,18 +91,72 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "spaceauth %s: %s\n", cmd, ue.msg)
+		if ue.line != "" {
+			fmt.Fprintf(stderr, "usage: %s\n(run with -h for every flag)\n", ue.line)
+		}
 		return 2
 	}
 	fmt.Fprintf(stderr, "spaceauth %s: %s\n", cmd, describe(err))
 	return 1
 }
 
-// usageError is a mistake on the command line (exit code 2).
-type usageError struct{ msg string }
+// usageError is a mistake on the command line (exit code 2); line is the
+// subcommand's one usage line, printed after the message (issue #15.7:
+// not the whole flag list).
+type usageError struct{ msg, line string }
 
 func (u usageError) Error() string { return u.msg }
 
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+func usagef(format string, a ...any) error { return usageError{msg: fmt.Sprintf(format, a...)} }
+
+// usageLines returns the lines of the overall usage for command name (such
+// as "user add" or "user disable"), without the leading "  ".
+func usageLines(name string) []string {
+	var out []string
+	words := strings.Fields(name)
+	for _, line := range strings.Split(usage, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 1+len(words) || f[0] != "spaceauth" {
+			continue
+		}
+		match := true
+		for i, w := range words {
+			// "user disable|enable EMAIL" serves both words.
+			if !slicesContains(strings.Split(f[1+i], "|"), w) {
+				match = false
+				break
+			}
+		}
+		if match {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
+}
+
+func slicesContains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// subcommandHelp prints the usage lines of group (business, user, keys)
+// for `spaceauth GROUP -h`.
+func subcommandHelp(e env, group string) error {
+	fmt.Fprintf(e.stdout, "Usage:\n")
+	for _, l := range usageLines(group) {
+		fmt.Fprintf(e.stdout, "  %s\n", l)
+	}
+	fmt.Fprintf(e.stdout, "\nRun spaceauth %s SUBCOMMAND -h for its flags.\n", group)
+	return nil
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
+}
 
 // describe turns domain errors into sentences for the terminal.
 func describe(err error) string {
@@ -123,7 +177,25 @@ func describe(err error) string {
 	case errors.Is(err, auth.ErrNotFound):
 		return "no such user"
 	}
-	return err.Error()
+	return plain(err.Error())
+}
+
+// plain removes package words from an error chain's text ("auth: unknown
+// business: x" -> "unknown business: x") and the repeated steps that
+// wrapping leaves ("create business: create business: ..."), issue #15.7.
+func plain(msg string) string {
+	var out []string
+	for _, part := range strings.Split(msg, ": ") {
+		switch part {
+		case "auth", "store", "sqlstore", "token", "password", "config", "httpapi":
+			continue
+		}
+		if len(out) > 0 && out[len(out)-1] == part {
+			continue
+		}
+		out = append(out, part)
+	}
+	return strings.Join(out, ": ")
 }
 
 // humanKey spells out the i18n keys the domain reports.
@@ -146,7 +218,9 @@ func humanKey(k string) string {
 // newFlags makes a subcommand's flag set with --db registered.
 func newFlags(name string, e env, cfg *config.Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("spaceauth "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	// A mistyped flag is reported by run with the usage line alone; -h
+	// still prints every flag (parse switches the output back for it).
+	fs.SetOutput(io.Discard)
 	cfg.RegisterDB(fs)
 	return fs
 }
@@ -158,9 +232,11 @@ func parse(fs *flag.FlagSet, args []string, e env) error {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(e.stderr)
+				fs.Usage()
 				return err
 			}
-			return usageError{err.Error()}
+			return usageError{msg: err.Error(), line: strings.Join(usageLines(strings.TrimPrefix(fs.Name(), "spaceauth ")), "\n       ")}
 		}
 		if fs.NArg() == 0 {
 			break
@@ -170,10 +246,10 @@ func parse(fs *flag.FlagSet, args []string, e env) error {
 	}
 	// Leave the positional arguments where fs.Args reports them.
 	if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	if err := config.ApplyEnv(fs, e.getenv); err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		cfg.MailDir = filepath.Join(filepath.Dir(cfg.DB), "mail")
 	}
 	if err := cfg.Validate(true); err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -56,6 +56,11 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		cfg.PublicURL = "http://localhost:" + port
 	}
 	log := newLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
+	if demo {
+		// A first run says what it is doing (issue #15.2): the compile of
+		// `go run` is silent, the program need not be.
+		fmt.Fprintf(e.stderr, "spaceauth demo: opening %s (created and migrated on first use)...\n", redactDB(cfg.DB))
+	}
 	a, err := openApp(ctx, cfg, log, keysSign)
 	if err != nil {
 		return err
@@ -83,7 +88,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		sender, err = mail.NewDirSender(cfg.MailDir, cfg.From())
 	}
 	if err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	worker := mail.NewWorker(a.store, sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease})
 	a.queued = worker.Nudge
@@ -93,6 +98,7 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 
 	var demoPassword string
 	if demo {
+		fmt.Fprintf(e.stderr, "spaceauth demo: making sure the demo business and administrator exist...\n")
 		if demoPassword, err = seedDemo(ctx, a); err != nil {
 			return err
 		}
@@ -172,7 +178,7 @@ func printDemo(e env, cfg config.Config, addr, pw string) {
 	} else {
 		fmt.Fprintf(e.stdout, "  user:     %s (created earlier; its password was printed then)\n", demoEmail)
 	}
-	fmt.Fprintf(e.stdout, "  portal:   %s/en/user/login\n  mail:     written to %s\n\n", portal, cfg.MailDir)
+	fmt.Fprintf(e.stdout, "  portal:   %s/en/user/login\n  console:  %s/admin (administrators, after turning on two-factor sign-in)\n  mail:     written to %s\n\n", portal, base, cfg.MailDir)
 	fmt.Fprintf(e.stdout, "Try it:\n  curl -s %s/api/sys/users/token -d email=%s -d password='PASSWORD'\n", base, demoEmail)
 	fmt.Fprintf(e.stdout, "  open \"%s/en/user/login?t=TOKEN\"\n  curl -s -X POST '%s/en/user/resetPassword?email=%s'\n\n", portal, portal, demoEmail)
 }

@@ -73,6 +73,15 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(stdout.String(), "curl") {
 		t.Errorf("demo output does not say how to try it:\n%s", stdout.String())
 	}
+	// A first run says what it is doing before it is ready (issue #15.2).
+	for _, step := range []string{"spaceauth demo: opening", "spaceauth demo: making sure the demo business"} {
+		if !strings.Contains(stderr.String(), step) {
+			t.Errorf("demo does not report %q:\n%s", step, stderr.String())
+		}
+	}
+	if !strings.Contains(stdout.String(), "/admin") {
+		t.Errorf("demo output does not name the console:\n%s", stdout.String())
+	}
 	resp, err := http.PostForm("http://127.0.0.1:"+port+"/api/sys/users/token", url.Values{"email": {demoEmail}, "password": {password}})
 	if err != nil {
 		t.Fatal(err)

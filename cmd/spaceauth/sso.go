@@ -61,7 +61,7 @@ func cmdSSO(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := cfg.Validate(false); err != nil {
-		return usageError{err.Error()}
+		return usageError{msg: err.Error()}
 	}
 	switch args[0] {
 	case "add", "add-ldap":

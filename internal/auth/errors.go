@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,10 @@ var (
 	ErrTwoFactorNeeded  = errors.New("auth: two-factor code required")
 	ErrTwoFactorInvalid = errors.New("auth: two-factor code invalid")
 	ErrMustReset        = errors.New("auth: password must be reset")
+	// ErrNotMember is a right password at a business where the user has no
+	// profile. It is an ErrBadCredentials everywhere but the portal's form,
+	// which tells the person (who knows the password) why (issue #15.5).
+	ErrNotMember = fmt.Errorf("%w: no profile at this business", ErrBadCredentials)
 )
 
 // FieldErrors is a validation failure: field name -> i18n message keys.

@@ -171,8 +171,8 @@ func (s *Service) SignOut(ctx context.Context, ps PortalSession, everywhere bool
 }
 
 // PortalPasswordSignIn signs in with the portal form. A user without a
-// profile at b (and not an admin) gets ErrBadCredentials, like a wrong
-// password, so the form reveals no membership.
+// profile at b (and not an admin) gets ErrNotMember, an ErrBadCredentials,
+// after the right password only: a wrong password reveals no membership.
 func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, email, password, totpCode string, c Client) (string, PortalSession, error) {
 	a, u, method, err := s.portalPassword(ctx, b, email, password, c)
 	if err != nil {
@@ -185,7 +185,9 @@ func (s *Service) PortalPasswordSignIn(ctx context.Context, b store.Business, em
 		if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: u.ID, BusinessID: b.ID, Detail: `{"reason":"no_profile"}`}, c); err != nil {
 			return "", PortalSession{}, err
 		}
-		return "", PortalSession{}, ErrBadCredentials
+		// Only a right password gets here: saying "not a member" tells the
+		// caller nothing a wrong password could learn (issue #15.5).
+		return "", PortalSession{}, ErrNotMember
 	}
 	if u.TOTPSecret != "" && totpCode == "" {
 		a.refund(ctx)

@@ -24,6 +24,7 @@ import (
 // headless Chromium to drive it.
 type portal struct {
 	t    *testing.T
+	db   string
 	port string
 	smtp *mailtest.Server
 	http *http.Client
@@ -58,9 +59,9 @@ func newPortal(t *testing.T) *portal {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	p := &portal{t: t, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: ctx}
+	p := &portal{t: t, db: db, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: ctx}
 	t.Cleanup(func() {
-		p.screenshot()
+		p.shot("last-page")
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
@@ -85,21 +86,47 @@ func (p *portal) run(actions ...chromedp.Action) {
 	}
 }
 
-// screenshot saves the last page under the test's artifact directory.
-func (p *portal) screenshot() {
+// shot saves the current page as test-output/<test name>/<page>.png at the
+// repository's root, so that a reviewer finds each page by test and name
+// (issue #15.8: not test-output/_artifacts/<random>/last-page.png).
+func (p *portal) shot(page string) {
 	var png []byte
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
 	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
-		p.t.Logf("screenshot: %v", err)
+		p.t.Logf("screenshot %s: %v", page, err)
 		return
 	}
-	path := filepath.Join(p.t.ArtifactDir(), "last-page.png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		p.t.Logf("screenshot: %v", err)
+	path, err := shotPath(p.t.Name(), page)
+	if err == nil {
+		err = os.WriteFile(path, png, 0o644)
+	}
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", page, err)
 		return
 	}
-	p.t.Logf("last page: %s", path)
+	p.t.Logf("page %s: %s", page, path)
+}
+
+// shotPath is test-output/<test>/<page>.png under the module root (the
+// tests run in internal/e2e), creating the directory.
+func shotPath(test, page string) (string, error) {
+	safe := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+				return r
+			}
+			return '_'
+		}, s)
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "..", "test-output", safe(test)))
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, safe(page)+".png"), nil
 }
 
 func (p *portal) location() string {
@@ -130,11 +157,36 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	p := newPortal(t)
 	p.signInForm("u1@example.com", browserPW)
 	p.waitAccount("u1@example.com")
+	// Issue #15.6: the device is named, the two buttons are equally tall.
+	var device string
+	var heights []float64
+	p.run(chromedp.Text(".sessions .device", &device, chromedp.ByQuery),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll(".actions button")).map(b => b.getBoundingClientRect().height)`, &heights))
+	if !strings.Contains(device, " on Linux") || strings.Contains(device, "Mozilla") {
+		t.Errorf("device shown as %q, want a browser on a system", device)
+	}
+	if len(heights) != 2 || heights[0] != heights[1] {
+		t.Errorf("sign-out buttons of heights %v, want two equal", heights)
+	}
+	p.shot("account")
 	// Sign out with the account page's button.
 	p.run(chromedp.Click(`form button[type="submit"]:not(.secondary)`, chromedp.ByQuery), chromedp.WaitVisible("#email", chromedp.ByQuery))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("after sign-out at %s", p.location())
 	}
+	if msg := p.text("p.message"); msg != "You have signed out." {
+		t.Errorf("after sign-out the page says %q", msg)
+	}
+	p.shot("signed-out")
+	// A failed sign-in keeps the email and shows an error (issue #15.4).
+	p.signInForm("u1@example.com", "not the password")
+	p.run(chromedp.WaitVisible("ul.errors", chromedp.ByQuery))
+	var kept string
+	p.run(chromedp.Value("#email", &kept, chromedp.ByQuery))
+	if kept != "u1@example.com" {
+		t.Errorf("the email field holds %q after a failed sign-in", kept)
+	}
+	p.shot("failed-sign-in")
 	p.run(chromedp.Navigate(p.url("/en/user/account")), chromedp.WaitVisible("#email", chromedp.ByQuery))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("account page still open after sign-out: %s", p.location())

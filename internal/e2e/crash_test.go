@@ -102,7 +102,10 @@ func TestCrashSafety(t *testing.T) {
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
 
-	// Every accepted reset was delivered, and no message twice.
+	// Every accepted reset was delivered. A message goes out twice only
+	// inside SPEC §7's window: the relay accepted it and the process died
+	// before recording that, so at most the sends in flight at each kill
+	// (the worker's concurrency, 2) are repeated, each once.
 	byID := map[string]int{}
 	resets := map[string]int{}
 	for _, m := range smtp.Messages() {
@@ -111,15 +114,20 @@ func TestCrashSafety(t *testing.T) {
 			resets[m.To[0]]++
 		}
 	}
+	dups := 0
 	for id, n := range byID {
-		if n != 1 {
+		if n > 2 {
 			t.Errorf("message %s delivered %d times", id, n)
 		}
+		dups += n - 1
+	}
+	if dups > 2*rounds {
+		t.Errorf("%d repeated deliveries over %d kills: more than the sends in flight at each kill", dups, rounds)
 	}
 	accepted := 0
 	for u, n := range lg.resetAccepted {
 		accepted += n
-		if got := resets[u]; got < n || got > n+lg.resetUnknown[u] {
+		if got := resets[u]; got < n || got > n+lg.resetUnknown[u]+dups {
 			t.Errorf("%s: %d reset emails delivered, %d requests accepted (+%d unanswered)", u, got, n, lg.resetUnknown[u])
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/httpapi/admin"
 )
 
 // unavailableRetry is the Retry-After of an answer to a storage failure:
@@ -109,6 +110,8 @@ func classify(err error, on surface) failure {
 		return failure{http: 400, status: 400, key: "invalid_request", errs: map[string][]string{"token": {"reset_token_invalid"}}}
 	case errors.As(err, &pending):
 		return failure{http: 200, status: 500, key: "two_factor_required"}
+	case errors.As(err, new(admin.CSRFError)):
+		return failure{http: 403, status: 403, key: "csrf_failed"}
 	}
 	for _, row := range sentinelRows() {
 		for _, target := range row.errs {
@@ -141,7 +144,7 @@ func sentinelRows() []struct {
 		{[]error{auth.ErrCodeInvalid}, failure{http: 401, status: 401, key: "otp_invalid"}},
 		// Only the OAuth2 endpoint meets it; failOAuth words it.
 		{[]error{auth.ErrInvalidGrant}, failure{http: 400, status: 400, key: "invalid_grant"}},
-		{[]error{auth.ErrForbidden}, failure{http: 403, status: 403, key: "forbidden"}},
+		{[]error{auth.ErrForbidden, auth.ErrSecondFactorRequired}, failure{http: 403, status: 403, key: "forbidden"}},
 		{[]error{auth.ErrNotFound, auth.ErrUnknownBusiness}, failure{http: 404, status: 404, key: "not_found"}},
 		{[]error{auth.ErrTOTPEnabled, auth.ErrEmailTaken, auth.ErrSlugTaken}, failure{http: 409, status: 409, key: "invalid_request"}},
 		{[]error{auth.ErrResetInvalid}, failure{http: 400, status: 400, key: "reset_token_invalid"}},
@@ -257,7 +260,7 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, on surface, er
 		return
 	}
 	f := s.answer(w, r, on, err)
-	p := s.page(r)
+	p := s.errorPage(r)
 	p.Status = f.http
 	p.Message = s.cat.T(p.Lang, f.key)
 	s.pages.Render(w, f.http, "error", p)

@@ -164,7 +164,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	api, err := httpapi.NewServer(httpapi.Deps{Auth: h.svc, Keys: ring, Health: st, Catalog: cat, Logger: log,
-		SecureCookies: o.secure, TrustedProxies: o.proxies})
+		SecureCookies: o.secure, TrustedProxies: o.proxies, RotateKeys: ring.Rotate})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func matrixSlots() []slot {
 		return send(t, l.client(t), "GET", l.demo("account"), "", "", "Cookie", "spaceauth_session="+cookie).status == 200
 	}
 	csrf := strings.Repeat("c", 43) // double-submit: any 43-character value sent as cookie and field
-	return []slot{
+	slots := []slot{
 		{name: "§3.1 password", route: "POST /api/sys/users/token", ok: envOK,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
 				totp := ""
@@ -251,6 +251,88 @@ func matrixSlots() []slot {
 			}},
 		oidcCallbackSlot(),
 	}
+	return append(slots, consoleSlots(csrf)...)
+}
+
+// consoleIn: the console let the cookie in (anything but the way back to
+// its sign-in form or a refusal).
+func consoleIn(a answer) bool {
+	return !(a.status == http.StatusSeeOther && strings.HasSuffix(a.location, "/admin/login")) &&
+		a.status != 401 && a.status != 403 && a.status != 429
+}
+
+// consoleSlots are the operator console's places (SPEC §10) on the system
+// host: its sign-in form takes email, password and the second factor; every
+// other route takes the console session cookie. Mutating slots send input
+// the console refuses (400) or act on the owner itself, so that probes do
+// not disturb each other.
+func consoleSlots(csrf string) []slot {
+	cookie := func(l *lab, s string) []string {
+		return []string{"Cookie", "spaceauth_console=" + s + "; spaceauth_csrf=" + csrf}
+	}
+	consoleWorks := func(t *testing.T, l *lab, s string) bool {
+		return send(t, l.client(t), "GET", l.h.base()+"/admin/members", "", "", cookie(l, s)...).status == 200
+	}
+	get := func(name, route, path string, ok func(answer) bool) slot {
+		return slot{name: name, route: route, ok: ok, send: func(t *testing.T, l *lab, c *cred, s string) answer {
+			return send(t, l.client(t), "GET", l.h.base()+strings.ReplaceAll(path, "{owner}", itoa(c.owner.ID)), "", "", cookie(l, s)...)
+		}}
+	}
+	post := func(name, route, path string, kv ...string) slot {
+		return slot{name: name, route: route, ok: consoleIn, send: func(t *testing.T, l *lab, c *cred, s string) answer {
+			return send(t, l.client(t), "POST", l.h.base()+strings.ReplaceAll(path, "{owner}", itoa(c.owner.ID)), ctForm,
+				form(append([]string{"csrf", csrf}, kv...)...), cookie(l, s)...)
+		}}
+	}
+	consoleLoginStep := func(t *testing.T, l *lab, b *http.Client, email, password string) (answer, string) {
+		_, _, page := do(t, b, "GET", l.h.base()+"/admin/login", "", "")
+		token := csrfRE.FindStringSubmatch(page)[1]
+		return send(t, b, "POST", l.h.base()+"/admin/login", ctForm, form("csrf", token, "email", email, "password", password)), token
+	}
+	consoleSignedIn := func(a answer) bool { return a.status == http.StatusSeeOther && a.session }
+	return []slot{
+		{name: "console form password", route: "POST /admin/login", ok: consoleSignedIn,
+			send: func(t *testing.T, l *lab, c *cred, s string) answer {
+				b := l.client(t)
+				a, token := consoleLoginStep(t, l, b, c.owner.Email, s)
+				if m := pendingRE.FindStringSubmatch(a.body); m != nil && c.withCode && a.status == 200 {
+					a = send(t, b, "POST", l.h.base()+"/admin/login", ctForm, form("csrf", token, "email", c.owner.Email, "token", m[1], "totp", c.totpCode(t, l)))
+				}
+				return a
+			}},
+		{name: "console form TOTP code", route: "POST /admin/login", needsTOTP: true, ok: consoleSignedIn,
+			send: func(t *testing.T, l *lab, c *cred, s string) answer {
+				b := l.client(t)
+				first, token := consoleLoginStep(t, l, b, c.owner.Email, c.password)
+				m := pendingRE.FindStringSubmatch(first.body)
+				if m == nil {
+					return first // the password step already refused
+				}
+				return send(t, b, "POST", l.h.base()+"/admin/login", ctForm, form("csrf", token, "email", c.owner.Email, "token", m[1], "totp", s))
+			}},
+		get("console cookie home", "GET /admin", "/admin", func(a answer) bool { return a.status == http.StatusSeeOther && a.location == "/admin/members" }),
+		get("console cookie members", "GET /admin/members", "/admin/members", httpOK),
+		get("console cookie new member", "GET /admin/members/new", "/admin/members/new", httpOK),
+		get("console cookie member", "GET /admin/members/{id}", "/admin/members/{owner}", httpOK),
+		get("console cookie businesses", "GET /admin/businesses", "/admin/businesses", httpOK),
+		get("console cookie audit", "GET /admin/audit", "/admin/audit", httpOK),
+		get("console cookie import", "GET /admin/import", "/admin/import", httpOK),
+		get("console cookie import job", "GET /admin/import/{job}", "/admin/import/nosuchjob", consoleIn),
+		get("console cookie keys", "GET /admin/keys", "/admin/keys", httpOK),
+		post("console cookie add member", "POST /admin/members", "/admin/members", "email", "not-an-email"),
+		post("console cookie member action", "POST /admin/members/{id}/{action}", "/admin/members/{owner}/end-sessions"),
+		post("console cookie add business", "POST /admin/businesses", "/admin/businesses", "slug", "-"),
+		post("console cookie business settings", "POST /admin/businesses/{id}", "/admin/businesses/1", "name", "", "language", "xx"),
+		post("console cookie import upload", "POST /admin/import", "/admin/import"),
+		post("console cookie rotate", "POST /admin/keys/rotate", "/admin/keys/rotate"), // no confirm: 400
+		{name: "console cookie logout", route: "POST /admin/logout", ok: effect,
+			send: func(t *testing.T, l *lab, c *cred, s string) answer {
+				before := consoleWorks(t, l, s)
+				a := send(t, l.client(t), "POST", l.h.base()+"/admin/logout", ctForm, form("csrf", csrf), cookie(l, s)...)
+				a.effect = before && !consoleWorks(t, l, s)
+				return a
+			}},
+	}
 }
 
 // credentialFree are the routes that take no credential, each with why.
@@ -269,6 +351,7 @@ var credentialFree = map[string]string{
 	"GET /metrics":                           "counters (no credential; §6 moves it off this listener)",
 	"GET /static/{file}":                     "stylesheets and scripts",
 	"/":                                      "404/405 for everything else",
+	"GET /admin/login":                       "the console sign-in form",
 	"GET /{language}/user/exists":            "whether an email has an account (throttled like reset requests)",
 	"GET /api/sys/businesses/getByHost":      "a business's public name and host",
 }
@@ -276,7 +359,7 @@ var credentialFree = map[string]string{
 // matrixKinds are the rows, in the order of SPEC §6's table.
 var matrixKinds = []string{kindPassword, kindPasswordTOTP, kindAccess, kindImpersonation, kindOneTimeReset,
 	kindOneTimeMagic, kindOneTimeOTP, kindOneTimeLink, kindOneTimeMe, kindRefresh, kindPending, kindEmailCode,
-	kindResetToken, kindRecovery, kindSession, kindOIDC, kindLDAP}
+	kindResetToken, kindRecovery, kindSession, kindOIDC, kindLDAP, kindConsole}
 
 // matrixAccepts is SPEC §6's table for a live user: the slots where each
 // kind may succeed. Everything else must refuse it as no credential.
@@ -288,7 +371,7 @@ var matrixKinds = []string{kindPassword, kindPasswordTOTP, kindAccess, kindImper
 var matrixAccepts = map[string][]string{
 	kindPassword: {"§3.1 password", "§3.2 caller Basic", "§3.2 caller body", "§5.1 password grant", "§5.6 me Basic", "§5.8 validate",
 		"§5.7 introspect caller Basic", "§5.7 revoke caller Basic", "portal form password"},
-	kindPasswordTOTP:  {"§3.1 password", "§5.1 password grant", "portal form password"},
+	kindPasswordTOTP:  {"§3.1 password", "§5.1 password grant", "portal form password", "console form password"},
 	kindAccess:        bearerCells,
 	kindImpersonation: bearerCells,
 	kindOneTimeReset:  oneTimeCells,
@@ -300,12 +383,17 @@ var matrixAccepts = map[string][]string{
 	kindPending:       {"portal form pending step"},
 	kindEmailCode:     {"§5.5 verify code"},
 	kindResetToken:    {"§5.4 complete", "newPassword page", "newPassword form"},
-	kindRecovery:      {"§3.1 totp", "§5.1 password grant totp", "portal form TOTP code", "§5.2 TOTP removal code"},
+	kindRecovery:      {"§3.1 totp", "§5.1 password grant totp", "portal form TOTP code", "§5.2 TOTP removal code", "console form TOTP code"},
 	kindSession:       {"account page cookie", "logout POST cookie"},
 	// SPEC §8: a provider's return only at the callback, a directory
 	// password only on the portal form (where the business has a directory).
 	kindOIDC: {"§8 OIDC callback"},
 	kindLDAP: {"portal form password"},
+	// The console cookie: the system host's console pages only (SPEC §10).
+	kindConsole: {"console cookie home", "console cookie members", "console cookie new member", "console cookie member",
+		"console cookie businesses", "console cookie audit", "console cookie import", "console cookie import job",
+		"console cookie keys", "console cookie add member", "console cookie member action", "console cookie add business", "console cookie business settings",
+		"console cookie import upload", "console cookie rotate", "console cookie logout"},
 }
 
 var (
@@ -431,7 +519,7 @@ func TestCredentialMatrix(t *testing.T) {
 // issuedKinds die with a state change and never come back; the others are
 // what the user knows or holds (password, authenticator, recovery codes).
 var issuedKinds = []string{kindAccess, kindImpersonation, kindOneTimeReset, kindOneTimeMagic, kindOneTimeOTP,
-	kindOneTimeLink, kindOneTimeMe, kindRefresh, kindPending, kindEmailCode, kindResetToken, kindSession}
+	kindOneTimeLink, kindOneTimeMe, kindRefresh, kindPending, kindEmailCode, kindResetToken, kindSession, kindConsole}
 
 // TestCredentialMatrixStates: the table's accepting cells, after the owner
 // was disabled, disabled and enabled again, required to reset, or had the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -189,6 +190,23 @@ func harden(next http.Handler, https bool) http.Handler {
 // tenant resolves the business from the Host header and the language from
 // the path; either failing is a 404 (SPEC §1).
 func (s *Server) tenant(h http.Handler) http.Handler { return s.tenantOf(h, true) }
+
+// host resolves the business of a tenant host for pages served on every
+// host (the console): a host that matches no business is the system host,
+// with no business in the context. The language is Accept-Language's.
+func (s *Server) host(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
+		switch {
+		case err == nil:
+			r = r.WithContext(context.WithValue(r.Context(), keyBusiness, b))
+		case !errors.Is(err, auth.ErrNotFound):
+			s.failPage(w, r, onPage, err)
+			return
+		}
+		h(w, r)
+	})
+}
 
 // tenantHost is tenant for the language-free paths of a tenant host (the
 // federated sign-in callback): the language is the business's own.

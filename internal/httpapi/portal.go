@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spaceauth/spaceauth/internal/auth"
 	"github.com/spaceauth/spaceauth/internal/httpapi/pages"
+	"github.com/spaceauth/spaceauth/internal/i18n"
 )
 
 const sessionCookie = "spaceauth_session"
@@ -19,7 +21,12 @@ const sessionCookie = "spaceauth_session"
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if !q.Has("t") {
-		s.renderLogin(w, r, http.StatusOK, "", q.Get("redirectUrl"))
+		msg := ""
+		if q.Get("signedOut") == "1" {
+			// The confirmation after signing out (issue #15.6).
+			msg = s.cat.T(langOf(r), "signed_out")
+		}
+		s.renderLogin(w, r, http.StatusOK, msg, q.Get("redirectUrl"))
 		return nil
 	}
 	b, _ := businessOf(r)
@@ -42,8 +49,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg, redirect string) {
+	s.renderLoginFor(w, r, status, msg, redirect, "")
+}
+
+// renderLoginFor is renderLogin keeping the email typed (issue #15.4). A
+// failure (status 400 and up) is shown as an error, in red, like every
+// other error of the portal; a notice stays a notice.
+func (s *Server) renderLoginFor(w http.ResponseWriter, r *http.Request, status int, msg, redirect, email string) {
 	p := s.formPage(w, r, "login", redirect)
-	p.Message = msg
+	p.Email = email
+	if status >= 400 && msg != "" {
+		p.Errors = []string{msg}
+	} else {
+		p.Message = msg
+	}
 	p.SSO = s.ssoButtons(r, p.Lang, redirect)
 	s.pages.Render(w, status, "login", p)
 }
@@ -79,7 +98,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, f field
 		return nil
 	}
 	if email == "" || pw == "" {
-		s.renderLogin(w, r, http.StatusBadRequest, s.cat.T(lang, "invalid_credentials"), redirect)
+		s.renderLoginFor(w, r, http.StatusBadRequest, s.cat.T(lang, "invalid_credentials"), redirect, email)
 		return nil
 	}
 	cookie, ps, err := s.auth.PortalPasswordSignIn(r.Context(), b, email, pw, "", c)
@@ -88,25 +107,44 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, f field
 		s.renderTOTPStep(w, r, http.StatusOK, email, pending.Token, "", redirect)
 		return nil
 	}
-	s.finishSignIn(w, r, cookie, ps, err, redirect)
+	s.finishSignIn(w, r, cookie, ps, err, redirect, email)
 	return nil
 }
 
 // finishSignIn ends a sign-in from the form: the session and its redirect,
-// the new-password page for a user who must reset, or the form again with
-// classify's answer on the form's surface.
-func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, cookie string, ps auth.PortalSession, err error, redirect string) {
+// the new-password page for a user who must reset, or the form again (the
+// email kept) with classify's answer on the form's surface.
+func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, cookie string, ps auth.PortalSession, err error, redirect, email string) {
 	if s.mustResetRedirect(w, r, err) {
 		return
 	}
 	lang := langOf(r)
 	if err != nil {
+		b, _ := businessOf(r)
 		f := s.answer(w, r, onForm, err)
-		s.renderLogin(w, r, f.http, s.cat.T(lang, f.key), redirect)
+		s.renderLoginFor(w, r, f.http, s.signInProblem(lang, b, err, f), redirect, email)
 		return
 	}
 	s.setSession(w, cookie, ps.Session.ExpiresAt)
 	http.Redirect(w, r, safeRedirect(redirect, lang), http.StatusFound)
+}
+
+// signInProblem is the portal form's message for a refused sign-in: how
+// long a locked account must wait, and "not a member of this space" after
+// a right password at a business where the account has no profile (issue
+// #15.4, #15.5); otherwise the error table's message.
+func (s *Server) signInProblem(lang string, b auth.Business, err error, f failure) string {
+	var rl *auth.RateLimited
+	switch {
+	case errors.Is(err, auth.ErrNotMember):
+		return s.cat.T(lang, "not_member", b.Name)
+	case errors.As(err, &rl) && rl.RetryAfter > 0:
+		if rl.RetryAfter < time.Minute {
+			return s.cat.T(lang, "locked_seconds", int((rl.RetryAfter+time.Second-1)/time.Second))
+		}
+		return s.cat.T(lang, "locked_minutes", int((rl.RetryAfter+time.Minute-1)/time.Minute))
+	}
+	return s.cat.T(lang, f.key)
 }
 
 // handleForgotForm shows the "forgot password" form.
@@ -155,7 +193,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) error {
 	p.CSRF = s.csrfToken(w, r)
 	p.User = &pages.UserView{Name: ps.User.FullName, Email: ps.User.Email}
 	for _, sess := range list {
-		p.Sessions = append(p.Sessions, pages.SessionView{ID: sess.ID, Device: sess.UserAgent, ClientIP: sess.ClientIP,
+		p.Sessions = append(p.Sessions, pages.SessionView{ID: sess.ID, Device: deviceName(sess.UserAgent, func(b, o string) string { return s.cat.T(p.Lang, "page.account.device_on", b, o) }), ClientIP: sess.ClientIP,
 			CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt, Current: sess.ID == ps.Session.ID})
 	}
 	s.pages.Render(w, http.StatusOK, "account", p)
@@ -168,7 +206,8 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, f fields) error {
 	v, _ := f.str("everywhere")
 	everywhere := v == "1" || v == "true"
-	next := "/" + langOf(r) + "/user/login"
+	// The sign-in page confirms the sign-out (issue #15.6).
+	next := "/" + langOf(r) + "/user/login?signedOut=1"
 	ps, ok, err := s.currentSession(r)
 	if err != nil {
 		// A logout that could not be checked is not answered as done.
@@ -229,6 +268,32 @@ func (s *Server) page(r *http.Request) pages.Page {
 	return p
 }
 
+// errorPage is page for an answer given outside the tenant middleware (a
+// 404 for an unknown path, a language that is not served): it is still
+// branded with the business of the Host and in the path's language, or
+// the business's, when there is one (issue #15.3).
+func (s *Server) errorPage(r *http.Request) pages.Page {
+	if _, ok := businessOf(r); ok {
+		return s.page(r)
+	}
+	b, err := s.auth.BusinessForHost(r.Context(), r.Host)
+	if err != nil {
+		return s.page(r)
+	}
+	ctx := context.WithValue(r.Context(), keyBusiness, b)
+	if _, ok := r.Context().Value(keyLang).(string); !ok {
+		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		lang, ok := i18n.Match(first)
+		if !ok {
+			lang, ok = i18n.Match(b.Language)
+		}
+		if ok {
+			ctx = context.WithValue(ctx, keyLang, lang)
+		}
+	}
+	return s.page(r.WithContext(ctx))
+}
+
 // renderTOTPStep asks for the authenticator code of a half-done sign-in.
 func (s *Server) renderTOTPStep(w http.ResponseWriter, r *http.Request, status int, email, pending, msg, redirect string) {
 	p := s.formPage(w, r, "login", redirect)
@@ -241,7 +306,7 @@ func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields
 	b, _ := businessOf(r)
 	code, _ := f.str("totp")
 	cookie, ps, err := s.auth.PortalTwoFactorSignIn(r.Context(), b, email, pending, code, c)
-	s.finishSignIn(w, r, cookie, ps, err, redirect)
+	s.finishSignIn(w, r, cookie, ps, err, redirect, email)
 }
 
 // mustResetRedirect sends a user who must change their password to the

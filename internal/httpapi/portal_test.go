@@ -200,7 +200,7 @@ func TestLogout(t *testing.T) {
 		t.Fatalf("logout with a wrong CSRF token: %d", status)
 	}
 	status, hdr, _ = do(t, c, "POST", h.tenant("demo")+"/en/user/logout", ctForm, form("csrf", csrf))
-	if status != 302 || hdr.Get("Location") != "/en/user/login" {
+	if status != 302 || hdr.Get("Location") != "/en/user/login?signedOut=1" { // the page confirms the sign-out (issue #15.6)
 		t.Fatalf("logout: %d %q", status, hdr.Get("Location"))
 	}
 	status, hdr, _ = do(t, c, "GET", h.tenant("demo")+"/en/user/account", "", "")

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+
+	"github.com/spaceauth/spaceauth/internal/i18n"
 )
 
 // routes is every route of the service, in one place (SPEC §3, §7).
@@ -62,6 +64,27 @@ func (s *Server) routes() {
 	// registered at providers (language-free, on the tenant host)
 	m.Handle("GET /{language}/user/sso/{id}", s.tenant(s.html(s.handleSSOStart)))
 	m.Handle("GET /sso/callback", s.tenantHost(s.html(s.handleSSOCallback)))
+	// §10 the operator console: the system host (console cookie) and tenant
+	// hosts (the portal session of a User-Edit holder). Every POST passes
+	// CrossOriginProtection and the CSRF double-submit check.
+	m.Handle("GET /admin", s.host(s.console.Home))
+	m.Handle("GET /admin/login", s.host(s.console.LoginPage))
+	m.Handle("POST /admin/login", s.cop.Handler(s.host(s.console.Login)))
+	m.Handle("POST /admin/logout", s.cop.Handler(s.host(s.console.Logout)))
+	m.Handle("GET /admin/members", s.host(s.console.Members))
+	m.Handle("POST /admin/members", s.cop.Handler(s.host(s.console.AddMember)))
+	m.Handle("GET /admin/members/new", s.host(s.console.NewMemberForm))
+	m.Handle("GET /admin/members/{id}", s.host(s.console.Member))
+	m.Handle("POST /admin/members/{id}/{action}", s.cop.Handler(s.host(s.console.MemberAction)))
+	m.Handle("GET /admin/businesses", s.host(s.console.Businesses))
+	m.Handle("POST /admin/businesses", s.cop.Handler(s.host(s.console.AddBusiness)))
+	m.Handle("POST /admin/businesses/{id}", s.cop.Handler(s.host(s.console.UpdateBusiness)))
+	m.Handle("GET /admin/audit", s.host(s.console.Audit))
+	m.Handle("GET /admin/import", s.host(s.console.ImportForm))
+	m.Handle("POST /admin/import", s.cop.Handler(s.host(s.console.Import)))
+	m.Handle("GET /admin/import/{job}", s.host(s.console.ImportStatus))
+	m.Handle("GET /admin/keys", s.host(s.console.Keys))
+	m.Handle("POST /admin/keys/rotate", s.cop.Handler(s.host(s.console.RotateKeys)))
 	// §4 keys; §7 operations
 	m.Handle("GET /.well-known/jwks.json", token(s.handleJWKS))
 	m.HandleFunc("GET /healthz", s.handleHealthz)
@@ -75,6 +98,18 @@ var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, ht
 
 // handleNoRoute tells a wrong method (405 + Allow) from an unknown path.
 func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A tenant's portal root is its sign-in page, in the business's
+		// language (issue #15.3); the system host's root stays a 404.
+		if b, err := s.auth.BusinessForHost(r.Context(), r.Host); err == nil {
+			lang, ok := i18n.Match(b.Language)
+			if !ok {
+				lang = i18n.Fallback
+			}
+			http.Redirect(w, r, "/"+lang+"/user/login", http.StatusFound)
+			return nil
+		}
+	}
 	var allow []string
 	for _, m := range probeMethods {
 		probe := r.Clone(r.Context())

@@ -192,7 +192,8 @@ func send(t *testing.T, c *http.Client, method, rawURL, ct, body string, hdr ...
 	status, h, raw := do(t, c, method, rawURL, ct, body, hdr...)
 	a := answer{status: status, location: h.Get("Location"), body: raw}
 	for _, sc := range h.Values("Set-Cookie") {
-		if strings.HasPrefix(sc, "spaceauth_session=") && !strings.HasPrefix(sc, "spaceauth_session=;") {
+		if (strings.HasPrefix(sc, "spaceauth_session=") && !strings.HasPrefix(sc, "spaceauth_session=;")) ||
+			(strings.HasPrefix(sc, "spaceauth_console=") && !strings.HasPrefix(sc, "spaceauth_console=;")) {
 			a.session = true
 		}
 	}
@@ -329,6 +330,7 @@ const (
 	kindResetToken     = "reset token"
 	kindRecovery       = "recovery code"
 	kindSession        = "session cookie"
+	kindConsole        = "console session cookie"
 	matrixClientID     = "matrix"
 	matrixNewPassword  = "a matrix passphrase"
 	matrixReplacedPass = "a replaced passphrase"
@@ -470,6 +472,22 @@ func (l *lab) mintFor(t *testing.T, c *cred) error {
 		u, _ := url.Parse(h.tenant("demo"))
 		for _, ck := range b.Jar.Cookies(u) {
 			if ck.Name == "spaceauth_session" {
+				c.secret = ck.Value
+			}
+		}
+	case kindConsole:
+		// The system host's console: an administrator with two-factor on.
+		if !c.owner.IsAdmin {
+			return fmt.Errorf("a console session needs an administrator owner")
+		}
+		l.enrolOwner(t, c)
+		b := l.client(t)
+		if a := consoleLogin(t, l, b, c); a.status != 303 || !a.session {
+			return fmt.Errorf("console sign-in: %s", a)
+		}
+		u, _ := url.Parse(h.base() + "/admin/")
+		for _, ck := range b.Jar.Cookies(u) {
+			if ck.Name == "spaceauth_console" {
 				c.secret = ck.Value
 			}
 		}

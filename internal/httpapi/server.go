@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/httpapi/admin"
 	"github.com/spaceauth/spaceauth/internal/httpapi/pages"
 	"github.com/spaceauth/spaceauth/internal/i18n"
 	"github.com/spaceauth/spaceauth/internal/metrics"
@@ -42,6 +44,9 @@ type Deps struct {
 	// are an enumeration oracle on a public listener (issue #10.5); the
 	// binary serves them on --metrics-listen.
 	Metrics *metrics.Metrics
+	// RotateKeys rotates the signing keys (token.Ring.Rotate) for the
+	// operator console; nil hides rotation there.
+	RotateKeys func(ctx context.Context) (string, error)
 }
 
 // Server is the HTTP surface.
@@ -58,6 +63,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	cop     *http.CrossOriginProtection
 	handler http.Handler
+	console *admin.Console
 }
 
 // NewServer builds the handler with every route and middleware.
@@ -78,7 +84,15 @@ func NewServer(d Deps) (*Server, error) {
 	s := &Server{auth: d.Auth, keys: d.Keys, health: d.Health, cat: d.Catalog, pages: pr, log: d.Logger,
 		secure: d.SecureCookies, proxies: d.TrustedProxies, mux: http.NewServeMux(), metrics: d.Metrics,
 		cop: http.NewCrossOriginProtection()}
-	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.failPage(w, r, onPage, errCSRF) }))
+	// The console answers its failures as portal pages, through the one
+	// table (errors.go).
+	failPage := func(w http.ResponseWriter, r *http.Request, err error) { s.failPage(w, r, onPage, err) }
+	if s.console, err = admin.New(admin.Deps{Auth: d.Auth, Catalog: d.Catalog, Logger: d.Logger, Secure: d.SecureCookies,
+		Supported: supportedLanguage, Rotate: d.RotateKeys, Fail: failPage, CSRFToken: s.csrfToken, CheckCSRF: s.checkCSRFValue,
+		Client: s.client, Lang: langOf, Business: businessOf, PortalSession: s.currentSession}); err != nil {
+		return nil, err
+	}
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { failPage(w, r, errCSRF) }))
 	s.routes()
 	// SecureCookies means an https public URL, which also adds HSTS (SPEC §6).
 	s.handler = s.observe(harden(normalize(s.metrics.Instrument(s.mux)), d.SecureCookies))
@@ -98,4 +112,11 @@ func NewHTTPServer(h http.Handler) *http.Server {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 	}
+}
+
+// supportedLanguage accepts a language code of the supported set exactly
+// (no region), as `business add --language` does.
+func supportedLanguage(l string) bool {
+	_, ok := i18n.Match(l)
+	return ok && !strings.Contains(l, "-")
 }

@@ -61,6 +61,10 @@ type Businesses interface {
 	BusinessBySlug(ctx context.Context, slug string) (Business, error)
 	BusinessByDomain(ctx context.Context, domain string) (Business, error)
 	ListBusinesses(ctx context.Context) ([]Business, error)
+	// UpdateBusiness replaces the settings of business b.ID (name,
+	// language, domain, hide-unknown-emails; the slug stays): ErrNotFound
+	// for no such business, ErrConflict for a domain already in use.
+	UpdateBusiness(ctx context.Context, b Business) error
 }
 
 // Users stores users, their profiles and roles.

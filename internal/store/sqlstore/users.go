@@ -55,6 +55,18 @@ func (q *queries) BusinessByDomain(ctx context.Context, domain string) (store.Bu
 	return q.businessWhere(ctx, "business by domain", "domain = ?", strings.ToLower(domain))
 }
 
+func (q *queries) UpdateBusiness(ctx context.Context, b store.Business) error {
+	if b.Language == "" {
+		b.Language = "en"
+	}
+	res, err := q.exec(ctx, `UPDATE businesses SET name = ?, language = ?, domain = ?, hide_unknown_emails = ? WHERE id = ?`,
+		b.Name, b.Language, nullString(strings.ToLower(b.Domain)), b.HideUnknownEmails, b.ID)
+	if err != nil {
+		return q.wrap("update business", err)
+	}
+	return mustAffect(res, "update business")
+}
+
 func (q *queries) ListBusinesses(ctx context.Context) ([]store.Business, error) {
 	rows, err := q.query(ctx, `SELECT `+businessCols+` FROM businesses ORDER BY id`)
 	if err != nil {

@@ -24,6 +24,7 @@ func Run(t *testing.T, open Opener) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"Businesses", testBusinesses},
+		{"BusinessSettings", testBusinessSettings},
 		{"Users", testUsers},
 		{"UserStateChanges", testUserStateChanges},
 		{"SigningKeys", testSigningKeys},
@@ -82,6 +83,35 @@ func mkUser(t *testing.T, s store.Store, email string, businesses ...int64) stor
 	u := store.User{Email: email, FullName: "N " + email, PasswordHash: "$argon2id$x", Active: true, BusinessIDs: businesses, CreatedAt: t0}
 	must(t, s.CreateUser(context.Background(), &u))
 	return u
+}
+
+// testBusinessSettings: the operator console edits a business's settings;
+// the slug stays, a domain is unique, an unknown id is ErrNotFound.
+func testBusinessSettings(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mkBusiness(t, s, "alpha")
+	b := mkBusiness(t, s, "beta")
+	want := store.Business{ID: a.ID, Slug: "alpha", Name: "Alpha Renamed", Language: "de", Domain: "alpha.example", HideUnknownEmails: true, CreatedAt: t0}
+	must(t, s.UpdateBusiness(ctx, store.Business{ID: a.ID, Slug: "ignored", Name: "Alpha Renamed", Language: "de", Domain: "ALPHA.example", HideUnknownEmails: true}))
+	got, err := s.BusinessByID(ctx, a.ID)
+	must(t, err)
+	if got != want {
+		t.Errorf("after update: got %+v, want %+v", got, want)
+	}
+	if got, err := s.BusinessByDomain(ctx, "alpha.example"); err != nil || got.ID != a.ID {
+		t.Errorf("by the new domain: %+v %v", got, err)
+	}
+	if err := s.UpdateBusiness(ctx, store.Business{ID: b.ID, Name: "Beta", Language: "en", Domain: "alpha.example"}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a taken domain: got %v, want ErrConflict", err)
+	}
+	// Clearing the domain frees it.
+	must(t, s.UpdateBusiness(ctx, store.Business{ID: a.ID, Name: "Alpha", Language: "en"}))
+	if _, err := s.BusinessByDomain(ctx, "alpha.example"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("cleared domain still found: %v", err)
+	}
+	if err := s.UpdateBusiness(ctx, store.Business{ID: 999999, Name: "Nobody", Language: "en"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown business: got %v, want ErrNotFound", err)
+	}
 }
 
 func testBusinesses(t *testing.T, s store.Store) {

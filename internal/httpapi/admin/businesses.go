@@ -1,0 +1,95 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/spaceauth/spaceauth/internal/auth"
+)
+
+// Businesses lists the businesses and their settings.
+func (c *Console) Businesses(w http.ResponseWriter, r *http.Request) {
+	op, ok := c.operator(w, r)
+	if !ok {
+		return
+	}
+	p := c.newPage(w, r, "console.businesses.title", &op)
+	if err := c.withBusinesses(r, op, p); err != nil {
+		c.d.Fail(w, r, err)
+		return
+	}
+	c.show(w, r, http.StatusOK, "businesses", p)
+}
+
+func (c *Console) withBusinesses(r *http.Request, op auth.Operator, p *page) error {
+	list, err := c.d.Auth.ConsoleBusinesses(r.Context(), op)
+	if err != nil {
+		return err
+	}
+	p.Businesses = list
+	p.Providers, err = c.d.Auth.ConsoleProviders(r.Context(), op)
+	return err
+}
+
+// AddBusiness creates a business (administrators only).
+func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) {
+	op, ok := c.operator(w, r)
+	if !ok {
+		return
+	}
+	if !c.form(w, r) {
+		return
+	}
+	f := r.PostForm
+	_, err := c.d.Auth.ConsoleAddBusiness(r.Context(), op, auth.NewBusiness{Slug: f.Get("slug"), Name: f.Get("name"),
+		Language: f.Get("language"), Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"},
+		c.d.Supported, c.d.Client(r))
+	if msgs := c.inputProblems(r, err); msgs != nil {
+		p := c.newPage(w, r, "console.businesses.title", &op)
+		p.Errors = msgs
+		if err := c.withBusinesses(r, op, p); err != nil {
+			c.d.Fail(w, r, err)
+			return
+		}
+		c.show(w, r, http.StatusBadRequest, "businesses", p)
+		return
+	}
+	if err != nil {
+		c.d.Fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/businesses?done=business", http.StatusSeeOther)
+}
+
+// UpdateBusiness changes a business's settings (administrators only).
+func (c *Console) UpdateBusiness(w http.ResponseWriter, r *http.Request) {
+	op, ok := c.operator(w, r)
+	if !ok {
+		return
+	}
+	if !c.form(w, r) {
+		return
+	}
+	id, err := pathID(r)
+	if err != nil {
+		c.d.Fail(w, r, err)
+		return
+	}
+	f := r.PostForm
+	_, err = c.d.Auth.ConsoleUpdateBusiness(r.Context(), op, id, auth.BusinessSettings{Name: f.Get("name"), Language: f.Get("language"),
+		Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"}, c.d.Supported, c.d.Client(r))
+	if msgs := c.inputProblems(r, err); msgs != nil {
+		p := c.newPage(w, r, "console.businesses.title", &op)
+		p.Errors = msgs
+		if err := c.withBusinesses(r, op, p); err != nil {
+			c.d.Fail(w, r, err)
+			return
+		}
+		c.show(w, r, http.StatusBadRequest, "businesses", p)
+		return
+	}
+	if err != nil {
+		c.d.Fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/businesses?done=business_updated", http.StatusSeeOther)
+}
