@@ -194,7 +194,7 @@ func (s *Server) tenant(h http.Handler) http.Handler { return s.tenantOf(h, true
 // host resolves the business of a tenant host for pages served on every
 // host (the console): a host that matches no business is the system host,
 // with no business in the context. The language is Accept-Language's.
-func (s *Server) host(h http.HandlerFunc) http.Handler {
+func (s *Server) host(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
 		switch {
@@ -204,7 +204,7 @@ func (s *Server) host(h http.HandlerFunc) http.Handler {
 			s.failPage(w, r, onPage, err)
 			return
 		}
-		h(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 

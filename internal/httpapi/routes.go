@@ -16,6 +16,7 @@ func (s *Server) routes() {
 	// failures are answered from (errors.go).
 	token := func(fn func(http.ResponseWriter, *http.Request) error) http.Handler { return s.api(onToken, fn) }
 	caller := func(fn func(http.ResponseWriter, *http.Request) error) http.Handler { return s.api(onCaller, fn) }
+	console := func(fn func(http.ResponseWriter, *http.Request) error) http.Handler { return s.host(s.html(fn)) }
 	// §3.1 a token from email and password
 	m.Handle("POST /api/sys/users/token", token(s.handleSignIn))
 	// §3.2 a token for user {id}, asked by an API user
@@ -67,24 +68,24 @@ func (s *Server) routes() {
 	// §10 the operator console: the system host (console cookie) and tenant
 	// hosts (the portal session of a User-Edit holder). Every POST passes
 	// CrossOriginProtection and the CSRF double-submit check.
-	m.Handle("GET /admin", s.host(s.console.Home))
-	m.Handle("GET /admin/login", s.host(s.console.LoginPage))
-	m.Handle("POST /admin/login", s.cop.Handler(s.host(s.console.Login)))
-	m.Handle("POST /admin/logout", s.cop.Handler(s.host(s.console.Logout)))
-	m.Handle("GET /admin/members", s.host(s.console.Members))
-	m.Handle("POST /admin/members", s.cop.Handler(s.host(s.console.AddMember)))
-	m.Handle("GET /admin/members/new", s.host(s.console.NewMemberForm))
-	m.Handle("GET /admin/members/{id}", s.host(s.console.Member))
-	m.Handle("POST /admin/members/{id}/{action}", s.cop.Handler(s.host(s.console.MemberAction)))
-	m.Handle("GET /admin/businesses", s.host(s.console.Businesses))
-	m.Handle("POST /admin/businesses", s.cop.Handler(s.host(s.console.AddBusiness)))
-	m.Handle("POST /admin/businesses/{id}", s.cop.Handler(s.host(s.console.UpdateBusiness)))
-	m.Handle("GET /admin/audit", s.host(s.console.Audit))
-	m.Handle("GET /admin/import", s.host(s.console.ImportForm))
-	m.Handle("POST /admin/import", s.cop.Handler(s.host(s.console.Import)))
-	m.Handle("GET /admin/import/{job}", s.host(s.console.ImportStatus))
-	m.Handle("GET /admin/keys", s.host(s.console.Keys))
-	m.Handle("POST /admin/keys/rotate", s.cop.Handler(s.host(s.console.RotateKeys)))
+	m.Handle("GET /admin", console(s.console.Home))
+	m.Handle("GET /admin/login", console(s.console.LoginPage))
+	m.Handle("POST /admin/login", s.cop.Handler(console(s.console.Login)))
+	m.Handle("POST /admin/logout", s.cop.Handler(console(s.console.Logout)))
+	m.Handle("GET /admin/members", console(s.console.Members))
+	m.Handle("POST /admin/members", s.cop.Handler(console(s.console.AddMember)))
+	m.Handle("GET /admin/members/new", console(s.console.NewMemberForm))
+	m.Handle("GET /admin/members/{id}", console(s.console.Member))
+	m.Handle("POST /admin/members/{id}/{action}", s.cop.Handler(console(s.console.MemberAction)))
+	m.Handle("GET /admin/businesses", console(s.console.Businesses))
+	m.Handle("POST /admin/businesses", s.cop.Handler(console(s.console.AddBusiness)))
+	m.Handle("POST /admin/businesses/{id}", s.cop.Handler(console(s.console.UpdateBusiness)))
+	m.Handle("GET /admin/audit", console(s.console.Audit))
+	m.Handle("GET /admin/import", console(s.console.ImportForm))
+	m.Handle("POST /admin/import", s.cop.Handler(console(s.console.Import)))
+	m.Handle("GET /admin/import/{job}", console(s.console.ImportStatus))
+	m.Handle("GET /admin/keys", console(s.console.Keys))
+	m.Handle("POST /admin/keys/rotate", s.cop.Handler(console(s.console.RotateKeys)))
 	// §4 keys; §7 operations
 	m.Handle("GET /.well-known/jwks.json", token(s.handleJWKS))
 	m.HandleFunc("GET /healthz", s.handleHealthz)

@@ -84,15 +84,12 @@ func NewServer(d Deps) (*Server, error) {
 	s := &Server{auth: d.Auth, keys: d.Keys, health: d.Health, cat: d.Catalog, pages: pr, log: d.Logger,
 		secure: d.SecureCookies, proxies: d.TrustedProxies, mux: http.NewServeMux(), metrics: d.Metrics,
 		cop: http.NewCrossOriginProtection()}
-	// The console answers its failures as portal pages, through the one
-	// table (errors.go).
-	failPage := func(w http.ResponseWriter, r *http.Request, err error) { s.failPage(w, r, onPage, err) }
 	if s.console, err = admin.New(admin.Deps{Auth: d.Auth, Catalog: d.Catalog, Logger: d.Logger, Secure: d.SecureCookies,
-		Supported: supportedLanguage, Rotate: d.RotateKeys, Fail: failPage, CSRFToken: s.csrfToken, CheckCSRF: s.checkCSRFValue,
+		Supported: supportedLanguage, Rotate: d.RotateKeys, CSRFToken: s.csrfToken, CheckCSRF: s.checkCSRFValue,
 		Client: s.client, Lang: langOf, Business: businessOf, PortalSession: s.currentSession}); err != nil {
 		return nil, err
 	}
-	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { failPage(w, r, errCSRF) }))
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.failPage(w, r, onPage, errCSRF) }))
 	s.routes()
 	// SecureCookies means an https public URL, which also adds HSTS (SPEC §6).
 	s.handler = s.observe(harden(normalize(s.metrics.Instrument(s.mux)), d.SecureCookies))
