@@ -10,8 +10,12 @@ FUZZTIME ?= 20000x
 
 test: vet unit e2e fuzz
 
+# staticcheck is pinned and fetched through the module proxy (go run caches it).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet:
 	go vet ./...
+	go run $(STATICCHECK) ./...
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 
 # The timing comparison runs with the end-to-end tests: alone and without the

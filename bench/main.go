@@ -349,16 +349,6 @@ func newClient(port string, conns int) *http.Client {
 	}
 }
 
-func (b *bencher) ok(req *http.Request, want int) bool {
-	resp, err := b.c.Do(req)
-	if err != nil {
-		return false
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == want
-}
-
 func (b *bencher) token(email string) (string, bool) {
 	body := url.Values{"email": {email}, "password": {benchPW}}.Encode()
 	req, _ := http.NewRequest("POST", "http://localhost/api/sys/users/token", strings.NewReader(body))

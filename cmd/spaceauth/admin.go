@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/config"
 	"github.com/spaceauth/spaceauth/internal/i18n"
 	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/wire"
 )
 
 func cmdMigrate(ctx context.Context, e env, args []string) error {
@@ -37,208 +39,249 @@ func cmdMigrate(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func cmdBusiness(ctx context.Context, e env, args []string) error {
+// subcommand runs one subcommand of a group on its flag set (already
+// holding --db and what the group registers) and its arguments.
+type subcommand func(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error
+
+// dispatch runs the subcommand args[0] of group; names lists them, in the
+// order the usage messages give. Every subcommand takes --db and
+// --key-encryption-key.
+func dispatch(ctx context.Context, e env, group string, args []string, names string, subs map[string]subcommand) error {
+	return dispatchWith(ctx, e, group, args, names, func(cfg *config.Config, fs *flag.FlagSet) { cfg.RegisterKEK(fs) }, subs)
+}
+
+// dispatchWith is dispatch with the group's own common flags.
+func dispatchWith(ctx context.Context, e env, group string, args []string, names string,
+	common func(cfg *config.Config, fs *flag.FlagSet), subs map[string]subcommand) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: add or list")
+		return usagef("want a subcommand: %s", names)
 	}
 	if isHelp(args[0]) {
-		return subcommandHelp(e, "business")
+		return subcommandHelp(e, group)
+	}
+	run, ok := subs[args[0]]
+	if !ok {
+		return usagef("unknown subcommand %q: want %s", args[0], names)
 	}
 	cfg := config.Default()
-	fs := newFlags("business "+args[0], e, &cfg)
-	cfg.RegisterKEK(fs)
-	switch args[0] {
-	case "add":
-		var nb auth.NewBusiness
-		fs.StringVar(&nb.Slug, "slug", "", "short name; the portal is {slug}.{base-domain}")
-		fs.StringVar(&nb.Name, "name", "", "display name")
-		fs.StringVar(&nb.Language, "language", "en", "default language")
-		fs.StringVar(&nb.Domain, "domain", "", "custom portal domain (optional)")
-		fs.BoolVar(&nb.HideUnknownEmails, "hide-unknown-emails", false, "answer reset requests for unknown emails as for known ones")
-		if err := parse(fs, args[1:], e); err != nil {
-			return err
-		}
-		if nb.Slug == "" || nb.Name == "" {
-			return usagef("--slug and --name are required")
-		}
-		return withApp(ctx, cfg, func(a *app) error {
-			b, err := a.auth.CreateBusiness(ctx, nb, supportedLanguage)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(e.stdout, b.ID)
-			return nil
-		})
-	case "list":
-		if err := parse(fs, args[1:], e); err != nil {
-			return err
-		}
-		return withExistingStore(ctx, cfg, func(a *app) error {
-			list, err := a.store.ListBusinesses(ctx)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSLUG\tNAME\tLANGUAGE\tDOMAIN\tHIDE-UNKNOWN-EMAILS")
-			for _, b := range list {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%t\n", b.ID, safe(b.Slug), safe(b.Name), safe(b.Language), safe(dash(b.Domain)), b.HideUnknownEmails)
-			}
-			return tw.Flush()
-		})
+	fs := newFlags(group+" "+args[0], e, &cfg)
+	common(&cfg, fs)
+	return run(ctx, e, &cfg, fs, args[1:])
+}
+
+func cmdBusiness(ctx context.Context, e env, args []string) error {
+	return dispatch(ctx, e, "business", args, "add or list", map[string]subcommand{
+		"add": businessAdd, "list": businessList,
+	})
+}
+
+func businessAdd(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error {
+	var nb auth.NewBusiness
+	fs.StringVar(&nb.Slug, "slug", "", "short name; the portal is {slug}.{base-domain}")
+	fs.StringVar(&nb.Name, "name", "", "display name")
+	fs.StringVar(&nb.Language, "language", "en", "default language")
+	fs.StringVar(&nb.Domain, "domain", "", "custom portal domain (optional)")
+	fs.BoolVar(&nb.HideUnknownEmails, "hide-unknown-emails", false, "answer reset requests for unknown emails as for known ones")
+	if err := parse(fs, args, e); err != nil {
+		return err
 	}
-	return usagef("unknown subcommand %q: want add or list", args[0])
+	if nb.Slug == "" || nb.Name == "" {
+		return usagef("--slug and --name are required")
+	}
+	return withApp(ctx, *cfg, func(a *app) error {
+		b, err := a.Auth.CreateBusiness(ctx, nb, supportedLanguage)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, b.ID)
+		return nil
+	})
+}
+
+func businessList(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error {
+	if err := parse(fs, args, e); err != nil {
+		return err
+	}
+	return withExistingStore(ctx, *cfg, func(a *app) error {
+		list, err := a.Store.ListBusinesses(ctx)
+		if err != nil {
+			return err
+		}
+		return table(e.stdout, "ID\tSLUG\tNAME\tLANGUAGE\tDOMAIN\tHIDE-UNKNOWN-EMAILS", func(w io.Writer) {
+			for _, b := range list {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%t\n", b.ID, safe(b.Slug), safe(b.Name), safe(b.Language), safe(dash(b.Domain)), b.HideUnknownEmails)
+			}
+		})
+	})
 }
 
 func cmdUser(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		return usagef("want a subcommand: add, list, disable, enable or set-password")
+	return dispatch(ctx, e, "user", args, "add, list, disable, enable, set-password, require-reset or import", map[string]subcommand{
+		"add":  userAdd,
+		"list": userList,
+		"disable": func(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error {
+			return userSetActive(ctx, e, cfg, fs, args, false)
+		},
+		"enable": func(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error {
+			return userSetActive(ctx, e, cfg, fs, args, true)
+		},
+		"set-password":  userSetPassword,
+		"require-reset": userRequireReset,
+		"import": func(ctx context.Context, e env, _ *config.Config, _ *flag.FlagSet, args []string) error {
+			return cmdImport(ctx, e, config.Default(), args)
+		},
+	})
+}
+
+func userAdd(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error {
+	var nu auth.NewUser
+	var businesses, roles listFlag
+	fs.StringVar(&nu.Email, "email", "", "email address (unique)")
+	fs.StringVar(&nu.Name, "name", "", "full name")
+	password := passwordFlags(fs, "password")
+	fs.Var(&businesses, "business", "slug of a business to give the user a profile at (repeatable)")
+	fs.BoolVar(&nu.Admin, "admin", false, "administrator of every business")
+	fs.Var(&roles, "role", "role to grant, such as User-Edit (repeatable)")
+	fs.StringVar(&nu.Language, "language", "en", "preferred language")
+	if err := parse(fs, args, e); err != nil {
+		return err
 	}
-	if isHelp(args[0]) {
-		return subcommandHelp(e, "user")
+	if nu.Email == "" || nu.Name == "" {
+		return usagef("--email and --name are required")
 	}
-	cfg := config.Default()
-	fs := newFlags("user "+args[0], e, &cfg)
-	cfg.RegisterKEK(fs)
-	switch args[0] {
-	case "add":
-		var nu auth.NewUser
-		var businesses, roles listFlag
-		var pw string
-		var pwStdin bool
-		fs.StringVar(&nu.Email, "email", "", "email address (unique)")
-		fs.StringVar(&nu.Name, "name", "", "full name")
-		fs.StringVar(&pw, "password", "", "password (prefer --password-stdin)")
-		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
-		fs.Var(&businesses, "business", "slug of a business to give the user a profile at (repeatable)")
-		fs.BoolVar(&nu.Admin, "admin", false, "administrator of every business")
-		fs.Var(&roles, "role", "role to grant, such as User-Edit (repeatable)")
-		fs.StringVar(&nu.Language, "language", "en", "preferred language")
-		if err := parse(fs, args[1:], e); err != nil {
-			return err
-		}
-		if nu.Email == "" || nu.Name == "" {
-			return usagef("--email and --name are required")
-		}
-		p, err := readPassword(pw, pwStdin, e.stdin)
+	p, err := password(e.stdin)
+	if err != nil {
+		return err
+	}
+	nu.Password, nu.BusinessSlugs, nu.Roles = p, businesses, roles
+	if !supportedLanguage(nu.Language) {
+		// The same rule as business add (issue #15.7).
+		return auth.FieldErrors{"language": {"unsupported language " + nu.Language}}
+	}
+	return withApp(ctx, *cfg, func(a *app) error {
+		u, err := a.Auth.CreateUser(ctx, nu)
 		if err != nil {
 			return err
 		}
-		nu.Password, nu.BusinessSlugs, nu.Roles = p, businesses, roles
-		if !supportedLanguage(nu.Language) {
-			// The same rule as business add (issue #15.7).
-			return auth.FieldErrors{"language": {"unsupported language " + nu.Language}}
-		}
-		return withApp(ctx, cfg, func(a *app) error {
-			u, err := a.auth.CreateUser(ctx, nu)
+		fmt.Fprintln(e.stdout, u.ID)
+		return nil
+	})
+}
+
+func userList(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error {
+	var slug string
+	fs.StringVar(&slug, "business", "", "only users with a profile at this business")
+	if err := parse(fs, args, e); err != nil {
+		return err
+	}
+	return withExistingStore(ctx, *cfg, func(a *app) error {
+		var bid int64
+		if slug != "" {
+			b, err := a.Store.BusinessBySlug(ctx, slug)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("unknown business %q", slug)
+			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(e.stdout, u.ID)
-			return nil
-		})
-	case "list":
-		var slug string
-		fs.StringVar(&slug, "business", "", "only users with a profile at this business")
-		if err := parse(fs, args[1:], e); err != nil {
+			bid = b.ID
+		}
+		users, err := a.Store.ListUsers(ctx, bid)
+		if err != nil {
 			return err
 		}
-		return withExistingStore(ctx, cfg, func(a *app) error {
-			var bid int64
-			if slug != "" {
-				b, err := a.store.BusinessBySlug(ctx, slug)
-				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("unknown business %q", slug)
-				}
-				if err != nil {
-					return err
-				}
-				bid = b.ID
-			}
-			users, err := a.store.ListUsers(ctx, bid)
-			if err != nil {
-				return err
-			}
-			all, err := a.store.ListBusinesses(ctx)
-			if err != nil {
-				return err
-			}
-			slugs := map[int64]string{}
-			for _, b := range all {
-				slugs[b.ID] = b.Slug
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES")
+		all, err := a.Store.ListBusinesses(ctx)
+		if err != nil {
+			return err
+		}
+		slugs := map[int64]string{}
+		for _, b := range all {
+			slugs[b.ID] = b.Slug
+		}
+		return table(e.stdout, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES", func(w io.Writer) {
 			for _, u := range users {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, safe(u.Email), safe(u.FullName), u.Active, u.IsAdmin,
+				fmt.Fprintf(w, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, safe(u.Email), safe(u.FullName), u.Active, u.IsAdmin,
 					safe(dash(strings.Join(u.Roles, ","))), safe(dash(joinSlugs(u.BusinessIDs, slugs))))
 			}
-			return tw.Flush()
 		})
-	case "disable", "enable":
-		var email string
-		fs.StringVar(&email, "email", "", "the user's email (or give it as the argument)")
-		if err := parse(fs, args[1:], e); err != nil {
-			return err
+	})
+}
+
+func userSetActive(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string, active bool) error {
+	return onUserEmail(ctx, e, cfg, fs, args, nil, func(a *app, email string) (string, error) {
+		u, err := a.Auth.SetActive(ctx, email, active)
+		if active {
+			return fmt.Sprintf("user %d enabled", u.ID), err
 		}
-		email, err := oneEmail(email, fs.Args())
-		if err != nil {
-			return err
-		}
-		return withApp(ctx, cfg, func(a *app) error {
-			u, err := a.auth.SetActive(ctx, email, args[0] == "enable")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "user %d %sd\n", u.ID, args[0])
-			return nil
-		})
-	case "set-password":
-		var email, pw string
-		var pwStdin bool
-		fs.StringVar(&email, "email", "", "the user's email (or give it as the argument)")
-		fs.StringVar(&pw, "password", "", "new password (prefer --password-stdin)")
-		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
-		if err := parse(fs, args[1:], e); err != nil {
-			return err
-		}
-		email, err := oneEmail(email, fs.Args())
-		if err != nil {
-			return err
-		}
-		p, err := readPassword(pw, pwStdin, e.stdin)
-		if err != nil {
-			return err
-		}
-		return withApp(ctx, cfg, func(a *app) error {
-			u, err := a.auth.SetPassword(ctx, email, p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "password of user %d changed; its sessions and tokens are revoked\n", u.ID)
-			return nil
-		})
-	case "require-reset":
-		var email string
-		fs.StringVar(&email, "email", "", "the user's email (or give it as the argument)")
-		if err := parse(fs, args[1:], e); err != nil {
-			return err
-		}
-		email, err := oneEmail(email, fs.Args())
-		if err != nil {
-			return err
-		}
-		return withApp(ctx, cfg, func(a *app) error {
-			u, err := a.auth.RequireReset(ctx, email)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "user %d must reset the password before signing in\n", u.ID)
-			return nil
-		})
-	case "import":
-		return cmdImport(ctx, e, config.Default(), args[1:])
+		return fmt.Sprintf("user %d disabled", u.ID), err
+	})
+}
+
+func userSetPassword(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error {
+	password := passwordFlags(fs, "new password")
+	var p string
+	read := func() (err error) {
+		p, err = password(e.stdin)
+		return err
 	}
-	return usagef("unknown subcommand %q: want add, list, disable, enable, set-password, require-reset or import", args[0])
+	return onUserEmail(ctx, e, cfg, fs, args, read, func(a *app, email string) (string, error) {
+		u, err := a.Auth.SetPassword(ctx, email, p)
+		return fmt.Sprintf("password of user %d changed; its sessions and tokens are revoked", u.ID), err
+	})
+}
+
+func userRequireReset(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string) error {
+	return onUserEmail(ctx, e, cfg, fs, args, nil, func(a *app, email string) (string, error) {
+		u, err := a.Auth.RequireReset(ctx, email)
+		return fmt.Sprintf("user %d must reset the password before signing in", u.ID), err
+	})
+}
+
+// onUserEmail runs a user subcommand on one email, given as --email or as
+// the argument: prepare (when set) runs after the arguments are checked and
+// before the database is opened; act's message is printed on success.
+func onUserEmail(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, args []string,
+	prepare func() error, act func(a *app, email string) (string, error)) error {
+	var email string
+	fs.StringVar(&email, "email", "", "the user's email (or give it as the argument)")
+	if err := parse(fs, args, e); err != nil {
+		return err
+	}
+	email, err := oneEmail(email, fs.Args())
+	if err != nil {
+		return err
+	}
+	if prepare != nil {
+		if err := prepare(); err != nil {
+			return err
+		}
+	}
+	return withApp(ctx, *cfg, func(a *app) error {
+		msg, err := act(a, email)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, msg)
+		return nil
+	})
+}
+
+// passwordFlags registers --password and --password-stdin; the returned
+// function reads the password they give, after parsing.
+func passwordFlags(fs *flag.FlagSet, what string) func(stdin io.Reader) (string, error) {
+	var pw string
+	var fromStdin bool
+	fs.StringVar(&pw, "password", "", what+" (prefer --password-stdin)")
+	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	return func(stdin io.Reader) (string, error) { return readPassword(pw, fromStdin, stdin) }
+}
+
+// table writes a tab-aligned table: the header line, then what rows writes.
+func table(w io.Writer, header string, rows func(w io.Writer)) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	rows(tw)
+	return tw.Flush()
 }
 
 func cmdKeys(ctx context.Context, e env, args []string) error {
@@ -260,7 +303,7 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 	switch args[0] {
 	case "rotate":
 		return withApp(ctx, cfg, func(a *app) error {
-			kid, err := a.ring.Rotate(ctx)
+			kid, err := a.Ring.Rotate(ctx)
 			if err != nil {
 				return err
 			}
@@ -269,25 +312,24 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 		})
 	case "list":
 		return withExistingStore(ctx, cfg, func(a *app) error {
-			keys, err := a.store.SigningKeys(ctx, time.Time{})
+			keys, err := a.Store.SigningKeys(ctx, time.Time{})
 			if err != nil {
 				return err
 			}
 			now := time.Now()
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KID\tALG\tCREATED\tSTATE\tSEALED")
-			for _, k := range keys {
-				state := "signing"
-				switch {
-				case k.RetiredAt.IsZero():
-				case now.Before(k.RetiredAt.Add(cfg.MaxValidity)):
-					state = "verifying until " + k.RetiredAt.Add(cfg.MaxValidity).UTC().Format(time.RFC3339)
-				default:
-					state = "expired"
+			return table(e.stdout, "KID\tALG\tCREATED\tSTATE\tSEALED", func(w io.Writer) {
+				for _, k := range keys {
+					state := "signing"
+					switch {
+					case k.RetiredAt.IsZero():
+					case now.Before(k.RetiredAt.Add(cfg.MaxValidity)):
+						state = "verifying until " + k.RetiredAt.Add(cfg.MaxValidity).UTC().Format(time.RFC3339)
+					default:
+						state = "expired"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%t\n", k.ID, k.Algorithm, k.CreatedAt.UTC().Format(time.RFC3339), state, k.Sealed)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\n", k.ID, k.Algorithm, k.CreatedAt.UTC().Format(time.RFC3339), state, k.Sealed)
-			}
-			return tw.Flush()
+			})
 		})
 	}
 	return usagef("unknown subcommand %q: want rotate or list", args[0])
@@ -298,7 +340,7 @@ func withApp(ctx context.Context, cfg config.Config, fn func(a *app) error) erro
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = config.Default().PublicURL
 	}
-	a, err := openApp(ctx, cfg, newLogger(io.Discard, "text", "error"), keysAdmin)
+	a, err := openApp(ctx, cfg, wire.NewLogger(io.Discard, "text", "error"), wire.KeysAdmin)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/config"
@@ -15,83 +15,116 @@ import (
 // cmdAudit lists security events, filtered, as a table or JSON lines.
 func cmdAudit(ctx context.Context, e env, args []string) error {
 	cfg := config.Default()
-	fs := newFlags("audit", e, &cfg)
-	var f store.AuditFilter
-	var user, business, since, until, format string
-	fs.StringVar(&user, "user", "", "only events of this user (id or email)")
-	fs.StringVar(&business, "business", "", "only events at this business (slug)")
-	fs.StringVar(&f.Type, "type", "", "only events of this type, such as signin.failure")
-	fs.StringVar(&since, "since", "", "only events at or after this time (RFC 3339, or a duration ago such as 24h)")
-	fs.StringVar(&until, "until", "", "only events before this time (RFC 3339, or a duration ago)")
-	fs.IntVar(&f.Limit, "limit", 1000, "at most this many events: the newest, listed newest first")
-	fs.StringVar(&format, "format", "table", "table or json (one JSON object per line)")
-	if err := parse(fs, args, e); err != nil {
+	q, err := parseAuditFlags(e, &cfg, args)
+	if err != nil {
 		return err
-	}
-	if format != "table" && format != "json" {
-		return usagef("--format %q: want table or json", format)
-	}
-	now := time.Now()
-	var err error
-	if f.Since, err = parseWhen(since, now); err != nil {
-		return usagef("--since: %v", err)
-	}
-	if f.Until, err = parseWhen(until, now); err != nil {
-		return usagef("--until: %v", err)
 	}
 	st, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if user != "" {
+	f, err := q.filter(ctx, st)
+	if err != nil {
+		return err
+	}
+	events, err := st.ListAudit(ctx, f)
+	if err != nil {
+		return err
+	}
+	if q.format == "json" {
+		return auditJSON(e.stdout, events)
+	}
+	return auditTable(e.stdout, events)
+}
+
+// auditQuery is the audit command's flags: a filter whose user and
+// business are still names, resolved against the store by filter.
+type auditQuery struct {
+	f                      store.AuditFilter
+	user, business, format string
+}
+
+func parseAuditFlags(e env, cfg *config.Config, args []string) (auditQuery, error) {
+	fs := newFlags("audit", e, cfg)
+	var q auditQuery
+	var since, until string
+	fs.StringVar(&q.user, "user", "", "only events of this user (id or email)")
+	fs.StringVar(&q.business, "business", "", "only events at this business (slug)")
+	fs.StringVar(&q.f.Type, "type", "", "only events of this type, such as signin.failure")
+	fs.StringVar(&since, "since", "", "only events at or after this time (RFC 3339, or a duration ago such as 24h)")
+	fs.StringVar(&until, "until", "", "only events before this time (RFC 3339, or a duration ago)")
+	fs.IntVar(&q.f.Limit, "limit", 1000, "at most this many events: the newest, listed newest first")
+	fs.StringVar(&q.format, "format", "table", "table or json (one JSON object per line)")
+	if err := parse(fs, args, e); err != nil {
+		return q, err
+	}
+	if q.format != "table" && q.format != "json" {
+		return q, usagef("--format %q: want table or json", q.format)
+	}
+	now := time.Now()
+	var err error
+	if q.f.Since, err = parseWhen(since, now); err != nil {
+		return q, usagef("--since: %v", err)
+	}
+	if q.f.Until, err = parseWhen(until, now); err != nil {
+		return q, usagef("--until: %v", err)
+	}
+	return q, nil
+}
+
+// filter resolves the user (id or email) and the business (slug).
+func (q auditQuery) filter(ctx context.Context, st store.Store) (store.AuditFilter, error) {
+	f := q.f
+	if q.user != "" {
 		var id int64
-		if _, err := fmt.Sscan(user, &id); err != nil || strings.Contains(user, "@") {
-			u, err := st.UserByEmail(ctx, user)
+		if _, err := fmt.Sscan(q.user, &id); err != nil || strings.Contains(q.user, "@") {
+			u, err := st.UserByEmail(ctx, q.user)
 			if err != nil {
-				return fmt.Errorf("unknown user %q", user)
+				return f, fmt.Errorf("unknown user %q", q.user)
 			}
 			id = u.ID
 		}
 		f.UserID = id
 	}
-	if business != "" {
-		b, err := st.BusinessBySlug(ctx, business)
+	if q.business != "" {
+		b, err := st.BusinessBySlug(ctx, q.business)
 		if err != nil {
-			return fmt.Errorf("unknown business %q", business)
+			return f, fmt.Errorf("unknown business %q", q.business)
 		}
 		f.BusinessID = b.ID
 	}
 	f.NewestFirst = true // SPEC §7: an operator wants the latest events
-	events, err := st.ListAudit(ctx, f)
-	if err != nil {
-		return err
-	}
-	if format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		for _, ev := range events {
-			rec := map[string]any{"id": ev.ID, "at": ev.At.UTC().Format(time.RFC3339Nano), "type": ev.Type,
-				"user_id": ev.UserID, "business_id": ev.BusinessID, "actor_id": ev.ActorID,
-				"client_ip": ev.ClientIP, "user_agent": ev.UserAgent}
-			if ev.Detail != "" {
-				rec["detail"] = json.RawMessage(ev.Detail)
-				if !json.Valid([]byte(ev.Detail)) {
-					rec["detail"] = ev.Detail
-				}
-			}
-			if err := enc.Encode(rec); err != nil {
-				return err
+	return f, nil
+}
+
+// auditJSON writes one JSON object per event.
+func auditJSON(w io.Writer, events []store.AuditEvent) error {
+	enc := json.NewEncoder(w)
+	for _, ev := range events {
+		rec := map[string]any{"id": ev.ID, "at": ev.At.UTC().Format(time.RFC3339Nano), "type": ev.Type,
+			"user_id": ev.UserID, "business_id": ev.BusinessID, "actor_id": ev.ActorID,
+			"client_ip": ev.ClientIP, "user_agent": ev.UserAgent}
+		if ev.Detail != "" {
+			rec["detail"] = json.RawMessage(ev.Detail)
+			if !json.Valid([]byte(ev.Detail)) {
+				rec["detail"] = ev.Detail
 			}
 		}
-		return nil
+		if err := enc.Encode(rec); err != nil {
+			return err
+		}
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tTYPE\tUSER\tBUSINESS\tACTOR\tCLIENT\tDETAIL")
-	for _, ev := range events {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.At.UTC().Format(time.RFC3339), safe(ev.Type), idOrDash(ev.UserID),
-			idOrDash(ev.BusinessID), idOrDash(ev.ActorID), safe(dash(ev.ClientIP)), safe(dash(ev.Detail)))
-	}
-	return tw.Flush()
+	return nil
+}
+
+func auditTable(w io.Writer, events []store.AuditEvent) error {
+	return table(w, "TIME\tTYPE\tUSER\tBUSINESS\tACTOR\tCLIENT\tDETAIL", func(w io.Writer) {
+		for _, ev := range events {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.At.UTC().Format(time.RFC3339), safe(ev.Type), idOrDash(ev.UserID),
+				idOrDash(ev.BusinessID), idOrDash(ev.ActorID), safe(dash(ev.ClientIP)), safe(dash(ev.Detail)))
+		}
+	})
 }
 
 // parseWhen reads an RFC 3339 time or a duration before now.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,35 +18,17 @@ import (
 // secrets replaced.
 func TestDebugCmdlineRedacted(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	args := []string{"serve", "--db", filepath.Join(dir, "spaceauth.db"), "--listen", "127.0.0.1:0",
-		"--debug-listen", "127.0.0.1:0", "--mail-dir", filepath.Join(dir, "mail"), "--key-encryption-key", "kek-s3cret-value"}
-	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
-	}()
-	addr := waitFor(t, &stderr, regexp.MustCompile(`msg="debug listener \(pprof\)" addr=(\S+)`))[1]
-	resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	got := string(b)
+	r := startRun(t, nil, "serve", "--db", filepath.Join(dir, "spaceauth.db"), "--listen", "127.0.0.1:0",
+		"--debug-listen", "127.0.0.1:0", "--mail-dir", filepath.Join(dir, "mail"), "--key-encryption-key", "kek-s3cret-value")
+	addr := waitFor(t, &r.stderr, regexp.MustCompile(`msg="debug listener \(pprof\)" addr=(\S+)`))[1]
+	_, got := getBody(t, "http://"+addr+"/debug/pprof/cmdline")
 	if strings.Contains(got, "kek-s3cret-value") || !strings.Contains(got, "--key-encryption-key\x00REDACTED") {
 		t.Errorf("cmdline %q shows the key-encryption key or lacks its redaction", got)
 	}
 	if !strings.Contains(got, "serve\x00--db\x00"+filepath.Join(dir, "spaceauth.db")) {
 		t.Errorf("cmdline %q lost the harmless flags", got)
 	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	r.stop(t)
 }
 
 func TestRedactArgs(t *testing.T) {

@@ -61,7 +61,7 @@ func cmdImport(ctx context.Context, e env, cfg config.Config, fsArgs []string) e
 	}
 	bar := newProgress(e.stderr)
 	return withApp(ctx, cfg, func(a *app) error {
-		res, err := a.auth.ImportUsers(ctx, rows, auth.ImportOptions{BatchSize: batch, SkipInvalid: skip, Progress: bar.update, Rejected: bad})
+		res, err := a.Auth.ImportUsers(ctx, rows, auth.ImportOptions{BatchSize: batch, SkipInvalid: skip, Progress: bar.update, Rejected: bad})
 		bar.finish()
 		refused := res.Refused
 		sort.SliceStable(refused, func(i, j int) bool { return refused[i].Line < refused[j].Line })

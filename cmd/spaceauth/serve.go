@@ -5,11 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,84 +19,50 @@ import (
 	"github.com/spaceauth/spaceauth/internal/httpapi"
 	"github.com/spaceauth/spaceauth/internal/mail"
 	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/wire"
 )
 
 func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	started := time.Now()
-	cfg := config.Default()
 	name := "serve"
 	if demo {
 		name = "demo"
 	}
-	if demo {
-		// A demo prints a known admin's password: loopback unless asked.
-		cfg.Listen = "127.0.0.1:8080"
-	}
-	fs := newFlags(name, e, &cfg)
-	cfg.RegisterServe(fs)
-	if err := parse(fs, args, e); err != nil {
+	cfg, publicGiven, err := serveConfig(e, name, args, demo)
+	if err != nil {
 		return err
-	}
-	if demo && cfg.SMTPURL == "" && cfg.MailDir == "" {
-		cfg.MailDir = filepath.Join(filepath.Dir(cfg.DB), "mail")
-	}
-	if err := cfg.Validate(true); err != nil {
-		return usageError{msg: err.Error()}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
-	publicGiven := false
-	fs.Visit(func(f *flag.Flag) { publicGiven = publicGiven || f.Name == "public-url" })
 	if !publicGiven {
 		// Links must reach this process: without --public-url, use the
 		// port it actually listens on.
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		cfg.PublicURL = "http://localhost:" + port
 	}
-	log := newLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
+	log := wire.NewLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
 	if demo {
 		// A first run says what it is doing (issue #15.2): the compile of
 		// `go run` is silent, the program need not be.
-		fmt.Fprintf(e.stderr, "spaceauth demo: opening %s (created and migrated on first use)...\n", redactDB(cfg.DB))
+		fmt.Fprintf(e.stderr, "spaceauth demo: opening %s (created and migrated on first use)...\n", wire.RedactDB(cfg.DB))
 	}
-	a, err := openApp(ctx, cfg, log, keysSign)
+	a, err := openApp(ctx, cfg, log, wire.KeysSign)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if cfg.DebugListen != "" {
-		stop, err := serveDebug(cfg.DebugListen, append([]string{os.Args[0], name}, args...), log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	if cfg.MetricsListen != "" {
-		stop, err := serveMetrics(cfg.MetricsListen, a.metrics.Handler(), log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-
-	var sender mail.Sender
-	if cfg.SMTPURL != "" {
-		sender, err = mail.NewSMTPSender(cfg.SMTPURL, cfg.From())
-	} else {
-		sender, err = mail.NewDirSender(cfg.MailDir, cfg.From())
-	}
+	stop, err := sideListeners(cfg, a, append([]string{os.Args[0], name}, args...), log)
+	defer stop()
 	if err != nil {
-		return usageError{msg: err.Error()}
+		return err
 	}
-	worker := mail.NewWorker(a.store, sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease})
-	a.queued = worker.Nudge
-	a.metrics.Counter("spaceauth_mail_sent_total", "Messages delivered by this process.", func() float64 { return float64(worker.Stats().Sent) })
-	a.metrics.Counter("spaceauth_mail_failures_total", "Failed delivery attempts in this process.", func() float64 { return float64(worker.Stats().Failed) })
-	a.metrics.Counter("spaceauth_mail_dead_total", "Messages given up by this process.", func() float64 { return float64(worker.Stats().Dead) })
-
+	worker, err := mailWorker(cfg, a, log)
+	if err != nil {
+		return err
+	}
 	var demoPassword string
 	if demo {
 		fmt.Fprintf(e.stderr, "spaceauth demo: making sure the demo business and administrator exist...\n")
@@ -103,33 +70,104 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 			return err
 		}
 	}
-	h, err := a.handler()
+	h, err := a.Handler()
 	if err != nil {
 		return err
 	}
-	srv := httpapi.NewHTTPServer(h)
+	return serveUntilDone(ctx, httpapi.NewHTTPServer(h), ln, worker, log, cfg.ShutdownTimeout, func() {
+		log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "db", cfg.DB,
+			"startup_ms", time.Since(started).Milliseconds())
+		if demo {
+			printDemo(e, cfg, ln.Addr().String(), demoPassword)
+		}
+	})
+}
+
+// serveConfig reads serve's (or demo's) flags; publicGiven tells whether
+// --public-url was given.
+func serveConfig(e env, name string, args []string, demo bool) (cfg config.Config, publicGiven bool, err error) {
+	cfg = config.Default()
+	if demo {
+		// A demo prints a known admin's password: loopback unless asked.
+		cfg.Listen = "127.0.0.1:8080"
+	}
+	fs := newFlags(name, e, &cfg)
+	cfg.RegisterServe(fs)
+	if err := parse(fs, args, e); err != nil {
+		return cfg, false, err
+	}
+	if demo && cfg.SMTPURL == "" && cfg.MailDir == "" {
+		cfg.MailDir = filepath.Join(filepath.Dir(cfg.DB), "mail")
+	}
+	if err := cfg.Validate(true); err != nil {
+		return cfg, false, usageError{msg: err.Error()}
+	}
+	fs.Visit(func(f *flag.Flag) { publicGiven = publicGiven || f.Name == "public-url" })
+	return cfg, publicGiven, nil
+}
+
+// sideListeners starts the debug and metrics listeners that cfg asks for;
+// stop ends those that started (also when err is set).
+func sideListeners(cfg config.Config, a *app, cmdline []string, log *slog.Logger) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for _, s := range slices.Backward(stops) {
+			s()
+		}
+	}
+	if cfg.DebugListen != "" {
+		s, err := serveDebug(cfg.DebugListen, cmdline, log)
+		if err != nil {
+			return stop, err
+		}
+		stops = append(stops, s)
+	}
+	if cfg.MetricsListen != "" {
+		s, err := serveMetrics(cfg.MetricsListen, a.Metrics.Handler(), log)
+		if err != nil {
+			return stop, err
+		}
+		stops = append(stops, s)
+	}
+	return stop, nil
+}
+
+// mailWorker makes the outbox worker that sends through SMTP or, without
+// an SMTP URL, writes into the mail directory.
+func mailWorker(cfg config.Config, a *app, log *slog.Logger) (*mail.Worker, error) {
+	var sender mail.Sender
+	var err error
+	if cfg.SMTPURL != "" {
+		sender, err = mail.NewSMTPSender(cfg.SMTPURL, cfg.From())
+	} else {
+		sender, err = mail.NewDirSender(cfg.MailDir, cfg.From())
+	}
+	if err != nil {
+		return nil, usageError{msg: err.Error()}
+	}
+	return a.MailWorker(sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease}), nil
+}
+
+// serveUntilDone runs the mail worker and the HTTP server on ln (calling
+// ready once both run) until the server fails or ctx ends, then shuts the
+// server down within timeout and stops the worker.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, worker *mail.Worker, log *slog.Logger, timeout time.Duration, ready func()) error {
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		if err := worker.Run(workerCtx); err != nil {
 			log.Error("mail worker stopped", "err", err)
 		}
-	}()
+	})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "db", cfg.DB,
-		"startup_ms", time.Since(started).Milliseconds())
-	if demo {
-		printDemo(e, cfg, ln.Addr().String(), demoPassword)
-	}
-
+	ready()
+	var err error
 	select {
 	case err = <-serveErr:
 	case <-ctx.Done():
-		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		log.Info("shutting down", "timeout", timeout.String())
+		sctx, cancel := context.WithTimeout(context.Background(), timeout)
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
@@ -145,21 +183,21 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 // seedDemo creates the demo business and user when they do not exist yet and
 // returns the user's password ("" when the user already existed).
 func seedDemo(ctx context.Context, a *app) (string, error) {
-	b, err := a.store.BusinessBySlug(ctx, "demo")
+	b, err := a.Store.BusinessBySlug(ctx, "demo")
 	if errors.Is(err, store.ErrNotFound) {
-		b, err = a.auth.CreateBusiness(ctx, auth.NewBusiness{Slug: "demo", Name: "Demo Space", Language: "en"}, func(string) bool { return true })
+		b, err = a.Auth.CreateBusiness(ctx, auth.NewBusiness{Slug: "demo", Name: "Demo Space", Language: "en"}, func(string) bool { return true })
 	}
 	if err != nil {
 		return "", fmt.Errorf("demo business: %w", err)
 	}
-	if _, err := a.store.UserByEmail(ctx, demoEmail); err == nil {
+	if _, err := a.Store.UserByEmail(ctx, demoEmail); err == nil {
 		return "", nil
 	}
 	pw, err := randomPassword()
 	if err != nil {
 		return "", err
 	}
-	if _, err := a.auth.CreateUser(ctx, auth.NewUser{Email: demoEmail, Name: "Demo Admin", Password: pw,
+	if _, err := a.Auth.CreateUser(ctx, auth.NewUser{Email: demoEmail, Name: "Demo Admin", Password: pw,
 		BusinessSlugs: []string{b.Slug}, Admin: true}); err != nil {
 		return "", fmt.Errorf("demo user: %w", err)
 	}
@@ -181,15 +219,4 @@ func printDemo(e env, cfg config.Config, addr, pw string) {
 	fmt.Fprintf(e.stdout, "  portal:   %s/en/user/login\n  console:  %s/admin (administrators, after turning on two-factor sign-in)\n  mail:     written to %s\n\n", portal, base, cfg.MailDir)
 	fmt.Fprintf(e.stdout, "Try it:\n  curl -s %s/api/sys/users/token -d email=%s -d password='PASSWORD'\n", base, demoEmail)
 	fmt.Fprintf(e.stdout, "  open \"%s/en/user/login?t=TOKEN\"\n  curl -s -X POST '%s/en/user/resetPassword?email=%s'\n\n", portal, portal, demoEmail)
-}
-
-// redactDB names a database for a message: a PostgreSQL URL loses its
-// password, a file path stays as it is.
-func redactDB(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" || u.User == nil {
-		return dsn
-	}
-	u.User = url.User(u.User.Username())
-	return u.String()
 }

@@ -46,16 +46,60 @@ func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) []string {
 	return nil
 }
 
+// running is the command's run function started in the test process.
+type running struct {
+	cancel         context.CancelFunc // the stop signal (SIGTERM)
+	stdout, stderr syncBuffer
+	done           chan int // the exit code
+}
+
+// startRun runs the command line args (environment from getenv, nil for
+// none) on its own goroutine; the test's end stops it.
+func startRun(t *testing.T, getenv func(string) string, args ...string) *running {
+	t.Helper()
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan int, 1)}
+	t.Cleanup(cancel)
+	go func() { r.done <- run(ctx, args, getenv, strings.NewReader(""), &r.stdout, &r.stderr) }()
+	return r
+}
+
+// stop signals the command to stop and returns its exit code.
+func (r *running) stop(t *testing.T) int {
+	t.Helper()
+	r.cancel()
+	select {
+	case code := <-r.done:
+		return code
+	case <-time.After(20 * time.Second):
+		t.Fatalf("did not stop in 20s; stderr:\n%s", r.stderr.String())
+		return -1
+	}
+}
+
+// getBody fetches url and returns its status and body.
+func getBody(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
 // TestDemo runs `spaceauth demo` on an empty directory: it prints how to
 // try it, the printed password signs in, and SIGTERM (context cancel) stops
 // it cleanly with exit code 0.
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	args := []string{"demo", "--db", filepath.Join(dir, "data", "spaceauth.db"), "--listen", "127.0.0.1:0"}
 	// The metrics listener comes from the environment twin.
 	getenv := func(k string) string {
 		if k == "SPACEAUTH_METRICS_LISTEN" {
@@ -63,13 +107,12 @@ func TestDemo(t *testing.T) {
 		}
 		return ""
 	}
-	go func() {
-		done <- run(ctx, args, getenv, strings.NewReader(""), &stdout, &stderr)
-	}()
+	r := startRun(t, getenv, "demo", "--db", filepath.Join(dir, "data", "spaceauth.db"), "--listen", "127.0.0.1:0")
+	stdout, stderr := &r.stdout, &r.stderr
 
-	m := waitFor(t, &stdout, regexp.MustCompile(`password: (\S+)`))
+	m := waitFor(t, stdout, regexp.MustCompile(`password: (\S+)`))
 	password := m[1]
-	port := waitFor(t, &stdout, regexp.MustCompile(`http://demo\.localhost:(\d+)/en/user/login`))[1]
+	port := waitFor(t, stdout, regexp.MustCompile(`http://demo\.localhost:(\d+)/en/user/login`))[1]
 	if !strings.Contains(stdout.String(), "curl") {
 		t.Errorf("demo output does not say how to try it:\n%s", stdout.String())
 	}
@@ -97,39 +140,26 @@ func TestDemo(t *testing.T) {
 	}
 	// /metrics carries what an operator watches (issue 5's list), on its
 	// own listener only (issue #10.5: never on the API listener).
-	if resp, err := http.Get("http://127.0.0.1:" + port + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("/metrics on the API listener: %v %v", resp, err)
-	} else {
-		resp.Body.Close()
+	if status, _ := getBody(t, "http://127.0.0.1:"+port+"/metrics"); status != http.StatusNotFound {
+		t.Fatalf("/metrics on the API listener: %d", status)
 	}
-	maddr := waitFor(t, &stderr, regexp.MustCompile(`msg="metrics listener" addr=(\S+)`))[1]
-	mresp, err := http.Get("http://" + maddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, _ := io.ReadAll(mresp.Body)
-	mresp.Body.Close()
+	maddr := waitFor(t, stderr, regexp.MustCompile(`msg="metrics listener" addr=(\S+)`))[1]
+	_, mb := getBody(t, "http://"+maddr+"/metrics")
 	for _, want := range []string{
 		`spaceauth_http_request_duration_seconds_bucket{method="POST",route="POST /api/sys/users/token",status="200"`,
 		`spaceauth_security_events_total{type="signin.success"} 1`,
 		"spaceauth_hash_queue 0", "spaceauth_outbox_pending ", "spaceauth_mail_failures_total 0",
 		`go_sql_open_connections{db_name="writer"}`, `go_sql_in_use_connections{db_name="reader"}`,
 	} {
-		if !strings.Contains(string(mb), want) {
+		if !strings.Contains(mb, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
 	if !strings.Contains(stderr.String(), "request_id=") {
 		t.Errorf("log lines of a request carry no request id:\n%s", stderr.String())
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("demo did not stop after cancel")
+	if code := r.stop(t); code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "stopped") {
 		t.Errorf("no clean stop logged:\n%s", stderr.String())
@@ -139,16 +169,8 @@ func TestDemo(t *testing.T) {
 // TestGracefulShutdown: a request in flight when the stop signal arrives
 // still gets its answer.
 func TestGracefulShutdown(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	args := []string{"demo", "--db", filepath.Join(dir, "spaceauth.db"), "--listen", "127.0.0.1:0"}
-	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
-	}()
-	port := waitFor(t, &stdout, regexp.MustCompile(`http://demo\.localhost:(\d+)/`))[1]
+	r := startRun(t, nil, "demo", "--db", filepath.Join(t.TempDir(), "spaceauth.db"), "--listen", "127.0.0.1:0")
+	port := waitFor(t, &r.stdout, regexp.MustCompile(`http://demo\.localhost:(\d+)/`))[1]
 
 	// A slow body keeps the request in flight while we cancel.
 	pr, pw := io.Pipe()
@@ -166,14 +188,15 @@ func TestGracefulShutdown(t *testing.T) {
 	}()
 	io.WriteString(pw, "email=nobody%40example.com&")
 	time.Sleep(200 * time.Millisecond)
-	cancel()
-	time.Sleep(200 * time.Millisecond)
+	r.cancel()
+	// The shutdown has begun (and waits for the request) before the body ends.
+	waitFor(t, &r.stderr, regexp.MustCompile(`msg="shutting down"`))
 	io.WriteString(pw, "password=whatever")
 	pw.Close()
 	if code := <-result; code != http.StatusOK {
 		t.Fatalf("in-flight request got %d, want 200 (a refused sign-in)", code)
 	}
-	if code := <-done; code != 0 {
-		t.Fatalf("exit code %d:\n%s", code, stderr.String())
+	if code := r.stop(t); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, r.stderr.String())
 	}
 }

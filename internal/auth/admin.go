@@ -48,7 +48,7 @@ func (s *Service) CreateBusiness(ctx context.Context, nb NewBusiness, supported 
 	}
 	b := store.Business{Slug: nb.Slug, Name: nb.Name, Language: nb.Language, Domain: nb.Domain,
 		HideUnknownEmails: nb.HideUnknownEmails, CreatedAt: s.now().UTC()}
-	if err := s.store.CreateBusiness(ctx, &b); err != nil {
+	if err := s.businesses.CreateBusiness(ctx, &b); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return store.Business{}, ErrSlugTaken
 		}
@@ -87,7 +87,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 	}
 	var ids []int64
 	for _, slug := range nu.BusinessSlugs {
-		b, err := s.store.BusinessBySlug(ctx, slug)
+		b, err := s.businesses.BusinessBySlug(ctx, slug)
 		if isNotFound(err) {
 			return store.User{}, fmt.Errorf("%w: %s", ErrUnknownBusiness, slug)
 		}
@@ -96,7 +96,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 		}
 		ids = append(ids, b.ID)
 	}
-	if _, err := s.store.UserByEmail(ctx, nu.Email); err == nil {
+	if _, err := s.users.UserByEmail(ctx, nu.Email); err == nil {
 		return store.User{}, ErrEmailTaken
 	}
 	hash, err := s.newPasswordHash(ctx, nu.Password, nu.Email)
@@ -105,7 +105,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 	}
 	u := store.User{Email: nu.Email, FullName: nu.Name, PasswordHash: hash, IsAdmin: nu.Admin, Active: true,
 		Language: nu.Language, Roles: nu.Roles, BusinessIDs: ids, CreatedAt: s.now().UTC()}
-	err = s.store.InTx(ctx, func(q store.Queries) error { return q.CreateUser(ctx, &u) })
+	err = s.tx.InTx(ctx, func(q store.Queries) error { return q.CreateUser(ctx, &u) })
 	if errors.Is(err, store.ErrConflict) {
 		return store.User{}, ErrEmailTaken
 	}
@@ -118,7 +118,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 // SetPassword replaces a user's password from the CLI, revoking every
 // session and token issued before.
 func (s *Service) SetPassword(ctx context.Context, email, pw string) (store.User, error) {
-	u, err := s.store.UserByEmail(ctx, email)
+	u, err := s.users.UserByEmail(ctx, email)
 	if isNotFound(err) {
 		return store.User{}, ErrNotFound
 	}
@@ -129,7 +129,7 @@ func (s *Service) SetPassword(ctx context.Context, email, pw string) (store.User
 	if err != nil {
 		return store.User{}, err
 	}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		return s.changePassword(ctx, q, u, hash, store.Business{ID: u.DefaultBusinessID}, nil, "password.set", Client{UserAgent: "cli"})
 	})
 	return u, err
@@ -141,7 +141,7 @@ func (s *Service) SetPassword(ctx context.Context, email, pw string) (store.User
 // when it commits yields dead credentials; enabling moves it again and so
 // brings none of them back (SPEC §6).
 func (s *Service) SetActive(ctx context.Context, email string, active bool) (store.User, error) {
-	u, err := s.store.UserByEmail(ctx, email)
+	u, err := s.users.UserByEmail(ctx, email)
 	if isNotFound(err) {
 		return store.User{}, ErrNotFound
 	}
@@ -153,7 +153,7 @@ func (s *Service) SetActive(ctx context.Context, email string, active bool) (sto
 		event = "user.disabled"
 	}
 	now := s.now().UTC()
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.SetUserActive(ctx, u.ID, active, now); err != nil {
 			return err
 		}

@@ -127,7 +127,7 @@ func (s *Service) ConsoleMembers(ctx context.Context, op Operator, q MemberQuery
 	if !op.Admin() {
 		bid = op.Scope.ID
 	}
-	users, err := s.store.ListUsers(ctx, bid)
+	users, err := s.users.ListUsers(ctx, bid)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
@@ -174,7 +174,7 @@ func (s *Service) ConsoleMember(ctx context.Context, op Operator, id int64) (Mem
 		return MemberDetail{}, err
 	}
 	for _, bid := range u.BusinessIDs {
-		b, err := s.store.BusinessByID(ctx, bid)
+		b, err := s.businesses.BusinessByID(ctx, bid)
 		if isNotFound(err) {
 			continue
 		}
@@ -185,12 +185,12 @@ func (s *Service) ConsoleMember(ctx context.Context, op Operator, id int64) (Mem
 			d.Businesses = append(d.Businesses, b)
 		}
 	}
-	links, err := s.store.UserIdentities(ctx, u.ID)
+	links, err := s.federation.UserIdentities(ctx, u.ID)
 	if err != nil {
 		return MemberDetail{}, fmt.Errorf("member identities: %w", err)
 	}
 	for _, l := range links {
-		p, err := s.store.ProviderByID(ctx, l.ProviderID)
+		p, err := s.federation.ProviderByID(ctx, l.ProviderID)
 		if isNotFound(err) {
 			continue
 		}
@@ -211,7 +211,7 @@ func (s *Service) ConsoleProviders(ctx context.Context, op Operator) (map[int64]
 	if !op.Admin() {
 		bid = op.Scope.ID
 	}
-	list, err := s.store.ListProviders(ctx, bid)
+	list, err := s.federation.ListProviders(ctx, bid)
 	if err != nil {
 		return nil, fmt.Errorf("console providers: %w", err)
 	}
@@ -226,7 +226,7 @@ func (s *Service) ConsoleProviders(ctx context.Context, op Operator) (map[int64]
 // consoleUser loads user id for op: ErrNotFound when op may not see it,
 // ErrForbidden when act is asked and op may see but not act on it.
 func (s *Service) consoleUser(ctx context.Context, op Operator, id int64, act bool) (store.User, error) {
-	u, err := s.store.UserByID(ctx, id)
+	u, err := s.users.UserByID(ctx, id)
 	if isNotFound(err) {
 		return store.User{}, ErrNotFound
 	}
@@ -308,7 +308,7 @@ func (s *Service) ConsoleAct(ctx context.Context, op Operator, id int64, action 
 	default:
 		return FieldErrors{"action": {"invalid_request"}}
 	}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := change(q); err != nil {
 			return err
 		}
@@ -358,7 +358,7 @@ func (s *Service) ConsoleAudit(ctx context.Context, op Operator, f store.AuditFi
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	list, err := s.store.ListAudit(ctx, f)
+	list, err := s.audits.ListAudit(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("console audit: %w", err)
 	}
@@ -370,7 +370,7 @@ func (s *Service) ConsoleBusinesses(ctx context.Context, op Operator) ([]store.B
 	if !op.Admin() {
 		return []store.Business{*op.Scope}, nil
 	}
-	list, err := s.store.ListBusinesses(ctx)
+	list, err := s.businesses.ListBusinesses(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("console businesses: %w", err)
 	}
@@ -405,7 +405,7 @@ func (s *Service) ConsoleUpdateBusiness(ctx context.Context, op Operator, id int
 	if !op.Admin() {
 		return store.Business{}, ErrForbidden
 	}
-	b, err := s.store.BusinessByID(ctx, id)
+	b, err := s.businesses.BusinessByID(ctx, id)
 	if isNotFound(err) {
 		return store.Business{}, ErrNotFound
 	}
@@ -428,7 +428,7 @@ func (s *Service) ConsoleUpdateBusiness(ctx context.Context, op Operator, id int
 		return store.Business{}, fe
 	}
 	b.Name, b.Language, b.Domain, b.HideUnknownEmails = bs.Name, bs.Language, bs.Domain, bs.HideUnknownEmails
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.UpdateBusiness(ctx, b); err != nil {
 			return err
 		}

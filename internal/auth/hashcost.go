@@ -69,7 +69,7 @@ func (s *Service) hashFloor(ctx context.Context) (time.Duration, error) {
 func (s *Service) scanHashes(ctx context.Context, locked bool) error {
 	hc := &s.hashCost
 	samples := map[string]string{}
-	err := s.store.EachPasswordHash(ctx, s.hasher.Prefix(), func(h string) error {
+	err := s.users.EachPasswordHash(ctx, s.hasher.Prefix(), func(h string) error {
 		if c := s.hasher.CostClass(h); c != "" && samples[c] == "" {
 			samples[c] = h
 		}

@@ -60,7 +60,7 @@ func (s *Service) ImportUsers(ctx context.Context, rows []ImportRow, o ImportOpt
 	}
 	res := ImportResult{Refused: append([]ImportError(nil), o.Rejected...)}
 	businesses := map[string]int64{}
-	all, err := s.store.ListBusinesses(ctx)
+	all, err := s.businesses.ListBusinesses(ctx)
 	if err != nil {
 		return res, fmt.Errorf("import: %w", err)
 	}
@@ -86,7 +86,7 @@ func (s *Service) ImportUsers(ctx context.Context, rows []ImportRow, o ImportOpt
 	}
 	for start := 0; start < len(users); start += o.BatchSize {
 		batch := users[start:min(start+o.BatchSize, len(users))]
-		err := s.store.InTx(ctx, func(q store.Queries) error {
+		err := s.tx.InTx(ctx, func(q store.Queries) error {
 			for i := range batch {
 				if err := q.CreateUser(ctx, &batch[i]); err != nil {
 					if errors.Is(err, store.ErrConflict) {
@@ -118,7 +118,7 @@ func (s *Service) checkImportRow(ctx context.Context, r ImportRow, businesses ma
 	if line, dup := seen[store.EmailKey(r.Email)]; dup {
 		return fmt.Sprintf("email %s already on line %d", r.Email, line)
 	}
-	if _, err := s.store.UserByEmail(ctx, r.Email); err == nil {
+	if _, err := s.users.UserByEmail(ctx, r.Email); err == nil {
 		return fmt.Sprintf("a user with email %s already exists", r.Email)
 	}
 	for _, slug := range r.Businesses {

@@ -37,7 +37,7 @@ func (s *Service) mayAct(ctx context.Context, caller store.User, userID int64) (
 	if caller.IsAdmin {
 		return true, nil
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	u, err := s.users.UserByID(ctx, userID)
 	if isNotFound(err) {
 		return false, nil
 	}
@@ -68,7 +68,7 @@ func (s *Service) Introspect(ctx context.Context, cred Credentials, raw string, 
 		}
 		return Introspection{Active: true, TokenType: "access_token", Claims: claims}, nil
 	}
-	t, err := s.store.RefreshTokenByHash(ctx, secretHash(raw))
+	t, err := s.revocable.RefreshTokenByHash(ctx, secretHash(raw))
 	if err != nil && !isNotFound(err) {
 		return Introspection{}, fmt.Errorf("introspect: %w", err)
 	}
@@ -78,7 +78,7 @@ func (s *Service) Introspect(ctx context.Context, cred Credentials, raw string, 
 	if ok, err := s.mayAct(ctx, caller, t.UserID); err != nil || !ok {
 		return Introspection{}, wrapIf("introspect", err)
 	}
-	u, err := s.store.UserByID(ctx, t.UserID)
+	u, err := s.users.UserByID(ctx, t.UserID)
 	if err != nil && !isNotFound(err) {
 		return Introspection{}, fmt.Errorf("introspect: %w", err)
 	}
@@ -106,12 +106,12 @@ func (s *Service) Revoke(ctx context.Context, cred Credentials, raw string, c Cl
 		if ok, err := s.mayAct(ctx, caller, claims.UserID()); err != nil || !ok {
 			return wrapIf("revoke", err)
 		}
-		if err := s.store.RevokeToken(ctx, claims.ID, claims.ExpiresAt); err != nil {
+		if err := s.revocable.RevokeToken(ctx, claims.ID, claims.ExpiresAt); err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
 		return s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: claims.UserID(), ActorID: caller.ID, Detail: `{"jti":"` + claims.ID + `"}`}, c)
 	}
-	t, err := s.store.RefreshTokenByHash(ctx, secretHash(raw))
+	t, err := s.revocable.RefreshTokenByHash(ctx, secretHash(raw))
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("revoke: %w", err)
 	}
@@ -121,7 +121,7 @@ func (s *Service) Revoke(ctx context.Context, cred Credentials, raw string, c Cl
 	if ok, err := s.mayAct(ctx, caller, t.UserID); err != nil || !ok {
 		return wrapIf("revoke", err)
 	}
-	if err := s.store.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
+	if err := s.revocable.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
 	return s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: t.UserID, ActorID: caller.ID, Detail: `{"kind":"refresh_token"}`}, c)

@@ -14,7 +14,7 @@ import (
 // as a spaceauth password, which the business's options may refuse. It
 // returns the session method ("ldap" or "password").
 func (s *Service) portalPassword(ctx context.Context, b store.Business, email, password string, c Client) (*attempt, store.User, string, error) {
-	list, err := s.store.ListProviders(ctx, b.ID)
+	list, err := s.federation.ListProviders(ctx, b.ID)
 	if err != nil {
 		return nil, store.User{}, "", fmt.Errorf("sign in: %w", err)
 	}
@@ -83,7 +83,7 @@ func (s *Service) directoryPassword(ctx context.Context, b store.Business, dirs 
 func (s *Service) passwordRefused(ctx context.Context, u store.User) (bool, error) {
 	admin := u.IsAdmin || u.HasRole(RoleUserEdit)
 	for _, bid := range u.BusinessIDs {
-		list, err := s.store.ListProviders(ctx, bid)
+		list, err := s.federation.ListProviders(ctx, bid)
 		if err != nil {
 			return false, fmt.Errorf("password options: %w", err)
 		}

@@ -31,7 +31,7 @@ func (s *Service) mustReset(ctx context.Context, u store.User, b *store.Business
 		biz = *b
 	case u.DefaultBusinessID != 0:
 		var err error
-		if biz, err = s.store.BusinessByID(ctx, u.DefaultBusinessID); err != nil {
+		if biz, err = s.businesses.BusinessByID(ctx, u.DefaultBusinessID); err != nil {
 			return fmt.Errorf("must reset: %w", err)
 		}
 	}
@@ -40,7 +40,7 @@ func (s *Service) mustReset(ctx context.Context, u store.User, b *store.Business
 		return err
 	}
 	now := s.now().UTC()
-	if err := s.store.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: biz.ID, Language: u.Language,
+	if err := s.revocable.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: biz.ID, Language: u.Language,
 		CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion}); err != nil {
 		return fmt.Errorf("must reset: %w", err)
 	}
@@ -52,7 +52,7 @@ func (s *Service) mustReset(ctx context.Context, u store.User, b *store.Business
 // reset itself is refused until the password changes (a reset, or
 // set-password).
 func (s *Service) RequireReset(ctx context.Context, email string) (store.User, error) {
-	u, err := s.store.UserByEmail(ctx, email)
+	u, err := s.users.UserByEmail(ctx, email)
 	if isNotFound(err) {
 		return store.User{}, ErrNotFound
 	}
@@ -60,7 +60,7 @@ func (s *Service) RequireReset(ctx context.Context, email string) (store.User, e
 		return store.User{}, fmt.Errorf("require reset: %w", err)
 	}
 	now := s.now().UTC()
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.SetMustReset(ctx, u.ID, true); err != nil {
 			return err
 		}

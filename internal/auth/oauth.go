@@ -66,7 +66,7 @@ func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, cli
 		return Grant{}, err
 	}
 	now := s.now().UTC()
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if before != nil {
 			if err := before(q); err != nil {
 				return err
@@ -154,7 +154,7 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 		return Grant{}, ErrInvalidGrant
 	}
 	hash := secretHash(raw)
-	old, err := s.store.RefreshTokenByHash(ctx, hash)
+	old, err := s.revocable.RefreshTokenByHash(ctx, hash)
 	if isNotFound(err) {
 		return Grant{}, ErrInvalidGrant
 	}
@@ -193,7 +193,7 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 	}
 	// Rotation, the successor and the audit event in one transaction (one
 	// statement on PostgreSQL).
-	ok, err := s.store.ExchangeRefreshToken(ctx, hash, now,
+	ok, err := s.revocable.ExchangeRefreshToken(ctx, hash, now,
 		store.RefreshToken{Hash: newHash, Family: old.Family, UserID: u.ID, ClientID: old.ClientID, CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)},
 		store.AuditEvent{Type: "token.refreshed", UserID: u.ID, ActorID: old.ActorID, Detail: `{"jti":"` + tok.Claims.ID + `"}`, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512), At: now})
 	if err != nil {
@@ -213,7 +213,7 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 // error (the revocation or its audit not stored) is answered as such, never
 // as a plain invalid grant.
 func (s *Service) refreshReuse(ctx context.Context, t store.RefreshToken, c Client, now time.Time) error {
-	if err := s.store.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
+	if err := s.revocable.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
 		return fmt.Errorf("refresh reuse: %w", err)
 	}
 	return s.audit(ctx, nil, store.AuditEvent{Type: "refresh.reuse", UserID: t.UserID, Detail: `{"client_id":` + quote(t.ClientID) + `}`}, c)

@@ -58,7 +58,7 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 // sendSignInCode does the work of SendSignInCode past the request limits;
 // sent says whether a code was queued.
 func (s *Service) sendSignInCode(ctx context.Context, r SignInCodeRequest) (sent bool, err error) {
-	u, err := s.store.UserByEmail(ctx, r.Email)
+	u, err := s.users.UserByEmail(ctx, r.Email)
 	if isNotFound(err) {
 		return false, nil
 	}
@@ -75,7 +75,7 @@ func (s *Service) sendSignInCode(ctx context.Context, r SignInCodeRequest) (sent
 	if !u.Active || u.MustReset || u.TOTPSecret != "" || bid == 0 || !u.IsAdmin && !u.InBusiness(bid) {
 		return false, nil
 	}
-	b, err := s.store.BusinessByID(ctx, bid)
+	b, err := s.businesses.BusinessByID(ctx, bid)
 	if isNotFound(err) {
 		return false, nil
 	}
@@ -101,7 +101,7 @@ func (s *Service) sendSignInCode(ctx context.Context, r SignInCodeRequest) (sent
 		return false, fmt.Errorf("code email: %w", err)
 	}
 	now := s.now().UTC()
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		o := store.OTP{UserID: u.ID, BusinessID: b.ID, CodeHash: codeHash(u.ID, code), CreatedAt: now, ExpiresAt: now.Add(codeTTL)}
 		if err := q.CreateOTP(ctx, &o); err != nil {
 			return err
@@ -138,14 +138,14 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 	fail := func(u store.User) (Token, error) {
 		return Token{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: `{"method":"code"}`}, ErrCodeInvalid)
 	}
-	u, err := s.store.UserByEmail(ctx, email)
+	u, err := s.users.UserByEmail(ctx, email)
 	if isNotFound(err) {
 		return fail(store.User{})
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("verify code: %w", err)
 	}
-	o, err := s.store.LatestOTP(ctx, u.ID)
+	o, err := s.steps.LatestOTP(ctx, u.ID)
 	if isNotFound(err) {
 		return fail(u)
 	}
@@ -158,14 +158,14 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 	if !u.Active || !o.SpentAt.IsZero() || !s.now().Before(o.ExpiresAt) || !o.CreatedAt.After(u.TokensRevokedAt) {
 		return fail(u)
 	}
-	tries, err := s.store.OTPTry(ctx, o.ID)
+	tries, err := s.steps.OTPTry(ctx, o.ID)
 	if err != nil {
 		return Token{}, fmt.Errorf("verify code: %w", err)
 	}
 	if tries > codeMaxTries || subtle.ConstantTimeCompare(codeHash(u.ID, code), o.CodeHash) != 1 {
 		return fail(u)
 	}
-	spent, err := s.store.SpendOTP(ctx, o.ID, s.now().UTC())
+	spent, err := s.steps.SpendOTP(ctx, o.ID, s.now().UTC())
 	if err != nil {
 		return Token{}, fmt.Errorf("verify code: %w", err)
 	}

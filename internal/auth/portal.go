@@ -65,7 +65,7 @@ func (s *Service) openSession(ctx context.Context, u store.User, b store.Busines
 	now := s.now().UTC()
 	sess := store.Session{Hash: hash, UserID: u.ID, BusinessID: b.ID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.opts.SessionTTL), UserAgent: truncate(c.UserAgent, 512), ClientIP: c.IP, TokenVersion: u.TokenVersion}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if before != nil {
 			if err := before(q); err != nil {
 				return err
@@ -88,7 +88,7 @@ func (s *Service) Session(ctx context.Context, b store.Business, cookie string) 
 	if cookie == "" || len(cookie) > 256 {
 		return PortalSession{}, ErrNoSession
 	}
-	sess, err := s.store.SessionByHash(ctx, secretHash(cookie))
+	sess, err := s.sessions.SessionByHash(ctx, secretHash(cookie))
 	if isNotFound(err) {
 		return PortalSession{}, ErrNoSession
 	}
@@ -113,7 +113,7 @@ func (s *Service) Session(ctx context.Context, b store.Business, cookie string) 
 	}
 	// Last use is informational; write it at most once a minute per session.
 	if now.Sub(sess.LastSeenAt) > time.Minute {
-		if err := s.store.TouchSession(ctx, sess.ID, now); err == nil {
+		if err := s.sessions.TouchSession(ctx, sess.ID, now); err == nil {
 			sess.LastSeenAt = now
 		}
 	}
@@ -124,7 +124,7 @@ func (s *Service) Session(ctx context.Context, b store.Business, cookie string) 
 // Sessions of an older token version (opened by a sign-in in flight when
 // a revocation committed) are dead and not listed.
 func (s *Service) Sessions(ctx context.Context, userID int64) ([]store.Session, error) {
-	list, err := s.store.UserSessions(ctx, userID, s.now())
+	list, err := s.sessions.UserSessions(ctx, userID, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
@@ -145,7 +145,7 @@ func (s *Service) Sessions(ctx context.Context, userID int64) ([]store.Session, 
 // user and revokes every token issued to them so far.
 func (s *Service) SignOut(ctx context.Context, ps PortalSession, everywhere bool, c Client) error {
 	now := s.now().UTC()
-	err := s.store.InTx(ctx, func(q store.Queries) error {
+	err := s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.RevokeSession(ctx, ps.Session.ID, now); err != nil {
 			return err
 		}

@@ -40,7 +40,7 @@ type NewProvider struct {
 // AddProvider validates and stores a provider, its secret sealed with the
 // key-encryption key when one is configured.
 func (s *Service) AddProvider(ctx context.Context, np NewProvider) (store.Provider, error) {
-	b, err := s.store.BusinessBySlug(ctx, strings.ToLower(strings.TrimSpace(np.BusinessSlug)))
+	b, err := s.businesses.BusinessBySlug(ctx, strings.ToLower(strings.TrimSpace(np.BusinessSlug)))
 	if isNotFound(err) {
 		return store.Provider{}, ErrUnknownBusiness
 	}
@@ -97,7 +97,7 @@ func (s *Service) AddProvider(ctx context.Context, np NewProvider) (store.Provid
 		}
 		p.Secret, p.Sealed = sealed, true
 	}
-	if err := s.store.CreateProvider(ctx, &p); err != nil {
+	if err := s.federation.CreateProvider(ctx, &p); err != nil {
 		return store.Provider{}, fmt.Errorf("add provider: %w", err)
 	}
 	if err := s.audit(ctx, nil, store.AuditEvent{Type: "sso.provider_added", BusinessID: b.ID,
@@ -112,7 +112,7 @@ func (s *Service) AddProvider(ctx context.Context, np NewProvider) (store.Provid
 func (s *Service) ListProviders(ctx context.Context, slug string) ([]store.Provider, error) {
 	var id int64
 	if slug != "" {
-		b, err := s.store.BusinessBySlug(ctx, strings.ToLower(slug))
+		b, err := s.businesses.BusinessBySlug(ctx, strings.ToLower(slug))
 		if isNotFound(err) {
 			return nil, ErrUnknownBusiness
 		}
@@ -121,7 +121,7 @@ func (s *Service) ListProviders(ctx context.Context, slug string) ([]store.Provi
 		}
 		id = b.ID
 	}
-	list, err := s.store.ListProviders(ctx, id)
+	list, err := s.federation.ListProviders(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("list providers: %w", err)
 	}
@@ -130,14 +130,14 @@ func (s *Service) ListProviders(ctx context.Context, slug string) ([]store.Provi
 
 // RemoveProvider disconnects a provider; its links to users go with it.
 func (s *Service) RemoveProvider(ctx context.Context, id int64) error {
-	p, err := s.store.ProviderByID(ctx, id)
+	p, err := s.federation.ProviderByID(ctx, id)
 	if isNotFound(err) {
 		return ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("remove provider: %w", err)
 	}
-	if err := s.store.DeleteProvider(ctx, id); err != nil {
+	if err := s.federation.DeleteProvider(ctx, id); err != nil {
 		if isNotFound(err) {
 			return ErrNotFound
 		}

@@ -71,7 +71,7 @@ func (s *Service) requestPasswordReset(ctx context.Context, r ResetRequest) (sen
 		return false, fmt.Errorf("reset email: %w", err)
 	}
 	now := s.now().UTC()
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: b.ID, Language: lang,
 			CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion}); err != nil {
 			return err
@@ -92,7 +92,7 @@ func (s *Service) requestPasswordReset(ctx context.Context, r ResetRequest) (sen
 // resetTarget finds the user a reset is for and the business whose portal
 // the link points at.
 func (s *Service) resetTarget(ctx context.Context, r ResetRequest) (store.User, store.Business, error) {
-	u, err := s.store.UserByEmail(ctx, r.Email)
+	u, err := s.users.UserByEmail(ctx, r.Email)
 	if isNotFound(err) {
 		return store.User{}, store.Business{}, ErrNotFound
 	}
@@ -113,7 +113,7 @@ func (s *Service) resetTarget(ctx context.Context, r ResetRequest) (store.User, 
 	if u.DefaultBusinessID == 0 {
 		return store.User{}, store.Business{}, ErrNotFound
 	}
-	b, err := s.store.BusinessByID(ctx, u.DefaultBusinessID)
+	b, err := s.businesses.BusinessByID(ctx, u.DefaultBusinessID)
 	if err != nil {
 		return store.User{}, store.Business{}, fmt.Errorf("request reset: %w", err)
 	}
@@ -122,11 +122,19 @@ func (s *Service) resetTarget(ctx context.Context, r ResetRequest) (store.User, 
 
 // CheckResetToken reports whether raw is a live reset token for business b.
 func (s *Service) CheckResetToken(ctx context.Context, b store.Business, raw string) error {
-	_, _, err := s.resetToken(ctx, s.store, b, raw)
+	_, _, err := s.resetToken(ctx, s.nonTxResetReader(), b, raw)
 	return err
 }
 
-func (s *Service) resetToken(ctx context.Context, q store.Queries, b store.Business, raw string) (store.ResetToken, store.User, error) {
+// nonTxResetReader reads reset tokens and users outside a transaction.
+func (s *Service) nonTxResetReader() resetReader {
+	return struct {
+		TokenStore
+		UserStore
+	}{s.revocable, s.users}
+}
+
+func (s *Service) resetToken(ctx context.Context, q resetReader, b store.Business, raw string) (store.ResetToken, store.User, error) {
 	if raw == "" || len(raw) > 256 {
 		return store.ResetToken{}, store.User{}, ErrResetInvalid
 	}
@@ -170,7 +178,7 @@ type PasswordReset struct {
 // every reset token of the user is spent, every session and token issued
 // before now is revoked, and a "password changed" email is queued.
 func (s *Service) CompletePasswordReset(ctx context.Context, r PasswordReset) error {
-	_, u, err := s.resetToken(ctx, s.store, r.Business, r.Token)
+	_, u, err := s.resetToken(ctx, s.nonTxResetReader(), r.Business, r.Token)
 	if err != nil {
 		return err
 	}
@@ -190,7 +198,7 @@ func (s *Service) CompletePasswordReset(ctx context.Context, r PasswordReset) er
 	if err != nil {
 		return fmt.Errorf("password-changed email: %w", err)
 	}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		// Of two concurrent completions with one token, exactly one spends it.
 		spent, err := q.SpendResetToken(ctx, secretHash(r.Token), s.now().UTC())
 		if err != nil {
@@ -260,7 +268,7 @@ func (s *Service) changePassword(ctx context.Context, q store.Queries, u store.U
 func (s *Service) StartPasswordReset(ctx context.Context, email string, businessID int64, lang string, c Client) error {
 	r := ResetRequest{Email: email, Lang: lang, Client: c}
 	if businessID != 0 {
-		b, err := s.store.BusinessByID(ctx, businessID)
+		b, err := s.businesses.BusinessByID(ctx, businessID)
 		if isNotFound(err) {
 			return nil
 		}
@@ -283,21 +291,21 @@ func (s *Service) CompletePasswordResetForToken(ctx context.Context, raw, passwo
 	if raw == "" || len(raw) > 256 {
 		return Token{}, ErrResetInvalid
 	}
-	t, err := s.store.ResetTokenByHash(ctx, secretHash(raw))
+	t, err := s.revocable.ResetTokenByHash(ctx, secretHash(raw))
 	if isNotFound(err) || err == nil && businessID != 0 && businessID != t.BusinessID {
 		return Token{}, ErrResetInvalid
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("complete reset: %w", err)
 	}
-	b, err := s.store.BusinessByID(ctx, t.BusinessID)
+	b, err := s.businesses.BusinessByID(ctx, t.BusinessID)
 	if err != nil {
 		return Token{}, ErrResetInvalid
 	}
 	if err := s.CompletePasswordReset(ctx, PasswordReset{Business: b, Lang: lang, Token: raw, Password: password, Confirm: password, Client: c}); err != nil {
 		return Token{}, err
 	}
-	u, err := s.store.UserByID(ctx, t.UserID) // reloaded: its token version moved
+	u, err := s.users.UserByID(ctx, t.UserID) // reloaded: its token version moved
 	if err != nil {
 		return Token{}, fmt.Errorf("complete reset: %w", err)
 	}

@@ -83,27 +83,36 @@ type Options struct {
 
 // Service is the domain. It is safe for concurrent use.
 type Service struct {
-	store    store.Store
-	hasher   Hasher
-	policy   Policy
-	tokens   Tokens
-	composer Composer
-	opts     Options
-	scheme   string
-	port     string
-	pool     *hashPool
-	throttle ThrottlePolicy
-	now      func() time.Time
-	log      *slog.Logger
-	cache    *stateCache
-	hashCost hashCost
+	// Storage, per concern (stores.go).
+	tx         Transactor
+	users      UserStore
+	businesses BusinessStore
+	revocable  TokenStore
+	sessions   SessionStore
+	steps      SecondStepStore
+	throttles  ThrottleStore
+	audits     AuditLog
+	federation FederationStore
+	hasher     Hasher
+	policy     Policy
+	tokens     Tokens
+	composer   Composer
+	opts       Options
+	scheme     string
+	port       string
+	pool       *hashPool
+	throttle   ThrottlePolicy
+	now        func() time.Time
+	log        *slog.Logger
+	cache      *stateCache
+	hashCost   hashCost
 	// Known and unknown emails cost the same on these requests.
 	codeFloor, resetFloor workFloor
 	rps                   *rpCache
 }
 
 // New builds a Service.
-func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*Service, error) {
+func New(st Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*Service, error) {
 	u, err := url.Parse(o.PublicURL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("auth: public URL %q: must be absolute", o.PublicURL)
@@ -146,7 +155,8 @@ func New(st store.Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*
 	}
 	o.BaseDomain = strings.ToLower(strings.Trim(o.BaseDomain, "."))
 	return &Service{
-		store: st, hasher: h, policy: p, tokens: t, composer: c, opts: o,
+		tx: st, users: st, businesses: st, revocable: st, sessions: st, steps: st, throttles: st, audits: st, federation: st,
+		hasher: h, policy: p, tokens: t, composer: c, opts: o,
 		scheme: u.Scheme, port: u.Port(),
 		pool: newHashPool(o.HashSlots, o.HashQueue), throttle: o.Throttle,
 		now: o.Clock, log: o.Logger, cache: newStateCache(st),
@@ -236,10 +246,11 @@ func stripPort(host string) string {
 func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) error {
 	e.At = s.now().UTC()
 	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
-	if q == nil {
-		q = s.store
+	var w AuditLog = s.audits
+	if q != nil {
+		w = q
 	}
-	if err := q.AppendAudit(ctx, e); err != nil {
+	if err := w.AppendAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit write failed", "type", e.Type, "err", err)
 		return fmt.Errorf("audit %s: %w", e.Type, err)
 	}

@@ -79,7 +79,7 @@ func (s *Service) passwordAttempt(ctx context.Context, email, password string, c
 	if err != nil {
 		return nil, store.User{}, err
 	}
-	u, err := s.store.UserByEmail(ctx, email)
+	u, err := s.users.UserByEmail(ctx, email)
 	if err != nil && !isNotFound(err) {
 		a.refund(ctx)
 		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
@@ -157,7 +157,7 @@ func (s *Service) upgradeHash(ctx context.Context, u store.User, password string
 		return
 	}
 	if err == nil {
-		err = s.store.SetPasswordHash(ctx, u.ID, h, s.now())
+		err = s.users.SetPasswordHash(ctx, u.ID, h, s.now())
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password hash upgrade failed", "user", u.ID, "err", err)
@@ -339,7 +339,7 @@ func (s *Service) Impersonate(ctx context.Context, in Impersonation) (Token, err
 	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != in.TargetID {
 		return Token{}, ErrNotFound
 	}
-	target, err := s.store.UserByID(ctx, id)
+	target, err := s.users.UserByID(ctx, id)
 	if isNotFound(err) {
 		return Token{}, ErrNotFound
 	}

@@ -35,7 +35,7 @@ type SSOButton struct {
 
 // SSOButtons lists the OpenID providers of business b.
 func (s *Service) SSOButtons(ctx context.Context, b store.Business) ([]SSOButton, error) {
-	list, err := s.store.ListProviders(ctx, b.ID)
+	list, err := s.federation.ListProviders(ctx, b.ID)
 	if err != nil {
 		return nil, fmt.Errorf("sso buttons: %w", err)
 	}
@@ -89,7 +89,7 @@ func (s *Service) BeginSSO(ctx context.Context, in SSOStart) (authURL, binding s
 	}
 	verifier := oauth2.GenerateVerifier()
 	now := s.now().UTC()
-	err = s.store.CreateOIDCFlow(ctx, store.OIDCFlow{StateHash: stateHash, ProviderID: p.ID, BindingHash: bindingHash,
+	err = s.federation.CreateOIDCFlow(ctx, store.OIDCFlow{StateHash: stateHash, ProviderID: p.ID, BindingHash: bindingHash,
 		Nonce: nonce, Verifier: verifier, RedirectURL: in.RedirectURL, Language: in.Lang,
 		CreatedAt: now, ExpiresAt: now.Add(ssoFlowTTL)})
 	if err != nil {
@@ -132,7 +132,7 @@ func (s *Service) CompleteSSO(ctx context.Context, in SSOCallback) (SSOResult, e
 	if in.State == "" || len(in.State) > 256 {
 		return refuse(0, 0, "no_state")
 	}
-	flow, ok, err := s.store.SpendOIDCFlow(ctx, secretHash(in.State), s.now().UTC())
+	flow, ok, err := s.federation.SpendOIDCFlow(ctx, secretHash(in.State), s.now().UTC())
 	if err != nil {
 		return SSOResult{}, fmt.Errorf("complete sso: %w", err)
 	}
@@ -145,7 +145,7 @@ func (s *Service) CompleteSSO(ctx context.Context, in SSOCallback) (SSOResult, e
 	if in.Binding == "" || subtle.ConstantTimeCompare(secretHash(in.Binding), flow.BindingHash) != 1 {
 		return refuse(0, flow.ProviderID, "other_browser")
 	}
-	p, err := s.store.ProviderByID(ctx, flow.ProviderID)
+	p, err := s.federation.ProviderByID(ctx, flow.ProviderID)
 	if isNotFound(err) {
 		return refuse(0, flow.ProviderID, "provider_removed")
 	}
@@ -183,7 +183,7 @@ func (s *Service) CompleteSSO(ctx context.Context, in SSOCallback) (SSOResult, e
 	}
 	// The logout URL is a convenience: a failure to remember it is logged,
 	// and the sign-in stands.
-	if err := s.store.MarkSessionProvider(ctx, sess.ID, p.ID); err != nil {
+	if err := s.federation.MarkSessionProvider(ctx, sess.ID, p.ID); err != nil {
 		s.log.WarnContext(ctx, "remembering the session's provider failed", "err", err)
 	}
 	// The cookie is handed out only once the sign-in is on record.
@@ -201,7 +201,7 @@ var ErrProviderUnavailable = errors.New("auth: identity provider unavailable")
 // SSOLogoutURL is the logout URL of the provider session sessionID was
 // opened through, or "".
 func (s *Service) SSOLogoutURL(ctx context.Context, sessionID int64) string {
-	p, err := s.store.SessionProvider(ctx, sessionID)
+	p, err := s.federation.SessionProvider(ctx, sessionID)
 	if err != nil {
 		if !isNotFound(err) {
 			s.log.WarnContext(ctx, "session provider lookup failed", "err", err)
@@ -218,7 +218,7 @@ func (s *Service) businessProvider(ctx context.Context, b store.Business, rawID,
 	if err != nil || id <= 0 {
 		return store.Provider{}, ErrNotFound
 	}
-	p, err := s.store.ProviderByID(ctx, id)
+	p, err := s.federation.ProviderByID(ctx, id)
 	if isNotFound(err) {
 		return store.Provider{}, ErrNotFound
 	}
@@ -234,14 +234,14 @@ func (s *Service) businessProvider(ctx context.Context, b store.Business, rawID,
 // federatedUser applies SPEC §8's linking rules to a verified identity. A
 // non-empty reason is a refusal (u may be set for the audit log).
 func (s *Service) federatedUser(ctx context.Context, b store.Business, p store.Provider, id federation.Identity, c Client) (u store.User, reason string, err error) {
-	link, err := s.store.IdentityBySubject(ctx, p.ID, id.Subject)
+	link, err := s.federation.IdentityBySubject(ctx, p.ID, id.Subject)
 	switch {
 	case err == nil:
-		u, err = s.store.UserByID(ctx, link.UserID)
+		u, err = s.users.UserByID(ctx, link.UserID)
 		if err != nil {
 			return store.User{}, "", fmt.Errorf("federated user: %w", err)
 		}
-		if err := s.store.TouchIdentity(ctx, p.ID, id.Subject, s.now().UTC()); err != nil {
+		if err := s.federation.TouchIdentity(ctx, p.ID, id.Subject, s.now().UTC()); err != nil {
 			return store.User{}, "", fmt.Errorf("federated user: %w", err)
 		}
 		return s.admit(u, b)
@@ -253,7 +253,7 @@ func (s *Service) federatedUser(ctx context.Context, b store.Business, p store.P
 	if email == "" || !ValidEmail(email) {
 		return store.User{}, "no_email", nil
 	}
-	existing, err := s.store.UserByEmail(ctx, email)
+	existing, err := s.users.UserByEmail(ctx, email)
 	found := err == nil
 	if err != nil && !isNotFound(err) {
 		return store.User{}, "", fmt.Errorf("federated user: %w", err)
@@ -284,7 +284,7 @@ func (s *Service) federatedUser(ctx context.Context, b store.Business, p store.P
 		if !existing.InBusiness(b.ID) {
 			return existing, "no_profile", nil
 		}
-		err = s.store.InTx(ctx, func(q store.Queries) error {
+		err = s.tx.InTx(ctx, func(q store.Queries) error {
 			if err := q.LinkIdentity(ctx, store.FederatedIdentity{ProviderID: p.ID, Subject: id.Subject, UserID: existing.ID,
 				Email: email, CreatedAt: now, LastUsedAt: now}); err != nil {
 				return err
@@ -337,7 +337,7 @@ func (s *Service) createFederatedUser(ctx context.Context, b store.Business, p s
 	now := s.now().UTC()
 	u := store.User{Email: email, FullName: name, PasswordHash: hash, Active: true, Language: b.Language,
 		DefaultBusinessID: b.ID, BusinessIDs: []int64{b.ID}, CreatedAt: now, UpdatedAt: now}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.CreateUser(ctx, &u); err != nil {
 			return err
 		}
@@ -426,7 +426,7 @@ func (s *Service) countSSOStart(ctx context.Context, c Client) error {
 	if c.IP == "" {
 		return nil
 	}
-	st, err := s.store.ThrottleHit(ctx, "sso:start:addr:"+c.IP, s.now(), ssoFlowTTL)
+	st, err := s.throttles.ThrottleHit(ctx, "sso:start:addr:"+c.IP, s.now(), ssoFlowTTL)
 	if err != nil {
 		return fmt.Errorf("throttle: %w", err)
 	}

@@ -20,7 +20,7 @@ const maxCached = 20000
 // read from the database. Unknown users and hosts are not cached: misses
 // stay database reads.
 type stateCache struct {
-	st store.Store
+	st stateSource
 
 	mu       sync.RWMutex
 	users    map[int64]cached[store.User]
@@ -35,7 +35,7 @@ type cached[T any] struct {
 	epoch int64
 }
 
-func newStateCache(st store.Store) *stateCache {
+func newStateCache(st stateSource) *stateCache {
 	return &stateCache{st: st, users: map[int64]cached[store.User]{}, byID: map[int64]cached[store.Business]{},
 		bySlug: map[string]cached[store.Business]{}, byDomain: map[string]cached[store.Business]{}, live: map[string]cached[bool]{}}
 }

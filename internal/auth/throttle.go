@@ -108,7 +108,7 @@ func (s *Service) beginAttempt(ctx context.Context, email string, c Client) (*at
 		}
 	}
 	if c.IP != "" && !a.suspect {
-		st, err := s.store.ThrottleGet(ctx, failuresKey(c.IP))
+		st, err := s.throttles.ThrottleGet(ctx, failuresKey(c.IP))
 		if err != nil {
 			a.refund(ctx)
 			return nil, fmt.Errorf("throttle: %w", err)
@@ -123,14 +123,14 @@ func (s *Service) beginAttempt(ctx context.Context, email string, c Client) (*at
 func (s *Service) takeSlot(ctx context.Context, key string, free int) (int, error) {
 	for range takeTries {
 		now := s.now()
-		st, err := s.store.ThrottleGet(ctx, key)
+		st, err := s.throttles.ThrottleGet(ctx, key)
 		if err != nil {
 			return 0, fmt.Errorf("throttle: %w", err)
 		}
 		if d := s.throttle.wait(st, free, now); d > 0 {
 			return 0, &RateLimited{RetryAfter: d}
 		}
-		ok, err := s.store.ThrottleTake(ctx, key, st, free, now, s.throttle.Window)
+		ok, err := s.throttles.ThrottleTake(ctx, key, st, free, now, s.throttle.Window)
 		if err != nil {
 			return 0, fmt.Errorf("throttle: %w", err)
 		}
@@ -153,7 +153,7 @@ func (a *attempt) fail(ctx context.Context, e store.AuditEvent, failWith error) 
 	if e.Type == "" {
 		e.Type = "signin.failure"
 	}
-	err := a.s.store.InTx(ctx, func(q store.Queries) error {
+	err := a.s.tx.InTx(ctx, func(q store.Queries) error {
 		if a.c.IP != "" {
 			if _, err := q.ThrottleHit(ctx, failuresKey(a.c.IP), a.s.now(), a.s.throttle.Window); err != nil {
 				return fmt.Errorf("throttle: %w", err)
@@ -180,9 +180,9 @@ func (a *attempt) succeed(ctx context.Context) {
 	for i, k := range a.keys {
 		var err error
 		if i == 0 {
-			err = a.s.store.ThrottleClear(ctx, k)
+			err = a.s.throttles.ThrottleClear(ctx, k)
 		} else {
-			err = a.s.store.ThrottleRefund(ctx, k)
+			err = a.s.throttles.ThrottleRefund(ctx, k)
 		}
 		if err != nil {
 			a.s.log.ErrorContext(ctx, "throttle release failed", "err", err)
@@ -200,7 +200,7 @@ func (a *attempt) refund(ctx context.Context) {
 	a.closed = true
 	ctx = context.WithoutCancel(ctx)
 	for _, k := range a.keys {
-		if err := a.s.store.ThrottleRefund(ctx, k); err != nil {
+		if err := a.s.throttles.ThrottleRefund(ctx, k); err != nil {
 			a.s.log.ErrorContext(ctx, "throttle refund failed", "err", err)
 		}
 	}
@@ -220,7 +220,7 @@ func (s *Service) countRequest(ctx context.Context, kind, email string, c Client
 	}
 	// Both counters in one transaction: one commit per request.
 	var limited error
-	err := s.store.InTx(ctx, func(q store.Queries) error {
+	err := s.tx.InTx(ctx, func(q store.Queries) error {
 		for _, l := range limits {
 			st, err := q.ThrottleHit(ctx, l.key, now, window)
 			if err != nil {

@@ -10,12 +10,11 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
-	"github.com/spaceauth/spaceauth/internal/i18n"
-	"github.com/spaceauth/spaceauth/internal/mail/compose"
+	"github.com/spaceauth/spaceauth/internal/config"
 	"github.com/spaceauth/spaceauth/internal/password"
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
-	"github.com/spaceauth/spaceauth/internal/token"
+	"github.com/spaceauth/spaceauth/internal/wire"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -28,37 +27,17 @@ func newService(t *testing.T, p password.Params) *auth.Service {
 // separate process would have.
 func serviceOn(t *testing.T, dsn string, p password.Params) (*auth.Service, *sqlstore.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	cfg := config.Default()
+	cfg.DB = dsn
+	a, err := wire.Open(context.Background(), wire.Config{Config: cfg, HashParams: &p,
+		// The test measures cost, not lockout: no throttling in the way.
+		Throttle: auth.ThrottlePolicy{AccountFree: 1 << 30, AddressFree: 1 << 30, BaseDelay: time.Second, MaxDelay: time.Second,
+			Window: time.Second, ResetPerMail: 1 << 30, ResetPerAddr: 1 << 30, ResetWindow: time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	ring := token.NewRing(st, token.RingOptions{Alg: "EdDSA", MaxTokenLife: time.Hour})
-	if err := ring.EnsureKey(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cat, err := i18n.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	comp, err := compose.New(cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy, err := password.NewPolicy()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := auth.New(st, password.NewHasher(p), policy, token.NewIssuer(ring, "http://localhost:8080", time.Now), comp,
-		auth.Options{BaseDomain: "localhost", PublicURL: "http://localhost:8080",
-			// The test measures cost, not lockout: no throttling in the way.
-			Throttle: auth.ThrottlePolicy{AccountFree: 1 << 30, AddressFree: 1 << 30, BaseDelay: time.Second, MaxDelay: time.Second,
-				Window: time.Second, ResetPerMail: 1 << 30, ResetPerAddr: 1 << 30, ResetWindow: time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc, st
+	t.Cleanup(func() { a.Close() })
+	return a.Auth, a.Store
 }
 
 // TestSignInTimingUnknownEmail: a sign-in with an unknown email costs the

@@ -47,14 +47,14 @@ func (s *Service) StartTOTP(ctx context.Context, bearer string) (secret, uri str
 	if err != nil {
 		return "", "", err
 	}
-	if err := s.store.SetTOTPPending(ctx, u.ID, sealed); err != nil {
+	if err := s.steps.SetTOTPPending(ctx, u.ID, sealed); err != nil {
 		return "", "", fmt.Errorf("totp: %w", err)
 	}
 	return key.Secret(), key.URL(), nil
 }
 
 func (s *Service) issuerName(ctx context.Context, u store.User) string {
-	if b, err := s.store.BusinessByID(ctx, u.DefaultBusinessID); err == nil {
+	if b, err := s.businesses.BusinessByID(ctx, u.DefaultBusinessID); err == nil {
 		return b.Name
 	}
 	return "spaceauth"
@@ -88,7 +88,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, bearer, code string, c Client
 		codes[i] = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 		hashes[i] = recoveryHash(u.ID, codes[i])
 	}
-	err = s.store.InTx(ctx, func(q store.Queries) error {
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.EnableTOTP(ctx, u.ID, u.TOTPPending, step, hashes); err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (s *Service) DisableTOTP(ctx context.Context, bearer, code string, c Client
 		}
 		return err
 	}
-	return s.store.InTx(ctx, func(q store.Queries) error {
+	return s.tx.InTx(ctx, func(q store.Queries) error {
 		if err := q.DisableTOTP(ctx, u.ID); err != nil {
 			return fmt.Errorf("totp: %w", err)
 		}
@@ -162,7 +162,7 @@ func (s *Service) secondFactor(ctx context.Context, u store.User, code string) e
 		return ErrTwoFactorNeeded
 	}
 	if step, ok := matchTOTP(s.totpSecretOf(ctx, u), code, s.now()); ok {
-		fresh, err := s.store.UseTOTPStep(ctx, u.ID, step)
+		fresh, err := s.steps.UseTOTPStep(ctx, u.ID, step)
 		if err != nil {
 			return fmt.Errorf("totp: %w", err)
 		}
@@ -171,7 +171,7 @@ func (s *Service) secondFactor(ctx context.Context, u store.User, code string) e
 		}
 		return ErrTwoFactorInvalid // a replay
 	}
-	used, err := s.store.UseRecoveryCode(ctx, u.ID, recoveryHash(u.ID, code), s.now().UTC())
+	used, err := s.steps.UseRecoveryCode(ctx, u.ID, recoveryHash(u.ID, code), s.now().UTC())
 	if err != nil {
 		return fmt.Errorf("totp: %w", err)
 	}
@@ -222,7 +222,7 @@ func (s *Service) beginTwoFactor(ctx context.Context, u store.User, b store.Busi
 	now := s.now().UTC()
 	p := store.PendingSignIn{Hash: hash, BrowserHash: secretHash(c.Browser), UserID: u.ID, BusinessID: b.ID,
 		TokenVersion: u.TokenVersion, CreatedAt: now, ExpiresAt: now.Add(pendingTTL)}
-	if err := s.store.CreatePendingSignIn(ctx, p); err != nil {
+	if err := s.steps.CreatePendingSignIn(ctx, p); err != nil {
 		return fmt.Errorf("two-factor: %w", err)
 	}
 	return &TwoFactorPending{Token: raw}
@@ -236,7 +236,7 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
 	hash := secretHash(pending)
-	p, err := s.store.PendingSignInByHash(ctx, hash)
+	p, err := s.steps.PendingSignInByHash(ctx, hash)
 	if isNotFound(err) {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
@@ -247,7 +247,7 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 		subtle.ConstantTimeCompare(p.BrowserHash, secretHash(c.Browser)) != 1 {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
-	u, err := s.store.UserByID(ctx, p.UserID)
+	u, err := s.users.UserByID(ctx, p.UserID)
 	if isNotFound(err) {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
@@ -263,7 +263,7 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 	if !u.Active || u.TOTPSecret == "" || u.TokenVersion != p.TokenVersion {
 		return "", PortalSession{}, ErrTwoFactorInvalid
 	}
-	tries, err := s.store.PendingSignInTry(ctx, hash)
+	tries, err := s.steps.PendingSignInTry(ctx, hash)
 	if err != nil {
 		return "", PortalSession{}, fmt.Errorf("two-factor: %w", err)
 	}
@@ -276,7 +276,7 @@ func (s *Service) PortalTwoFactorSignIn(ctx context.Context, b store.Business, e
 		}
 		return "", PortalSession{}, err
 	}
-	spent, err := s.store.SpendPendingSignIn(ctx, hash, s.now().UTC())
+	spent, err := s.steps.SpendPendingSignIn(ctx, hash, s.now().UTC())
 	if err != nil {
 		return "", PortalSession{}, fmt.Errorf("two-factor: %w", err)
 	}

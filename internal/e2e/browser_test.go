@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,16 +33,32 @@ const browserPW = "browser test passphrase"
 
 func newPortal(t *testing.T) *portal {
 	t.Helper()
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("browser test skipped: no chromium on PATH (apt-get install -y chromium; .ci/run installs it)")
-	}
+	chromium := chromiumPath(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "spaceauth.db")
 	seedUsers(t, db, 4, browserPW)
 	smtp := mailtest.NewServer(t)
 	port := freePort(t)
 	serve(t, port, "--db", db, "--smtp-url", smtp.URL(), "--mail-poll", "100ms", "--log-level", "warn")
+	p := &portal{t: t, db: db, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: newBrowser(t, chromium, 60*time.Second)}
+	t.Cleanup(func() { p.shot("last-page") }) // runs before the browser's own cleanup
+	return p
+}
+
+// chromiumPath finds Debian's chromium or skips the test, saying so.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("browser test skipped: no chromium on PATH (apt-get install -y chromium; .ci/run installs it)")
+	}
+	return chromium
+}
+
+// newBrowser starts a headless chromium on a fresh profile; the context
+// ends after timeout, and the browser and its profile go with the test.
+func newBrowser(t *testing.T, chromium string, timeout time.Duration) context.Context {
+	t.Helper()
 	// Chromium's helper processes may still write to the profile for a
 	// moment after the browser stops, so the test removes it itself, best
 	// effort, instead of failing t.TempDir's strict cleanup.
@@ -58,10 +72,8 @@ func newPortal(t *testing.T) *portal {
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1000, 800))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	p := &portal{t: t, db: db, port: port, smtp: smtp, http: client(port, 10*time.Second), ctx: ctx}
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() {
-		p.shot("last-page")
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
@@ -72,28 +84,44 @@ func newPortal(t *testing.T) *portal {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	return p
+	return ctx
 }
 
 func (p *portal) url(path string) string { return "http://demo.localhost:" + p.port + path }
 
-func (p *portal) run(actions ...chromedp.Action) {
+func (p *portal) run(steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
-	if err := chromedp.Run(p.ctx, actions...); err != nil {
-		var loc, body string
-		chromedp.Run(p.ctx, chromedp.Location(&loc), chromedp.Text("body", &body, chromedp.ByQuery))
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(p.ctx, chromedp.Location())
+		body, _ := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS("body")))
 		p.t.Fatalf("browser: %v (at %s)\n%.500s", err, loc, body)
 	}
+}
+
+// value runs one action that reads something from the page.
+func value[T any](p *portal, a chromedp.Action[T]) T {
+	p.t.Helper()
+	return readPage(p.t, p.ctx, a)
+}
+
+// readPage runs one action that reads something from the browser's page.
+func readPage[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return v
 }
 
 // shot saves the current page as test-output/<test name>/<page>.png at the
 // repository's root, so that a reviewer finds each page by test and name
 // (issue #15.8: not test-output/_artifacts/<random>/last-page.png).
 func (p *portal) shot(page string) {
-	var png []byte
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
 		p.t.Logf("screenshot %s: %v", page, err)
 		return
 	}
@@ -130,24 +158,23 @@ func shotPath(test, page string) (string, error) {
 }
 
 func (p *portal) location() string {
-	var loc string
-	p.run(chromedp.Location(&loc))
-	return loc
+	p.t.Helper()
+	return value(p, chromedp.Location())
 }
 
 // signInForm fills the sign-in form.
 func (p *portal) signInForm(email, pw string) {
 	p.run(chromedp.Navigate(p.url("/en/user/login")),
-		chromedp.WaitVisible("#email", chromedp.ByQuery),
-		chromedp.SendKeys("#email", email, chromedp.ByQuery),
-		chromedp.SendKeys("#password", pw, chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery))
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), pw),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
 }
 
 func (p *portal) waitAccount(email string) {
 	p.t.Helper()
-	var who string
-	p.run(chromedp.WaitVisible("p.who", chromedp.ByQuery), chromedp.Text("p.who", &who, chromedp.ByQuery))
+	p.run(chromedp.WaitVisible(chromedp.CSS("p.who")))
+	who := value(p, chromedp.Text(chromedp.CSS("p.who")))
 	if !strings.Contains(who, email) || !strings.HasSuffix(strings.SplitN(p.location(), "?", 2)[0], "/en/user/account") {
 		p.t.Fatalf("not on the account page of %s: %q at %s", email, who, p.location())
 	}
@@ -158,10 +185,8 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	p.signInForm("u1@example.com", browserPW)
 	p.waitAccount("u1@example.com")
 	// Issue #15.6: the device is named, the two buttons are equally tall.
-	var device string
-	var heights []float64
-	p.run(chromedp.Text(".sessions .device", &device, chromedp.ByQuery),
-		chromedp.Evaluate(`Array.from(document.querySelectorAll(".actions button")).map(b => b.getBoundingClientRect().height)`, &heights))
+	device := value(p, chromedp.Text(chromedp.CSS(".sessions .device")))
+	heights := value(p, chromedp.Evaluate[[]float64](`Array.from(document.querySelectorAll(".actions button")).map(b => b.getBoundingClientRect().height)`))
 	if !strings.Contains(device, " on Linux") || strings.Contains(device, "Mozilla") {
 		t.Errorf("device shown as %q, want a browser on a system", device)
 	}
@@ -170,7 +195,7 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	}
 	p.shot("account")
 	// Sign out with the account page's button.
-	p.run(chromedp.Click(`form button[type="submit"]:not(.secondary)`, chromedp.ByQuery), chromedp.WaitVisible("#email", chromedp.ByQuery))
+	p.run(chromedp.Click(chromedp.CSS(`form button[type="submit"]:not(.secondary)`)), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("after sign-out at %s", p.location())
 	}
@@ -180,14 +205,13 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	p.shot("signed-out")
 	// A failed sign-in keeps the email and shows an error (issue #15.4).
 	p.signInForm("u1@example.com", "not the password")
-	p.run(chromedp.WaitVisible("ul.errors", chromedp.ByQuery))
-	var kept string
-	p.run(chromedp.Value("#email", &kept, chromedp.ByQuery))
+	p.run(chromedp.WaitVisible(chromedp.CSS("ul.errors")))
+	kept := value(p, chromedp.Value(chromedp.CSS("#email")))
 	if kept != "u1@example.com" {
 		t.Errorf("the email field holds %q after a failed sign-in", kept)
 	}
 	p.shot("failed-sign-in")
-	p.run(chromedp.Navigate(p.url("/en/user/account")), chromedp.WaitVisible("#email", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.url("/en/user/account")), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if !strings.Contains(p.location(), "/en/user/login") {
 		t.Fatalf("account page still open after sign-out: %s", p.location())
 	}
@@ -195,10 +219,10 @@ func TestBrowserSignInAndOut(t *testing.T) {
 
 func TestBrowserResetFromEmail(t *testing.T) {
 	p := newPortal(t)
-	p.run(chromedp.Navigate(p.url("/en/user/login")), chromedp.WaitVisible("#email", chromedp.ByQuery),
-		chromedp.Click(`p.links a`, chromedp.ByQuery), chromedp.WaitVisible("#email", chromedp.ByQuery),
-		chromedp.SendKeys("#email", "u2@example.com", chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery), chromedp.WaitVisible(".notice, .message, main p", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.url("/en/user/login")), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.Click(chromedp.CSS(`p.links a`)), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "u2@example.com"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(".notice, .message, main p")))
 	msgs := p.smtp.WaitFor(1, 15*time.Second)
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages", len(msgs))
@@ -207,13 +231,13 @@ func TestBrowserResetFromEmail(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no link in %q", msgs[0].Text)
 	}
-	p.run(chromedp.Navigate(link), chromedp.WaitVisible("#password", chromedp.ByQuery),
-		chromedp.SendKeys("#password", "a browser-made passphrase", chromedp.ByQuery),
-		chromedp.SendKeys("#confirm", "a browser-made passphrase", chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
+	p.run(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a browser-made passphrase"),
+		chromedp.SendKeys(chromedp.CSS("#confirm"), "a browser-made passphrase"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		// The done page's button: the form page has a plain link to the
 		// same place, and leaving before the POST answers aborts it.
-		chromedp.WaitVisible(`a.button[href="/en/user/login"]`, chromedp.ByQuery))
+		chromedp.WaitVisible(chromedp.CSS(`a.button[href="/en/user/login"]`)))
 	p.signInForm("u2@example.com", "a browser-made passphrase")
 	p.waitAccount("u2@example.com")
 }
@@ -235,30 +259,12 @@ func TestBrowserTokenLink(t *testing.T) {
 func TestBrowserTOTP(t *testing.T) {
 	p := newPortal(t)
 	// Enrolment is an API (§5.2): start and confirm with a bearer token.
-	bearer, _ := token(p.http, "u0@example.com", browserPW, "")
-	call := func(path, body string) map[string]any {
-		req, _ := http.NewRequest("POST", "http://localhost"+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+bearer)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := p.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var env struct{ Value map[string]any }
-		json.Unmarshal([]byte(drain(resp)), &env)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d", path, resp.StatusCode)
-		}
-		return env.Value
-	}
-	secret := call("/api/sys/users/me/totp", "")["Secret"].(string)
-	first, _ := totp.GenerateCode(secret, time.Now())
-	call("/api/sys/users/me/totp/confirm", fmt.Sprintf(`{"code":%q}`, first))
+	secret := enrolTOTP(t, p, "u0@example.com")
 	// The next step's code, so that it is not a replay of the first.
 	next, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
 	p.signInForm("u0@example.com", browserPW)
-	p.run(chromedp.WaitVisible("#totp", chromedp.ByQuery),
-		chromedp.SendKeys("#totp", next, chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery))
+	p.run(chromedp.WaitVisible(chromedp.CSS("#totp")),
+		chromedp.SendKeys(chromedp.CSS("#totp"), next),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
 	p.waitAccount("u0@example.com")
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
@@ -52,9 +54,9 @@ func (p *portal) system(path string) string { return "http://localhost:" + p.por
 
 // text returns the visible text of the first element matching sel.
 func (p *portal) text(sel string) string {
-	var s string
-	p.run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Text(sel, &s, chromedp.ByQuery))
-	return s
+	p.t.Helper()
+	p.run(chromedp.WaitVisible(chromedp.CSS(sel)))
+	return value(p, chromedp.Text(chromedp.CSS(sel)))
 }
 
 func TestBrowserConsole(t *testing.T) {
@@ -63,60 +65,60 @@ func TestBrowserConsole(t *testing.T) {
 	secret := enrolTOTP(t, p, "admin@example.com")
 
 	// Sign-in: email and password, then the authenticator code.
-	p.run(chromedp.Navigate(p.system("/admin")), chromedp.WaitVisible("#email", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.system("/admin")), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if !strings.HasSuffix(p.location(), "/admin/login") {
 		t.Fatalf("console without a session at %s", p.location())
 	}
 	p.shot("login")
-	p.run(chromedp.SendKeys("#email", "admin@example.com", chromedp.ByQuery),
-		chromedp.SendKeys("#password", browserPW, chromedp.ByQuery),
-		chromedp.Click(`main button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("#totp", chromedp.ByQuery))
+	p.run(chromedp.SendKeys(chromedp.CSS("#email"), "admin@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), browserPW),
+		chromedp.Click(chromedp.CSS(`main button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#totp")))
 	p.shot("second-factor")
 	next, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
-	p.run(chromedp.SendKeys("#totp", next, chromedp.ByQuery),
-		chromedp.Click(`main button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("table.list", chromedp.ByQuery))
+	p.run(chromedp.SendKeys(chromedp.CSS("#totp"), next),
+		chromedp.Click(chromedp.CSS(`main button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.list")))
 	p.shot("members")
 
 	// Search, open a member, disable them.
-	p.run(chromedp.SendKeys("#q", "u1@", chromedp.ByQuery), chromedp.Click(`form.search button`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#q[value="u1@"]`, chromedp.ByQuery), // the answer's form, not the one typed in
-		chromedp.WaitVisible(`a[href^="/admin/members/"]`, chromedp.ByQuery))
+	p.run(chromedp.SendKeys(chromedp.CSS("#q"), "u1@"), chromedp.Click(chromedp.CSS(`form.search button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#q[value="u1@"]`)), // the answer's form, not the one typed in
+		chromedp.WaitVisible(chromedp.CSS(`a[href^="/admin/members/"]`)))
 	if body := p.text("table.list"); !strings.Contains(body, "u1@example.com") || strings.Contains(body, "u2@example.com") {
 		t.Fatalf("search for u1: %q", body)
 	}
 	p.shot("search")
-	p.run(chromedp.Click(`table.list a[href^="/admin/members/"]`, chromedp.ByQuery), chromedp.WaitVisible("dl.member", chromedp.ByQuery))
+	p.run(chromedp.Click(chromedp.CSS(`table.list a[href^="/admin/members/"]`)), chromedp.WaitVisible(chromedp.CSS("dl.member")))
 	p.shot("member")
-	p.run(chromedp.Click(`form[action$="/disable"] button`, chromedp.ByQuery), chromedp.WaitVisible("p.message", chromedp.ByQuery))
+	p.run(chromedp.Click(chromedp.CSS(`form[action$="/disable"] button`)), chromedp.WaitVisible(chromedp.CSS("p.message")))
 	p.shot("member-disabled")
 	if tok, _ := token(p.http, "u1@example.com", browserPW, ""); tok != "" {
 		t.Fatal("a member disabled in the console still signs in")
 	}
 
 	// Add a member.
-	p.run(chromedp.Navigate(p.system("/admin/members/new")), chromedp.WaitVisible("#email", chromedp.ByQuery),
-		chromedp.SendKeys("#email", "added@example.com", chromedp.ByQuery),
-		chromedp.SendKeys("#name", "Added Member", chromedp.ByQuery),
-		chromedp.SendKeys("#password", "a console-made passphrase", chromedp.ByQuery),
-		chromedp.SetValue("#business", "demo", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.system("/admin/members/new")), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "added@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Added Member"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a console-made passphrase"),
+		chromedp.SetValue(chromedp.CSS("#business"), "demo"))
 	p.shot("member-new")
-	p.run(chromedp.Click(`main button[type="submit"]`, chromedp.ByQuery), chromedp.WaitVisible("dl.member", chromedp.ByQuery))
+	p.run(chromedp.Click(chromedp.CSS(`main button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("dl.member")))
 	if tok, _ := token(p.http, "added@example.com", "a console-made passphrase", ""); tok == "" {
 		t.Fatal("the member added in the console cannot sign in")
 	}
 
 	// Businesses, the audit log filtered by type.
-	p.run(chromedp.Navigate(p.system("/admin/businesses")), chromedp.WaitVisible("table.list", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.system("/admin/businesses")), chromedp.WaitVisible(chromedp.CSS("table.list")))
 	if !strings.Contains(p.text("table.list"), "Demo Space") {
 		t.Fatal("no Demo Space on the businesses page")
 	}
 	p.shot("businesses")
-	p.run(chromedp.Navigate(p.system("/admin/audit")), chromedp.WaitVisible("#type", chromedp.ByQuery),
-		chromedp.SendKeys("#type", "user.disabled", chromedp.ByQuery), chromedp.Click(`form.search button`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#type[value="user.disabled"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("table.audit", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.system("/admin/audit")), chromedp.WaitVisible(chromedp.CSS("#type")),
+		chromedp.SendKeys(chromedp.CSS("#type"), "user.disabled"), chromedp.Click(chromedp.CSS(`form.search button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#type[value="user.disabled"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.audit")))
 	if !strings.Contains(p.text("table.audit"), "user.disabled") {
 		t.Fatal("no user.disabled event in the audit log")
 	}
@@ -133,14 +135,14 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	csv := filepath.Join(t.TempDir(), "users.csv")
 	os.WriteFile(csv, []byte(rows.String()), 0o600)
-	p.run(chromedp.Navigate(p.system("/admin/import")), chromedp.WaitVisible("#file", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.system("/admin/import")), chromedp.WaitVisible(chromedp.CSS("#file")))
 	p.shot("import")
-	p.run(chromedp.SetUploadFiles("#file", []string{csv}, chromedp.ByQuery),
-		chromedp.Click(`input[name="skip_invalid"]`, chromedp.ByQuery),
-		chromedp.Click(`main button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("#import-progress", chromedp.ByQuery))
+	p.run(chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csv}),
+		chromedp.Click(chromedp.CSS(`input[name="skip_invalid"]`)),
+		chromedp.Click(chromedp.CSS(`main button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#import-progress")))
 	p.shot("import-progress")
-	p.run(chromedp.WaitVisible("#import-report", chromedp.ByQuery))
+	p.run(chromedp.WaitVisible(chromedp.CSS("#import-report")))
 	if report := p.text("#import-report"); !strings.Contains(report, "2") {
 		t.Fatalf("report does not name line 2: %q", report)
 	}
@@ -150,23 +152,24 @@ func TestBrowserConsole(t *testing.T) {
 	p.shot("import-report")
 
 	// Key rotation.
-	p.run(chromedp.Navigate(p.system("/admin/keys")), chromedp.WaitVisible(`input[name="confirm"]`, chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.system("/admin/keys")), chromedp.WaitVisible(chromedp.CSS(`input[name="confirm"]`)))
 	p.shot("keys")
-	p.run(chromedp.Click(`input[name="confirm"]`, chromedp.ByQuery), chromedp.Click(`main button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("p.message", chromedp.ByQuery))
+	p.run(chromedp.Click(chromedp.CSS(`input[name="confirm"]`)), chromedp.Click(chromedp.CSS(`main button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("p.message")))
 	p.shot("keys-rotated")
 
 	// The same pages in another language (Accept-Language).
-	p.run(network.Enable(), network.SetExtraHTTPHeaders(network.Headers{"Accept-Language": "de"}),
-		chromedp.Navigate(p.system("/admin/members")), chromedp.WaitVisible("table.list", chromedp.ByQuery))
+	p.run(protocol(network.Enable, network.EnableParams{}),
+		protocol(network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "de"}}),
+		chromedp.Navigate(p.system("/admin/members")), chromedp.WaitVisible(chromedp.CSS("table.list")))
 	if h := p.text("h1"); h != "Mitglieder" {
 		t.Fatalf("German members page titled %q", h)
 	}
 	p.shot("members-de")
-	p.run(network.SetExtraHTTPHeaders(network.Headers{}))
+	p.run(protocol(network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{}}))
 
 	// Sign out of the console.
-	p.run(chromedp.Click(`form[action="/admin/logout"] button`, chromedp.ByQuery), chromedp.WaitVisible("#email", chromedp.ByQuery))
+	p.run(chromedp.Click(chromedp.CSS(`form[action="/admin/logout"] button`)), chromedp.WaitVisible(chromedp.CSS("#email")))
 	if !strings.HasSuffix(p.location(), "/admin/login") {
 		t.Fatalf("after the console sign-out at %s", p.location())
 	}
@@ -178,11 +181,11 @@ func TestBrowserTenantConsole(t *testing.T) {
 	p := newPortal(t)
 	cli(t, browserPW+"\n", "user", "add", "--db", p.db, "--email", "editor@example.com", "--name", "Eddie Editor",
 		"--password-stdin", "--business", "demo", "--role", "User-Edit")
-	p.run(chromedp.Navigate(p.url("/admin/members")), chromedp.WaitVisible("#email", chromedp.ByQuery),
-		chromedp.SendKeys("#email", "editor@example.com", chromedp.ByQuery),
-		chromedp.SendKeys("#password", browserPW, chromedp.ByQuery),
-		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("table.list", chromedp.ByQuery))
+	p.run(chromedp.Navigate(p.url("/admin/members")), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "editor@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), browserPW),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.list")))
 	if body := p.text("table.list"); !strings.Contains(body, "u0@example.com") {
 		t.Fatalf("the editor's members: %q", body)
 	}
@@ -190,6 +193,14 @@ func TestBrowserTenantConsole(t *testing.T) {
 		t.Fatalf("tenant console brand %q", brand)
 	}
 	p.shot("tenant-members")
-	p.run(chromedp.Click(`table.list a[href^="/admin/members/"]`, chromedp.ByQuery), chromedp.WaitVisible("dl.member", chromedp.ByQuery))
+	p.run(chromedp.Click(chromedp.CSS(`table.list a[href^="/admin/members/"]`)), chromedp.WaitVisible(chromedp.CSS("dl.member")))
 	p.shot("tenant-member")
+}
+
+// protocol is a step that sends one DevTools protocol command.
+func protocol[P, R any](cmd cdp.Command[P, R], params P) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, cmd, params)
+		return err
+	})
 }

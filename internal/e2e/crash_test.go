@@ -172,12 +172,17 @@ func signIn(c *http.Client, email, pw, ip string) int {
 	return code
 }
 
-func token(c *http.Client, email, pw, ip string) (string, int) {
+// postToken sends a §3.1 sign-in (a form) from the client address ip.
+func postToken(c *http.Client, email, pw, ip string) (*http.Response, error) {
 	req, _ := http.NewRequest("POST", "http://localhost/api/sys/users/token",
 		strings.NewReader(url.Values{"email": {email}, "password": {pw}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Forwarded-For", ip)
-	resp, err := c.Do(req)
+	return c.Do(req)
+}
+
+func token(c *http.Client, email, pw, ip string) (string, int) {
+	resp, err := postToken(c, email, pw, ip)
 	if err != nil {
 		return "", -1
 	}

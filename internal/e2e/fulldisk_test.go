@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,11 +105,7 @@ type signInAnswer struct {
 
 // fullDiskSignIn is one §3.1 sign-in; crash_test.go's signIn keeps only a code.
 func fullDiskSignIn(c *http.Client, email, pw, ip string) signInAnswer {
-	req, _ := http.NewRequest("POST", "http://localhost/api/sys/users/token",
-		strings.NewReader(url.Values{"email": {email}, "password": {pw}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Forwarded-For", ip)
-	resp, err := c.Do(req)
+	resp, err := postToken(c, email, pw, ip)
 	if err != nil {
 		return signInAnswer{http: -1, body: err.Error()}
 	}

@@ -51,27 +51,11 @@ func TestPostgresMailOnceAcrossKill(t *testing.T) {
 	}
 	a.kill()
 	before := len(smtp.Messages())
-	serve(t, freePort(t), args...)
-	serve(t, freePort(t), args...)
-
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var pending int
-		if err := db.QueryRowContext(context.Background(), `SELECT count(*) FROM outbox WHERE sent_at = 0 AND NOT dead`).Scan(&pending); err != nil {
-			t.Fatal(err)
-		}
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages still pending after the restart", pending)
-		}
-	}
-	time.Sleep(3 * time.Second) // more than a lease: room for a late duplicate to show
+	b, c2 := serve(t, freePort(t), args...), serve(t, freePort(t), args...)
+	settleOutbox(t, dsn, 90*time.Second)
+	// A late duplicate is a send still in flight: stopping waits for it.
+	b.stop()
+	c2.stop()
 	seen := map[string]int{}
 	for _, m := range smtp.Messages() {
 		seen[m.To[0]]++
@@ -93,6 +77,11 @@ func TestPostgresMailOnceAcrossKill(t *testing.T) {
 	if dups > inFlight {
 		t.Errorf("%d duplicates: more than the %d sends in flight when the process died", dups, inFlight)
 	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	var dead int
 	if err := db.QueryRowContext(context.Background(), `SELECT count(*) FROM outbox WHERE dead`).Scan(&dead); err != nil || dead != 0 {
 		t.Errorf("%d messages given up, %v", dead, err)

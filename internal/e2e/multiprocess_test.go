@@ -31,8 +31,7 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 	// tokens' issuer and the origin of the links they send.
 	args := []string{"--db", dsn, "--smtp-url", smtp.URL(), "--trusted-proxy", "127.0.0.1", "--log-level", "warn",
 		"--mail-poll", "100ms", "--mail-retry-base", "100ms", "--public-url", "http://localhost:" + pa}
-	serve(t, pa, args...)
-	serve(t, pb, args...)
+	procA, procB := serve(t, pa, args...), serve(t, pb, args...)
 	a, b := client(pa, 10*time.Second), client(pb, 10*time.Second)
 
 	t.Run("token from one verifies on the other", func(t *testing.T) {
@@ -68,25 +67,15 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 	t.Run("one portal token hit on both at once", func(t *testing.T) {
 		for round := range 10 {
 			tok, _ := token(a, fmt.Sprintf("u%d@example.com", 2+round), pw, "198.51.100.2")
-			var wg sync.WaitGroup
 			codes := make([]int, 8)
-			for i := range codes {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					c := a
-					if i%2 == 1 {
-						c = b
-					}
-					resp, err := c.Get("http://demo.localhost/en/user/login?t=" + url.QueryEscape(tok))
-					if err != nil {
-						return
-					}
-					drain(resp)
-					codes[i] = resp.StatusCode
-				}()
-			}
-			wg.Wait()
+			alternately(len(codes), a, b, func(i int, c *http.Client) {
+				resp, err := c.Get("http://demo.localhost/en/user/login?t=" + url.QueryEscape(tok))
+				if err != nil {
+					return
+				}
+				drain(resp)
+				codes[i] = resp.StatusCode
+			})
 			wins := 0
 			for _, c := range codes {
 				if c == http.StatusFound {
@@ -140,31 +129,25 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 
 	t.Run("100 reset emails through both, each delivered once", func(t *testing.T) {
 		before := len(smtp.Messages())
-		var wg sync.WaitGroup
-		for i := range 100 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c := a
-				if i%2 == 1 {
-					c = b
-				}
-				req, _ := http.NewRequest("GET", fmt.Sprintf("http://demo.localhost/en/user/resetPassword?email=u%d@example.com", i%users), nil)
-				req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", 10+i%50))
-				resp, err := c.Do(req)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if body := drain(resp); resp.StatusCode != 200 {
-					t.Errorf("reset %d: %d %s", i, resp.StatusCode, body)
-				}
-			}()
-		}
-		wg.Wait()
-		msgs := smtp.WaitFor(before+100, 30*time.Second)
-		time.Sleep(time.Second) // anything delivered twice would show up by now
-		msgs = smtp.Messages()[before:]
+		alternately(100, a, b, func(i int, c *http.Client) {
+			req, _ := http.NewRequest("GET", fmt.Sprintf("http://demo.localhost/en/user/resetPassword?email=u%d@example.com", i%users), nil)
+			req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", 10+i%50))
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if body := drain(resp); resp.StatusCode != 200 {
+				t.Errorf("reset %d: %d %s", i, resp.StatusCode, body)
+			}
+		})
+		smtp.WaitFor(before+100, 30*time.Second)
+		settleOutbox(t, dsn, 30*time.Second)
+		// Anything delivered twice is a send still in flight: stopping
+		// waits for it.
+		procA.stop()
+		procB.stop()
+		msgs := smtp.Messages()[before:]
 		ids := map[string]int{}
 		for _, m := range msgs {
 			if strings.Contains(m.Text, "newPassword?token=") {
@@ -175,4 +158,18 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 			t.Fatalf("%d reset messages (%d distinct), want 100 distinct", len(msgs), len(ids))
 		}
 	})
+}
+
+// alternately runs fn for 0..n-1 at once, the even ones on process a's
+// client and the odd ones on b's, and waits for all.
+func alternately(n int, a, b *http.Client, fn func(i int, c *http.Client)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		c := a
+		if i%2 == 1 {
+			c = b
+		}
+		wg.Go(func() { fn(i, c) })
+	}
+	wg.Wait()
 }

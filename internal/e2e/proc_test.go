@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -114,6 +115,45 @@ func (p *proc) kill() {
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
+	}
+}
+
+// stop sends SIGTERM and waits for the process to exit: a graceful stop
+// finishes the mail worker's sends in flight first.
+func (p *proc) stop() {
+	p.t.Helper()
+	if p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err // the cleanup's kill finds it gone at once
+	case <-time.After(30 * time.Second):
+		p.t.Errorf("spaceauth did not stop in 30s after SIGTERM")
+	}
+}
+
+// settleOutbox waits until the outbox on the database dsn holds no message
+// still to send (every one sent or given up).
+func settleOutbox(t *testing.T, dsn string, within time.Duration) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(within); ; time.Sleep(100 * time.Millisecond) {
+		var pending int
+		if err := db.QueryRowContext(context.Background(), `SELECT count(*) FROM outbox WHERE sent_at = 0 AND NOT dead`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still pending", pending)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,10 +20,7 @@ import (
 // with the real CLI (`spaceauth sso add`, secret sealed). A screenshot of
 // each step is kept under test-output/.
 func TestBrowserSSO(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("browser test skipped: no chromium on PATH (apt-get install -y chromium; .ci/run installs it)")
-	}
+	chromium := chromiumPath(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "spaceauth.db")
 	seedUsers(t, db, 2, browserPW)
@@ -43,33 +39,12 @@ func TestBrowserSSO(t *testing.T) {
 	}
 	serve(t, port, "--db", db, "--key-encryption-key", kek, "--mail-dir", filepath.Join(dir, "mail"), "--log-level", "warn")
 
-	profile, err := os.MkdirTemp("", "spaceauth-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1000, 800))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-		for range 20 {
-			if os.RemoveAll(profile) == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	run := func(step string, actions ...chromedp.Action) {
+	ctx := newBrowser(t, chromium, 90*time.Second)
+	run := func(step string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			var loc, body string
-			chromedp.Run(ctx, chromedp.Location(&loc), chromedp.Text("body", &body, chromedp.ByQuery))
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 			shot(t, ctx, step+"-failed")
 			t.Fatalf("%s: %v (at %s)\n%.500s", step, err, loc, body)
 		}
@@ -78,24 +53,23 @@ func TestBrowserSSO(t *testing.T) {
 	portal := "http://demo.localhost:" + port
 
 	run("1-sign-in-page", chromedp.Navigate(portal+"/en/user/login?redirectUrl=%2Fen%2Fuser%2Faccount%3Ffrom%3Dsso"),
-		chromedp.WaitVisible(`a.sso-provider`, chromedp.ByQuery))
-	var button string
-	run("1-sign-in-page", chromedp.Text(`a.sso-provider`, &button, chromedp.ByQuery))
+		chromedp.WaitVisible(chromedp.CSS(`a.sso-provider`)))
+	button := readPage(t, ctx, chromedp.Text(chromedp.CSS(`a.sso-provider`)))
 	if button != "Sign in with Test Provider" {
 		t.Errorf("button text %q", button)
 	}
-	run("2-provider-login-page", chromedp.Click(`a.sso-provider`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#username`, chromedp.ByQuery))
-	var loc string
-	run("2-provider-login-page", chromedp.Location(&loc))
+	run("2-provider-login-page", chromedp.Click(chromedp.CSS(`a.sso-provider`)),
+		chromedp.WaitVisible(chromedp.CSS(`#username`)))
+	loc := readPage(t, ctx, chromedp.Location())
 	if !strings.HasPrefix(loc, op.Issuer) {
 		t.Fatalf("the button did not lead to the provider: %s", loc)
 	}
-	run("3-provider-credentials", chromedp.SendKeys(`#username`, "u1", chromedp.ByQuery),
-		chromedp.SendKeys(`#password`, "u1 at the provider", chromedp.ByQuery))
-	var who string
-	run("4-signed-in-on-the-portal", chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`p.who`, chromedp.ByQuery), chromedp.Text(`p.who`, &who, chromedp.ByQuery), chromedp.Location(&loc))
+	run("3-provider-credentials", chromedp.SendKeys(chromedp.CSS(`#username`), "u1"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "u1 at the provider"))
+	run("4-signed-in-on-the-portal", chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.who`)))
+	who := readPage(t, ctx, chromedp.Text(chromedp.CSS(`p.who`)))
+	loc = readPage(t, ctx, chromedp.Location())
 	if !strings.Contains(who, "u1@example.com") || loc != portal+"/en/user/account?from=sso" {
 		t.Fatalf("landed at %s showing %q", loc, who)
 	}
@@ -109,10 +83,10 @@ func TestBrowserSSO(t *testing.T) {
 // test's artifact directory (test-output/ under make test).
 func shot(t *testing.T, ctx context.Context, step string) {
 	t.Helper()
-	var png []byte
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := chromedp.Run(sctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	if err != nil {
 		t.Logf("screenshot %s: %v", step, err)
 		return
 	}

@@ -17,16 +17,15 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
+	"github.com/spaceauth/spaceauth/internal/config"
 	"github.com/spaceauth/spaceauth/internal/httpapi"
 	"github.com/spaceauth/spaceauth/internal/httpapi/openapitest"
-	"github.com/spaceauth/spaceauth/internal/i18n"
 	"github.com/spaceauth/spaceauth/internal/mail"
-	"github.com/spaceauth/spaceauth/internal/mail/compose"
 	"github.com/spaceauth/spaceauth/internal/mail/mailtest"
 	"github.com/spaceauth/spaceauth/internal/password"
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
-	"github.com/spaceauth/spaceauth/internal/token"
+	"github.com/spaceauth/spaceauth/internal/wire"
 )
 
 // cheapParams keep Argon2id fast in tests; the production parameters are
@@ -119,52 +118,28 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 	h := &harness{t: t, dbPath: o.dbPath, port: port, clock: o.clock, smtp: o.smtp, ln: ln, opts: o,
 		spec: openapitest.Load(t, "../../docs/openapi.yaml")}
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, o.dbPath, sqlstore.Options{Clock: o.clock.Now})
+	cfg := config.Default()
+	cfg.DB = o.dbPath
+	cfg.PublicURL = "http://localhost:" + port
+	cfg.ResetTTL = time.Hour
+	cfg.SessionTTL = 24 * time.Hour
+	cfg.KeyEncryption = o.kek
+	cfg.TrustedProxies = o.proxies
+	params := cheapParams
+	a, err := wire.Open(ctx, wire.Config{Config: cfg, Clock: o.clock.Now, HashParams: &params, WrapHasher: o.hasher,
+		HashSlots: o.hashSlots, Throttle: o.throttle, SecureCookies: o.secure, KEKForTOTPOnly: true, LDAPTLS: o.ldapTLS,
+		Logger: slog.New(httpapi.LogHandler(slog.NewTextHandler(io.Discard, nil)))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.store = st
-	log := slog.New(httpapi.LogHandler(slog.NewTextHandler(io.Discard, nil)))
-	ring := token.NewRing(st, token.RingOptions{Alg: "EdDSA", MaxTokenLife: 10080 * time.Minute, Clock: o.clock.Now})
-	if err := ring.EnsureKey(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cat, err := i18n.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	comp, err := compose.New(cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy, err := password.NewPolicy()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.store, h.svc = a.Store, a.Auth
 	sender, err := mail.NewSMTPSender(o.smtp.URL(), "no-reply@localhost")
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker := mail.NewWorker(st, sender, mail.WorkerOptions{Logger: log, Clock: o.clock.Now, RetryBase: 50 * time.Millisecond,
+	worker := a.MailWorker(sender, mail.WorkerOptions{RetryBase: 50 * time.Millisecond,
 		RetryMax: 200 * time.Millisecond, PollInterval: 50 * time.Millisecond})
-	publicURL := "http://localhost:" + port
-	var hasher auth.Hasher = password.NewHasher(cheapParams)
-	if o.hasher != nil {
-		hasher = o.hasher(hasher)
-	}
-	h.svc, err = auth.New(st, hasher, policy, token.NewIssuer(ring, publicURL, o.clock.Now), comp, auth.Options{
-		BaseDomain: "localhost", PublicURL: publicURL, MaxValidity: 10080 * time.Minute,
-		ResetTTL: time.Hour, SessionTTL: 24 * time.Hour, Clock: o.clock.Now, Logger: log, MailQueued: worker.Nudge,
-		HashSlots:  o.hashSlots,
-		TOTPSealer: token.NewSecretSealer(o.kek),
-		Throttle:   o.throttle,
-		LDAPTLS:    o.ldapTLS, KeyEncryption: o.kek,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := httpapi.NewServer(httpapi.Deps{Auth: h.svc, Keys: ring, Health: st, Catalog: cat, Logger: log,
-		SecureCookies: o.secure, TrustedProxies: o.proxies, RotateKeys: ring.Rotate})
+	api, err := a.Handler()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,11 +32,9 @@ const (
 // labFederation is what newLab connects to business demo: the test OP as
 // its own process and a slapd, both real.
 type labFederation struct {
-	op       *fedtest.OP
-	dir      *fedtest.Directory
-	oidcID   int64
-	opNext   func() int
-	ldapNext func() int
+	op     *fedtest.OP
+	dir    *fedtest.Directory
+	oidcID int64
 }
 
 func (l *lab) federate(t *testing.T) {

@@ -17,17 +17,10 @@ import (
 	"github.com/spaceauth/spaceauth/internal/mail/mailtest"
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/store/storetest"
 )
 
-func openStore(t *testing.T) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openStore(t *testing.T) *sqlstore.Store { return storetest.SQLite(t) }
 
 const (
 	subject = "Réinitialiser – votre mot de passe"
@@ -122,6 +115,45 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func done(m store.Mail) bool { return !m.SentAt.IsZero() || m.Dead }
+
+// neverClaimable: the outbox itself will not hand the message to any
+// worker again (a claim far in the future, when every lease and back-off
+// has run out, does not return it).
+func neverClaimable(t *testing.T, st store.Store, id int64) {
+	t.Helper()
+	far := time.Now().Add(24 * time.Hour)
+	claimed, err := st.ClaimMail(context.Background(), "probe", far, far.Add(time.Minute), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range claimed {
+		if m.ID == id {
+			t.Fatalf("message %d can be claimed again: %+v", id, m)
+		}
+	}
+}
+
+// settleAndStop waits until the outbox holds nothing pending, then stops
+// the workers: Run returns only after its sends in flight, so a late
+// duplicate has been delivered by the time this returns.
+func settleAndStop(t *testing.T, st store.Store, stops ...func()) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		p, err := st.PendingMail(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still pending", p)
+		}
+	}
+	for _, stop := range stops {
+		stop()
+	}
+}
 
 func TestDeliver(t *testing.T) {
 	cases := []struct {
@@ -243,7 +275,7 @@ func TestRefusals(t *testing.T) {
 			var got store.Mail
 			if c.wantDead {
 				got = waitMail(t, st, m.ID, "dead", done)
-				time.Sleep(100 * time.Millisecond) // would it be tried again?
+				neverClaimable(t, st, m.ID) // it will not be tried again
 			} else {
 				got = waitMail(t, st, m.ID, "retried", func(m store.Mail) bool { return m.Attempts >= 3 })
 			}
@@ -272,10 +304,11 @@ func TestMaxAttempts(t *testing.T) {
 	m := enqueue(t, st, "a@example.com")
 	o := fast(t)
 	o.MaxAttempts = 3
-	startWorker(t, smail.NewWorker(st, newSMTP(t, srv.URL()), o))
-	got := waitMail(t, st, m.ID, "dead", done)
-	time.Sleep(100 * time.Millisecond)
-	if got, _ = st.MailByID(context.Background(), m.ID); !got.Dead || got.Attempts != 3 {
+	stop := startWorker(t, smail.NewWorker(st, newSMTP(t, srv.URL()), o))
+	waitMail(t, st, m.ID, "dead", done)
+	neverClaimable(t, st, m.ID)
+	stop()
+	if got, _ := st.MailByID(context.Background(), m.ID); !got.Dead || got.Attempts != 3 {
 		t.Fatalf("after max attempts: %+v", got)
 	}
 }
@@ -289,10 +322,9 @@ func TestTwoWorkersDeliverOnce(t *testing.T) {
 		enqueue(t, st, fmt.Sprintf("u%d@example.com", i))
 	}
 	w1, w2 := smail.NewWorker(st, sender, fast(t)), smail.NewWorker(st, sender, fast(t))
-	startWorker(t, w1)
-	startWorker(t, w2)
+	stop1, stop2 := startWorker(t, w1), startWorker(t, w2)
 	srv.WaitFor(n, 30*time.Second)
-	time.Sleep(300 * time.Millisecond) // room for a duplicate to show
+	settleAndStop(t, st, stop1, stop2)
 	got := srv.Messages()
 	seen := map[string]int{}
 	for _, r := range got {

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/store/storetest"
 	"github.com/spaceauth/spaceauth/internal/token"
 	"github.com/spaceauth/spaceauth/internal/token/tokentest"
 )
@@ -55,15 +55,7 @@ func (k *countingKeys) SigningKeys(ctx context.Context, since time.Time) ([]stor
 	return k.Keys.SigningKeys(ctx, since)
 }
 
-func openStore(t testing.TB) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openStore(t testing.TB) *sqlstore.Store { return storetest.SQLite(t) }
 
 // newIssuer is a ring with one key over a fresh database.
 func newIssuer(t *testing.T, o token.RingOptions) (*token.Issuer, *token.Ring, *sqlstore.Store) {

@@ -149,7 +149,7 @@ func (s *Spec) checkUnrouted(req *http.Request, path string, head bool, status i
 	}
 	for _, m := range documented {
 		if !slices.Contains(allow, m) {
-			return fmt.Errorf("Allow %q lacks the documented method %s", header.Values("Allow"), m)
+			return fmt.Errorf("header Allow %q lacks the documented method %s", header.Values("Allow"), m)
 		}
 	}
 	return nil

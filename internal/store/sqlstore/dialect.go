@@ -1,13 +1,17 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -27,7 +31,16 @@ type dialect struct {
 	// falseLit is the literal for false in a boolean column.
 	falseLit string
 	isUnique func(error) bool
-	cache    sync.Map // query -> rebound query
+	// migrationLocker, when set, makes exactly one of several processes
+	// starting at once on one database migrate it.
+	migrationLocker func() (lock.SessionLocker, error)
+	// integrity checks the database's own consistency ("ok" when sound).
+	integrity func(ctx context.Context, db *sql.DB) (string, error)
+	// exchangeRefresh, when set, is one statement that rotates a refresh
+	// token and records its audit event (one round trip and one commit);
+	// without it the exchange runs as statements in a transaction.
+	exchangeRefresh string
+	cache           sync.Map // query -> rebound query
 }
 
 func sqliteDialect() *dialect {
@@ -37,6 +50,13 @@ func sqliteDialect() *dialect {
 		migrations:   "migrations/sqlite",
 		listAgg:      func(col string) string { return "group_concat(" + col + ", ',')" },
 		falseLit:     "0",
+		integrity: func(ctx context.Context, db *sql.DB) (string, error) {
+			var res string
+			if err := db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+				return "", fmt.Errorf("sqlstore: integrity check: %w", err)
+			}
+			return res, nil
+		},
 		isUnique: func(err error) bool {
 			var se *sqlite.Error
 			if errors.As(err, &se) {
@@ -57,6 +77,27 @@ func postgresDialect() *dialect {
 		listAgg:      func(col string) string { return "string_agg(CAST(" + col + " AS TEXT), ',')" },
 		falseLit:     "FALSE",
 		positional:   true,
+		migrationLocker: func() (lock.SessionLocker, error) {
+			return lock.NewPostgresSessionLocker()
+		},
+		// The server keeps its own consistency: answering is the check.
+		integrity: func(ctx context.Context, db *sql.DB) (string, error) {
+			if err := db.PingContext(ctx); err != nil {
+				return "ok", unavailable("sqlstore: ping", err)
+			}
+			return "ok", nil
+		},
+		exchangeRefresh: `WITH r AS (
+				UPDATE refresh_tokens SET rotated_at = ?::bigint WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0
+				RETURNING family, user_id, client_id, token_version, actor_id
+			), n AS (
+				INSERT INTO refresh_tokens (hash, family, user_id, client_id, created_at, expires_at, token_version, actor_id)
+				SELECT ?::bytea, family, user_id, client_id, ?::bigint, ?::bigint, token_version, actor_id FROM r
+			), a AS (
+				INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
+				SELECT ?::bigint, ?::text, user_id, ?::bigint, ?::bigint, ?::text, ?::text, ?::text FROM r
+			)
+			SELECT count(*) FROM r`,
 		isUnique: func(err error) bool {
 			var pe *pgconn.PgError
 			return errors.As(err, &pe) && pe.Code == "23505"

@@ -21,11 +21,7 @@ const (
 // one address, in any case, are one account.
 func TestEmailKeyNormalized(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := storetest.SQLite(t)
 	u := store.User{Email: joseNFC, FullName: "José", PasswordHash: "x", Active: true}
 	if err := s.CreateUser(ctx, &u); err != nil {
 		t.Fatal(err)

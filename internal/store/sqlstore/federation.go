@@ -51,19 +51,7 @@ func (q *queries) ListProviders(ctx context.Context, businessID int64) ([]store.
 	} else {
 		rows, err = q.query(ctx, `SELECT `+providerCols+` FROM sso_providers WHERE business_id = ? ORDER BY id`, businessID)
 	}
-	if err != nil {
-		return nil, q.wrap("list providers", err)
-	}
-	defer rows.Close()
-	var out []store.Provider
-	for rows.Next() {
-		p, err := scanProvider(rows)
-		if err != nil {
-			return nil, q.wrap("list providers", err)
-		}
-		out = append(out, p)
-	}
-	return out, q.wrap("list providers", rows.Err())
+	return collect(q, "list providers", rows, err, scanProvider)
 }
 
 func (q *queries) DeleteProvider(ctx context.Context, id int64) error {
@@ -109,19 +97,7 @@ func (q *queries) TouchIdentity(ctx context.Context, providerID int64, subject s
 func (q *queries) UserIdentities(ctx context.Context, userID int64) ([]store.FederatedIdentity, error) {
 	rows, err := q.query(ctx, `SELECT `+identityCols+` FROM federated_identities WHERE user_id = ?
 		ORDER BY created_at, provider_id`, userID)
-	if err != nil {
-		return nil, q.wrap("user identities", err)
-	}
-	defer rows.Close()
-	var out []store.FederatedIdentity
-	for rows.Next() {
-		l, err := scanIdentity(rows)
-		if err != nil {
-			return nil, q.wrap("user identities", err)
-		}
-		out = append(out, l)
-	}
-	return out, q.wrap("user identities", rows.Err())
+	return collect(q, "user identities", rows, err, scanIdentity)
 }
 
 func (q *queries) CreateOIDCFlow(ctx context.Context, f store.OIDCFlow) error {

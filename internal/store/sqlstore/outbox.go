@@ -42,19 +42,7 @@ func (q *queries) ClaimMail(ctx context.Context, owner string, now, leaseUntil t
 			WHERE sent_at = 0 AND dead = `+q.d.falseLit+` AND next_attempt_at <= ? AND lease_until <= ?
 			ORDER BY next_attempt_at, id LIMIT ?`+q.d.skipLocked+`)
 		RETURNING `+mailCols), ns(leaseUntil), owner, ns(now), ns(now), limit)
-	if err != nil {
-		return nil, q.wrap("claim mail", err)
-	}
-	defer rows.Close()
-	var out []store.Mail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, q.wrap("claim mail", err)
-		}
-		out = append(out, m)
-	}
-	return out, q.wrap("claim mail", rows.Err())
+	return collect(q, "claim mail", rows, err, scanMail)
 }
 
 // The lease fence: an outcome is recorded only by the claim that holds the

@@ -53,21 +53,11 @@ func (q *queries) ExchangeRefreshToken(ctx context.Context, hash []byte, at time
 	if e.At.IsZero() {
 		e.At = q.now().UTC()
 	}
-	if q.d.name == "postgres" {
+	if q.d.exchangeRefresh != "" {
 		// One statement: one round trip and one commit, where a transaction
 		// of three statements takes five round trips.
 		var n int
-		err := q.writeRow(ctx, `WITH r AS (
-				UPDATE refresh_tokens SET rotated_at = ?::bigint WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0
-				RETURNING family, user_id, client_id, token_version, actor_id
-			), n AS (
-				INSERT INTO refresh_tokens (hash, family, user_id, client_id, created_at, expires_at, token_version, actor_id)
-				SELECT ?::bytea, family, user_id, client_id, ?::bigint, ?::bigint, token_version, actor_id FROM r
-			), a AS (
-				INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
-				SELECT ?::bigint, ?::text, user_id, ?::bigint, ?::bigint, ?::text, ?::text, ?::text FROM r
-			)
-			SELECT count(*) FROM r`,
+		err := q.writeRow(ctx, q.d.exchangeRefresh,
 			ns(at), hash, next.Hash, ns(next.CreatedAt), ns(next.ExpiresAt),
 			ns(e.At), e.Type, e.BusinessID, e.ActorID, e.ClientIP, e.UserAgent, e.Detail).Scan(&n)
 		return n == 1, q.wrap("exchange refresh token", err)

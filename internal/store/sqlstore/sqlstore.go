@@ -17,7 +17,6 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/spaceauth/spaceauth/internal/store"
@@ -221,10 +220,8 @@ func (s *Store) initMigrations(ctx context.Context, d *dialect, opts Options) er
 		// before a lower one exists; each touches only its own tables and
 		// columns, so a lower one found missing is applied, not refused.
 		goose.WithAllowOutofOrder(true)}
-	if d.name == "postgres" {
-		// Several processes may start at once on one database: an advisory
-		// lock makes exactly one of them migrate.
-		locker, err := lock.NewPostgresSessionLocker()
+	if d.migrationLocker != nil {
+		locker, err := d.migrationLocker()
 		if err != nil {
 			return fmt.Errorf("sqlstore: migration lock: %w", err)
 		}
@@ -299,14 +296,7 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 // IntegrityCheck runs SQLite's integrity check and returns its verdict
 // ("ok" when sound). On PostgreSQL it reports "ok" when the server answers.
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
-	if s.d.name == "postgres" {
-		return "ok", s.Ping(ctx)
-	}
-	var res string
-	if err := s.reader.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
-		return "", fmt.Errorf("sqlstore: integrity check: %w", err)
-	}
-	return res, nil
+	return s.d.integrity(ctx, s.reader)
 }
 
 // Pools names the connection pools, for metrics.
@@ -431,6 +421,24 @@ func (q *queries) writeRow(ctx context.Context, query string, args ...any) *sql.
 }
 
 // wrap maps driver errors onto the store's sentinels.
+// collect reads every row of a query with scan; op names the query in
+// errors, and err is the query's own error.
+func collect[T any](q *queries, op string, rows *sql.Rows, err error, scan func(row interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, q.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, q.wrap(op, err)
+		}
+		out = append(out, v)
+	}
+	return out, q.wrap(op, rows.Err())
+}
+
 func (q *queries) wrap(op string, err error) error {
 	switch {
 	case err == nil:

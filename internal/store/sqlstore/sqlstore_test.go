@@ -13,13 +13,7 @@ import (
 )
 
 func TestSQLiteConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return storetest.SQLite(t) })
 }
 
 func TestOpenRefusesGarbage(t *testing.T) {
@@ -65,11 +59,5 @@ func TestReopenKeepsDataAndMigrations(t *testing.T) {
 // database per subtest (skipped, saying why, without SPACEAUTH_TEST_POSTGRES).
 func TestPostgresConformance(t *testing.T) {
 	storetest.PostgresDSN(t) // skip early when no server is configured
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlstore.Open(context.Background(), storetest.PostgresDSN(t), sqlstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return storetest.Open(t, storetest.PostgresDSN(t)) })
 }

@@ -99,19 +99,7 @@ func (q *queries) RevokeUserSessions(ctx context.Context, userID int64, at time.
 func (q *queries) UserSessions(ctx context.Context, userID int64, now time.Time) ([]store.Session, error) {
 	rows, err := q.query(ctx, `SELECT `+sessionCols+` FROM sessions
 		WHERE user_id = ? AND revoked_at = 0 AND expires_at > ? ORDER BY last_seen_at DESC, id DESC`, userID, ns(now))
-	if err != nil {
-		return nil, q.wrap("user sessions", err)
-	}
-	defer rows.Close()
-	var out []store.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, q.wrap("user sessions", err)
-		}
-		out = append(out, s)
-	}
-	return out, q.wrap("user sessions", rows.Err())
+	return collect(q, "user sessions", rows, err, scanSession)
 }
 
 func (q *queries) CreateResetToken(ctx context.Context, t store.ResetToken) error {

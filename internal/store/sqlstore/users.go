@@ -69,19 +69,7 @@ func (q *queries) UpdateBusiness(ctx context.Context, b store.Business) error {
 
 func (q *queries) ListBusinesses(ctx context.Context) ([]store.Business, error) {
 	rows, err := q.query(ctx, `SELECT `+businessCols+` FROM businesses ORDER BY id`)
-	if err != nil {
-		return nil, q.wrap("list businesses", err)
-	}
-	defer rows.Close()
-	var out []store.Business
-	for rows.Next() {
-		b, err := scanBusiness(rows)
-		if err != nil {
-			return nil, q.wrap("list businesses", err)
-		}
-		out = append(out, b)
-	}
-	return out, q.wrap("list businesses", rows.Err())
+	return collect(q, "list businesses", rows, err, scanBusiness)
 }
 
 func (q *queries) CreateUser(ctx context.Context, u *store.User) error {
@@ -181,19 +169,7 @@ func (q *queries) ListUsers(ctx context.Context, businessID int64) ([]store.User
 		rows, err = q.query(ctx, `SELECT `+q.userCols()+` FROM users u
 			WHERE EXISTS (SELECT 1 FROM profiles p WHERE p.user_id = u.id AND p.business_id = ?) ORDER BY u.id`, businessID)
 	}
-	if err != nil {
-		return nil, q.wrap("list users", err)
-	}
-	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, q.wrap("list users", err)
-		}
-		out = append(out, u)
-	}
-	return out, q.wrap("list users", rows.Err())
+	return collect(q, "list users", rows, err, scanUser)
 }
 
 func (q *queries) SetUserActive(ctx context.Context, id int64, active bool, at time.Time) error {

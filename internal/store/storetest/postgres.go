@@ -17,13 +17,26 @@ import (
 // on which they may create and drop databases.
 const PostgresEnv = "SPACEAUTH_TEST_POSTGRES"
 
+// CIEnv names the variable that CI (.ci/run) sets: there a PostgreSQL test
+// never skips, so that a missing server cannot pass as a green run.
+const CIEnv = "CI"
+
 // PostgresDSN creates a fresh, empty database on the server named by
 // SPACEAUTH_TEST_POSTGRES and returns its URL; the database is dropped when
-// the test ends. Without the variable the test is skipped, saying so.
+// the test ends. Without the variable the test is skipped, saying so (it
+// fails under CI); with it, a server that cannot be reached fails the test.
 func PostgresDSN(t testing.TB) string {
 	t.Helper()
-	admin := os.Getenv(PostgresEnv)
+	return postgresDSN(t, os.Getenv)
+}
+
+func postgresDSN(t testing.TB, getenv func(string) string) string {
+	t.Helper()
+	admin := getenv(PostgresEnv)
 	if admin == "" {
+		if getenv(CIEnv) != "" {
+			t.Fatalf("PostgreSQL test cannot run: %s is set but %s is not", CIEnv, PostgresEnv)
+		}
 		t.Skipf("PostgreSQL test skipped: set %s to a postgres:// URL of a server where databases may be created (CI sets it)", PostgresEnv)
 	}
 	u, err := url.Parse(admin)
@@ -39,6 +52,10 @@ func PostgresDSN(t testing.TB) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		t.Fatalf("%s is set but the server cannot be reached (a configured server that is down fails the run): %v", PostgresEnv, err)
+	}
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		db.Close()
 		t.Fatalf("create database %s: %v", name, err)
