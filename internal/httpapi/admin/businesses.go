@@ -32,11 +32,8 @@ func (c *Console) withBusinesses(r *http.Request, op auth.Operator, p *page) err
 
 // AddBusiness creates a business (administrators only).
 func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.operator(w, r)
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return err
-	}
-	if err := c.form(w, r); err != nil {
 		return err
 	}
 	f := r.PostForm
@@ -44,13 +41,7 @@ func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) error {
 		Language: f.Get("language"), Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"},
 		c.d.Supported, c.d.Client(r))
 	if msgs := c.inputProblems(r, err); msgs != nil {
-		p := c.newPage(w, r, "console.businesses.title", &op)
-		p.Errors = msgs
-		if err := c.withBusinesses(r, op, p); err != nil {
-			return err
-		}
-		c.show(w, r, http.StatusBadRequest, "businesses", p)
-		return nil
+		return c.businessFormError(w, r, op, msgs)
 	}
 	if err != nil {
 		return err
@@ -61,11 +52,8 @@ func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) error {
 
 // UpdateBusiness changes a business's settings (administrators only).
 func (c *Console) UpdateBusiness(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.operator(w, r)
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return err
-	}
-	if err := c.form(w, r); err != nil {
 		return err
 	}
 	id, err := pathID(r)
@@ -76,17 +64,23 @@ func (c *Console) UpdateBusiness(w http.ResponseWriter, r *http.Request) error {
 	_, err = c.d.Auth.ConsoleUpdateBusiness(r.Context(), op, id, auth.BusinessSettings{Name: f.Get("name"), Language: f.Get("language"),
 		Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"}, c.d.Supported, c.d.Client(r))
 	if msgs := c.inputProblems(r, err); msgs != nil {
-		p := c.newPage(w, r, "console.businesses.title", &op)
-		p.Errors = msgs
-		if err := c.withBusinesses(r, op, p); err != nil {
-			return err
-		}
-		c.show(w, r, http.StatusBadRequest, "businesses", p)
-		return nil
+		return c.businessFormError(w, r, op, msgs)
 	}
 	if err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/admin/businesses?done=business_updated", http.StatusSeeOther)
+	return nil
+}
+
+// businessFormError shows the business list again with what was wrong in
+// the form.
+func (c *Console) businessFormError(w http.ResponseWriter, r *http.Request, op auth.Operator, msgs []string) error {
+	p := c.newPage(w, r, "console.businesses.title", &op)
+	p.Errors = msgs
+	if err := c.withBusinesses(r, op, p); err != nil {
+		return err
+	}
+	c.show(w, r, http.StatusBadRequest, "businesses", p)
 	return nil
 }

@@ -184,6 +184,19 @@ func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request, tenant bool) 
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 
+// posted is operator for a console form's POST, whose CSRF token is
+// checked too.
+func (c *Console) posted(w http.ResponseWriter, r *http.Request) (auth.Operator, bool, error) {
+	op, ok, err := c.operator(w, r)
+	if !ok {
+		return op, false, err
+	}
+	if err := c.form(w, r); err != nil {
+		return op, false, err
+	}
+	return op, true, nil
+}
+
 // form parses a console form and checks its CSRF token (on top of the
 // CrossOriginProtection the routes wrap every POST in).
 func (c *Console) form(w http.ResponseWriter, r *http.Request) error {

@@ -27,11 +27,8 @@ func (c *Console) Keys(w http.ResponseWriter, r *http.Request) error {
 
 // RotateKeys makes a new signing key; the old ones keep verifying.
 func (c *Console) RotateKeys(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.operator(w, r)
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return err
-	}
-	if err := c.form(w, r); err != nil {
 		return err
 	}
 	if c.d.Rotate == nil {

@@ -63,11 +63,8 @@ func (c *Console) Member(w http.ResponseWriter, r *http.Request) error {
 // MemberAction disables, enables, requires a reset, sends a reset email or
 // ends the sessions of a member.
 func (c *Console) MemberAction(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.operator(w, r)
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return err
-	}
-	if err := c.form(w, r); err != nil {
 		return err
 	}
 	id, err := pathID(r)
@@ -103,11 +100,8 @@ func (c *Console) NewMemberForm(w http.ResponseWriter, r *http.Request) error {
 
 // AddMember creates a member from the form.
 func (c *Console) AddMember(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.operator(w, r)
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return err
-	}
-	if err := c.form(w, r); err != nil {
 		return err
 	}
 	f := r.PostForm
