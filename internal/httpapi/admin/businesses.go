@@ -41,7 +41,7 @@ func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) error {
 		Language: f.Get("language"), Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"},
 		c.d.Supported, c.d.Client(r))
 	if msgs := c.inputProblems(r, err); msgs != nil {
-		return c.businessFormError(w, r, op, msgs)
+		return c.formError(w, r, op, "businesses", msgs)
 	}
 	if err != nil {
 		return err
@@ -64,23 +64,11 @@ func (c *Console) UpdateBusiness(w http.ResponseWriter, r *http.Request) error {
 	_, err = c.d.Auth.ConsoleUpdateBusiness(r.Context(), op, id, auth.BusinessSettings{Name: f.Get("name"), Language: f.Get("language"),
 		Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"}, c.d.Supported, c.d.Client(r))
 	if msgs := c.inputProblems(r, err); msgs != nil {
-		return c.businessFormError(w, r, op, msgs)
+		return c.formError(w, r, op, "businesses", msgs)
 	}
 	if err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/admin/businesses?done=business_updated", http.StatusSeeOther)
-	return nil
-}
-
-// businessFormError shows the business list again with what was wrong in
-// the form.
-func (c *Console) businessFormError(w http.ResponseWriter, r *http.Request, op auth.Operator, msgs []string) error {
-	p := c.newPage(w, r, "console.businesses.title", &op)
-	p.Errors = msgs
-	if err := c.withBusinesses(r, op, p); err != nil {
-		return err
-	}
-	c.show(w, r, http.StatusBadRequest, "businesses", p)
 	return nil
 }

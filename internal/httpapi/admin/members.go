@@ -116,11 +116,11 @@ func (c *Console) AddMember(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if nu.Language != "" && !c.d.Supported(nu.Language) {
-		return c.memberFormError(w, r, op, []string{c.d.Catalog.T(c.d.Lang(r), "console.unsupported_language")})
+		return c.formError(w, r, op, "member_new", []string{c.d.Catalog.T(c.d.Lang(r), "console.unsupported_language")})
 	}
 	u, err := c.d.Auth.ConsoleAddMember(r.Context(), op, nu, c.d.Client(r))
 	if msgs := c.inputProblems(r, err); msgs != nil {
-		return c.memberFormError(w, r, op, msgs)
+		return c.formError(w, r, op, "member_new", msgs)
 	}
 	if err != nil {
 		return err
@@ -158,12 +158,14 @@ func (c *Console) inputProblems(r *http.Request, err error) []string {
 	return nil
 }
 
-func (c *Console) memberFormError(w http.ResponseWriter, r *http.Request, op auth.Operator, msgs []string) error {
-	p := c.newPage(w, r, "console.member_new.title", &op)
+// formError shows a console form's page (member_new or businesses) again,
+// with what was wrong in the form.
+func (c *Console) formError(w http.ResponseWriter, r *http.Request, op auth.Operator, name string, msgs []string) error {
+	p := c.newPage(w, r, "console."+name+".title", &op)
 	p.Errors = msgs
 	if err := c.withBusinesses(r, op, p); err != nil {
 		return err
 	}
-	c.show(w, r, http.StatusBadRequest, "member_new", p)
+	c.show(w, r, http.StatusBadRequest, name, p)
 	return nil
 }
