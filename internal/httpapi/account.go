@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -17,117 +16,69 @@ type exchangeResponse struct {
 }
 
 // handleExchange is SPEC §5.3: a one-time token becomes the §5.1 pair.
-func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodHead {
 		// GET is served for the portal (SPEC §5.8), but a HEAD would spend
 		// the one-time token and show nobody the pair.
 		w.Header().Set("Allow", "GET, POST")
-		s.fail(w, r, errMethodNotAllowed)
-		return
+		return errMethodNotAllowed
 	}
-	f, err := decodeBody(w, r)
-	if err == nil {
-		f, err = f.withQuery(r.URL.Query())
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fe := auth.FieldErrors{}
-	raw := requiredField(f, fe, "token")
-	minutes, err := f.minutes("validForInMinutes")
-	if err != nil {
-		fe.Add("validForInMinutes", "invalid_integer")
-	}
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+	var raw string
+	var minutes int64
+	if err := readInput(w, r, fromBodyAndQuery, func(in *input) {
+		raw, minutes = in.required("token"), in.minutes("validForInMinutes")
+	}); err != nil {
+		return err
 	}
 	g, err := s.auth.Exchange(r.Context(), raw, s.auth.Validity(minutes), s.client(r))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, exchangeResponse{Token: g.Access.Value, AccessToken: g.Access.Value, TokenType: "bearer",
 		ExpiresIn: int64(g.Access.Claims.ExpiresAt.Sub(g.Access.Claims.IssuedAt) / time.Second), RefreshToken: g.Refresh})
+	return nil
 }
 
 // handleLinkToken is SPEC §5.3's /api/sys/users/token/refresh (GET or POST): the
 // bearer gets a short-lived one-time token for a ?t= link.
-func (s *Server) handleLinkToken(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLinkToken(w http.ResponseWriter, r *http.Request) error {
 	cred := callerCredentials(r)
 	if cred.Bearer == "" {
-		s.fail(w, r, auth.ErrNoCredentials)
-		return
+		return auth.ErrNoCredentials
 	}
 	tok, err := s.auth.LinkToken(r.Context(), cred.Bearer)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, tok.Value, "ok")
+	return s.ok(w, r, tok.Value, "ok")
 }
 
 // handleStartReset is SPEC §5.4's start: the same answer for every email.
-func (s *Server) handleStartReset(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fe := auth.FieldErrors{}
-	email := emailField(f, fe)
-	bid := businessIDField(f, fe)
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+func (s *Server) handleStartReset(w http.ResponseWriter, r *http.Request) error {
+	var email string
+	var bid int64
+	if err := readInput(w, r, fromBody, func(in *input) { email, bid = in.email(), in.businessID() }); err != nil {
+		return err
 	}
 	if err := s.auth.StartPasswordReset(r.Context(), email, bid, langOf(r), s.client(r)); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, nil, "reset_sent")
+	return s.ok(w, r, nil, "reset_sent")
 }
 
 // handleCompleteReset is SPEC §5.4's completion: a new password from a
 // reset token; the answer carries a one-time token for the exchange.
-func (s *Server) handleCompleteReset(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fe := auth.FieldErrors{}
-	raw := requiredField(f, fe, "token")
-	pw := field(f, fe, "password")
-	bid := businessIDField(f, fe)
-	if _, bad := fe["password"]; !bad && pw == "" {
-		fe.Add("password", "field_required")
-	}
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+func (s *Server) handleCompleteReset(w http.ResponseWriter, r *http.Request) error {
+	var raw, pw string
+	var bid int64
+	if err := readInput(w, r, fromBody, func(in *input) {
+		raw, pw, bid = in.required("token"), in.given("password"), in.businessID()
+	}); err != nil {
+		return err
 	}
 	tok, err := s.auth.CompletePasswordResetForToken(r.Context(), raw, pw, bid, langOf(r), s.client(r))
-	if errors.Is(err, auth.ErrResetInvalid) {
-		err = auth.FieldErrors{"token": {"reset_token_invalid"}}
-	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, tok.Value, "ok")
-}
-
-// businessIDField reads an optional positive businessId.
-func businessIDField(f fields, fe auth.FieldErrors) int64 {
-	if _, given := f["businessid"]; !given {
-		return 0
-	}
-	n, err := f.minutes("businessId")
-	if err != nil || n == 1<<63-1 {
-		fe.Add("businessId", "invalid_integer")
-		return 0
-	}
-	return n
+	return s.ok(w, r, tok.Value, "ok")
 }

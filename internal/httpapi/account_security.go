@@ -28,18 +28,16 @@ var accountNotices = map[string]string{
 
 // renderAccount renders the account page of ps; fill adds what one action
 // wants shown (an enrolment, recovery codes, an error).
-func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, ps auth.PortalSession, status int, fill func(*pages.Page)) {
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, ps auth.PortalSession, status int, fill func(*pages.Page)) error {
 	ctx := r.Context()
 	list, err := s.auth.Sessions(ctx, ps.User.ID)
 	if err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	b, _ := businessOf(r)
 	keys, err := s.auth.Passkeys(ctx, ps.User, b)
 	if err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	p := s.page(r)
 	p.CSRF = s.csrfToken(w, r)
@@ -67,21 +65,21 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, ps auth.P
 	}
 	w.Header().Set("Content-Security-Policy", passkeyPageCSP)
 	s.pages.Render(w, status, "account", p)
+	return nil
 }
 
 // accountError shows a refused account-page action on the page itself;
-// anything that is not the member's mistake (storage trouble) gets the
-// error page with its status.
-func (s *Server) accountError(w http.ResponseWriter, r *http.Request, err error) {
+// anything that is not the member's mistake (storage trouble) is returned,
+// for the error page with its status.
+func (s *Server) accountError(w http.ResponseWriter, r *http.Request, err error) error {
 	var fe auth.FieldErrors
 	refusal := errors.As(err, &fe) || errors.Is(err, auth.ErrPasskeyInvalid) || errors.Is(err, auth.ErrNotFound) ||
 		errors.Is(err, auth.ErrTOTPEnabled) || errors.Is(err, auth.ErrForbidden)
 	ps, ok, serr := s.currentSession(r)
 	if !refusal || !ok || serr != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
-	f := s.answer(w, r, err)
+	f := s.answer(w, r, onPage, err)
 	switch {
 	case errors.Is(err, auth.ErrTOTPEnabled):
 		f.http, f.key = http.StatusConflict, "invalid_request"
@@ -89,7 +87,7 @@ func (s *Server) accountError(w http.ResponseWriter, r *http.Request, err error)
 		f.http = http.StatusBadRequest // the member is signed in; the new passkey failed
 	}
 	lang := langOf(r)
-	s.renderAccount(w, r, ps, f.http, func(p *pages.Page) {
+	return s.renderAccount(w, r, ps, f.http, func(p *pages.Page) {
 		for _, keys := range fe {
 			for _, k := range keys {
 				p.Errors = append(p.Errors, s.cat.T(lang, k))
@@ -104,79 +102,65 @@ func (s *Server) accountError(w http.ResponseWriter, r *http.Request, err error)
 	})
 }
 
-// handleAccount shows who is signed in, their sessions, passkeys and
-// two-factor settings.
-func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
-	ps, ok := s.accountSession(w, r)
+// handleAccount shows who is signed in, their sessions (with a readable
+// device name), passkeys and two-factor settings.
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) error {
+	ps, ok, err := s.accountSession(w, r)
 	if !ok {
-		return
+		return err
 	}
-	s.renderAccount(w, r, ps, http.StatusOK, nil)
+	return s.renderAccount(w, r, ps, http.StatusOK, nil)
 }
 
 // handleAccountTOTPStart begins enrolment: the page shows the QR code and
 // the secret, and asks for a code.
-func (s *Server) handleAccountTOTPStart(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.form(w, r); !ok {
-		return
-	}
-	ps, ok := s.accountSession(w, r)
+func (s *Server) handleAccountTOTPStart(w http.ResponseWriter, r *http.Request, f fields) error {
+	ps, ok, err := s.accountSession(w, r)
 	if !ok {
-		return
+		return err
 	}
 	secret, uri, err := s.auth.StartTOTPFor(r.Context(), ps.User)
 	if err != nil {
-		s.accountError(w, r, err)
-		return
+		return s.accountError(w, r, err)
 	}
-	s.renderAccount(w, r, ps, http.StatusOK, func(p *pages.Page) {
+	return s.renderAccount(w, r, ps, http.StatusOK, func(p *pages.Page) {
 		p.Security.SetupSecret, p.Security.SetupQR = secret, qrDataURL(uri)
 	})
 }
 
 // handleAccountTOTPConfirm turns two-factor on with a code from the app
 // and shows the recovery codes, once.
-func (s *Server) handleAccountTOTPConfirm(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
+func (s *Server) handleAccountTOTPConfirm(w http.ResponseWriter, r *http.Request, f fields) error {
+	ps, ok, err := s.accountSession(w, r)
 	if !ok {
-		return
-	}
-	ps, ok := s.accountSession(w, r)
-	if !ok {
-		return
+		return err
 	}
 	code, _ := f.str("code")
 	codes, err := s.auth.ConfirmTOTPFor(r.Context(), ps.User, code, s.client(r))
 	if err != nil {
-		s.accountError(w, r, err)
-		return
+		return s.accountError(w, r, err)
 	}
 	ps.User.TOTPSecret = "on" // only the page's view of it
-	s.showRecoveryCodes(w, r, ps, codes, "page.account.totp_enabled")
+	return s.showRecoveryCodes(w, r, ps, codes, "page.account.totp_enabled")
 }
 
 // handleAccountTOTPRecovery replaces the recovery codes (a current code
 // proves the second factor is at hand).
-func (s *Server) handleAccountTOTPRecovery(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
+func (s *Server) handleAccountTOTPRecovery(w http.ResponseWriter, r *http.Request, f fields) error {
+	ps, ok, err := s.accountSession(w, r)
 	if !ok {
-		return
-	}
-	ps, ok := s.accountSession(w, r)
-	if !ok {
-		return
+		return err
 	}
 	code, _ := f.str("code")
 	codes, err := s.auth.RegenerateRecoveryCodes(r.Context(), ps.User, code, s.client(r))
 	if err != nil {
-		s.accountError(w, r, err)
-		return
+		return s.accountError(w, r, err)
 	}
-	s.showRecoveryCodes(w, r, ps, codes, "page.account.recovery_regenerated")
+	return s.showRecoveryCodes(w, r, ps, codes, "page.account.recovery_regenerated")
 }
 
-func (s *Server) showRecoveryCodes(w http.ResponseWriter, r *http.Request, ps auth.PortalSession, codes []string, notice string) {
-	s.renderAccount(w, r, ps, http.StatusOK, func(p *pages.Page) {
+func (s *Server) showRecoveryCodes(w http.ResponseWriter, r *http.Request, ps auth.PortalSession, codes []string, notice string) error {
+	return s.renderAccount(w, r, ps, http.StatusOK, func(p *pages.Page) {
 		p.Message = s.cat.T(p.Lang, notice)
 		p.Security.RecoveryCodes = codes
 		p.Security.RecoveryDownload = template.URL("data:text/plain;charset=utf-8," + url.PathEscape(strings.Join(codes, "\r\n")+"\r\n"))
@@ -184,21 +168,17 @@ func (s *Server) showRecoveryCodes(w http.ResponseWriter, r *http.Request, ps au
 }
 
 // handleAccountTOTPDisable turns two-factor off with a current code.
-func (s *Server) handleAccountTOTPDisable(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
+func (s *Server) handleAccountTOTPDisable(w http.ResponseWriter, r *http.Request, f fields) error {
+	ps, ok, err := s.accountSession(w, r)
 	if !ok {
-		return
-	}
-	ps, ok := s.accountSession(w, r)
-	if !ok {
-		return
+		return err
 	}
 	code, _ := f.str("code")
 	if err := s.auth.DisableTOTPFor(r.Context(), ps.User, code, s.client(r)); err != nil {
-		s.accountError(w, r, err)
-		return
+		return s.accountError(w, r, err)
 	}
 	accountDone(w, r, "totp_disabled")
+	return nil
 }
 
 // qrDataURL renders an otpauth:// URI as a PNG QR code in a data: URL, so

@@ -507,6 +507,18 @@ type exchangeAnswer struct {
 }
 
 // labExchange is §5.3's exchange; ok when it answered a pair.
+// exchangedImpersonation is the §5.3 pair of an impersonation token that
+// caller got for target.
+func exchangedImpersonation(t *testing.T, l *lab, caller string, target int64) exchangeAnswer {
+	t.Helper()
+	tok := impersonate(t, l, l.client(t), caller, target).value
+	x, ok := labExchange(t, l, l.client(t), tok)
+	if !ok {
+		t.Fatal("exchange of an impersonation token refused")
+	}
+	return x
+}
+
 func labExchange(t *testing.T, l *lab, c *http.Client, tok string) (exchangeAnswer, bool) {
 	status, _, body := do(t, c, "POST", l.h.base()+"/api/sys/users/exchange?token="+url.QueryEscape(tok), "", "")
 	var x exchangeAnswer
@@ -784,11 +796,7 @@ func refreshAttacks() []attackStep {
 		}},
 		{"privileged target: a refresh token of an impersonation keeps act", func(t *testing.T, l *lab) {
 			target := l.user(t, false)
-			tok := impersonate(t, l, l.client(t), "admin@example.com", target.ID).value
-			x, ok := labExchange(t, l, l.client(t), tok)
-			if !ok {
-				t.Fatal("exchange of an impersonation token refused")
-			}
+			x := exchangedImpersonation(t, l, "admin@example.com", target.ID)
 			st, r := refresh(t, l.h, l.client(t), x.RefreshToken, "")
 			if st != 200 {
 				t.Fatalf("refresh: %d %+v", st, r)
@@ -853,11 +861,7 @@ func exchangeAttacks() []attackStep {
 		}},
 		{"privileged target: an exchanged impersonation token keeps act and its audit actor", func(t *testing.T, l *lab) {
 			target := l.user(t, false)
-			tok := impersonate(t, l, l.client(t), "editor@example.com", target.ID).value
-			x, ok := labExchange(t, l, l.client(t), tok)
-			if !ok {
-				t.Fatal("exchange of an impersonation token refused")
-			}
+			x := exchangedImpersonation(t, l, "editor@example.com", target.ID)
 			checkActor(t, x.Token, target.ID, l.f.editor.ID)
 			events, err := l.h.store.ListAudit(context.Background(), store.AuditFilter{Type: "signin.success"})
 			if err != nil {

@@ -35,11 +35,7 @@ type record struct {
 
 func parseRecord(t *testing.T, raw string) record {
 	t.Helper()
-	var r record
-	if err := json.Unmarshal([]byte(raw), &r); err != nil {
-		t.Fatalf("not a user record: %v: %s", err, raw)
-	}
-	return r
+	return parseJSON[record](t, "a user record", raw)
 }
 
 // validated posts to the validate endpoint and returns HTTP status, envelope
@@ -47,13 +43,10 @@ func parseRecord(t *testing.T, raw string) record {
 func validated(t *testing.T, c *http.Client, rawURL, ct, body string) (int, env, record) {
 	t.Helper()
 	status, _, raw := do(t, c, "POST", rawURL, ct, body)
-	var e struct {
+	e := parseJSON[struct {
 		env
 		Value json.RawMessage
-	}
-	if err := json.Unmarshal([]byte(raw), &e); err != nil {
-		t.Fatalf("not an envelope: %v: %s", err, raw)
-	}
+	}](t, "an envelope", raw)
 	var rec record
 	if e.WasSuccessful {
 		rec = parseRecord(t, string(e.Value))
@@ -243,9 +236,8 @@ func TestNexudusClients(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.client, func(t *testing.T) {
-			h := newHarness(t)
-			f := h.seed()
-			tc.run(t, h, f, h.client())
+			h, f, c := seeded(t)
+			tc.run(t, h, f, c)
 		})
 	}
 }
@@ -264,9 +256,7 @@ func scrub(body string) string {
 // TestUserRecordGolden pins the §5.8 user record's bytes, from /user/me and
 // inside validate's envelope.
 func TestUserRecordGolden(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	status, _, body := do(t, c, "GET", h.tenant("demo")+"/en/user/me", "", "", "Authorization", basic("editor@example.com", pw))
 	if status != 200 {
 		t.Fatalf("me: %d %s", status, body)
@@ -282,9 +272,7 @@ func TestUserRecordGolden(t *testing.T) {
 // TestValidate is §5.8's validate failing as §3.1 fails: the same answers,
 // the same throttle (shared with §3.1), the same must-reset refusal.
 func TestValidate(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	if _, err := h.svc.RequireReset(t.Context(), "editor@example.com"); err != nil {
 		t.Fatal(err)
 	}
@@ -336,9 +324,7 @@ func TestValidate(t *testing.T) {
 // two-factor on only with the code (§6 matrix), and the record's
 // AccessToken is a one-time portal token.
 func TestMeBasicSecondFactor(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	secret, _ := enrol(t, h, c, "alice@example.com")
 	h.clock.Add(90 * time.Second)
 	me := h.tenant("demo") + "/en/user/me"
@@ -369,9 +355,7 @@ func TestMeBasicSecondFactor(t *testing.T) {
 // membership, its per-email limit, and no endpoint at all for a business
 // that hides unknown emails.
 func TestUserExists(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	exists := func(host, email string) (int, string) {
 		status, _, body := do(t, c, "GET", host+"/en/user/exists?email="+url.QueryEscape(email), "", "")
 		return status, strings.TrimSpace(body)
@@ -420,9 +404,7 @@ func TestUserExists(t *testing.T) {
 // TestBusinessByHost covers §5.8's getByHost for every way a client names a
 // business.
 func TestBusinessByHost(t *testing.T) {
-	h := newHarness(t)
-	f := h.seed()
-	c := h.client()
+	h, f, c := seeded(t)
 	all := func(string) bool { return true }
 	custom, err := h.svc.CreateBusiness(t.Context(), authBusiness("north", "North Hub", "coworking.example.org"), all)
 	if err != nil {
@@ -464,9 +446,7 @@ func TestBusinessByHost(t *testing.T) {
 // TestExchangeHeadSpendsNothing: GET exchange exists for the portal, but a
 // HEAD (a link checker) must not spend the one-time token.
 func TestExchangeHeadSpendsNothing(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	bearer := signIn(t, h, c, "alice@example.com", 30)
 	_, _, body := do(t, c, "GET", h.base()+"/api/sys/users/token/refresh/", "", "", "Authorization", "Bearer "+bearer)
 	link, _ := parseEnv(t, body).Value.(string)

@@ -39,17 +39,27 @@ func (s *Server) checkCSRFValue(r *http.Request, got string) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(c.Value)) == 1
 }
 
-// form decodes a page's form POST and checks its CSRF token, answering the
-// failure itself (ok false) so that handlers start from valid fields.
-func (s *Server) form(w http.ResponseWriter, r *http.Request) (fields, bool) {
+// form decodes a page's form POST and checks its CSRF token, so that
+// handlers start from valid fields.
+func (s *Server) form(w http.ResponseWriter, r *http.Request) (fields, error) {
 	f, err := decodeBody(w, r)
 	if err != nil {
-		s.failPage(w, r, err)
-		return nil, false
+		return nil, err
 	}
 	if !s.checkCSRF(r, f) {
-		s.failPage(w, r, errCSRF)
-		return nil, false
+		return nil, errCSRF
 	}
-	return f, true
+	return f, nil
+}
+
+// formPost is a portal form's route: fn sees the form's fields only after
+// the body decoded and its CSRF token checked; failures are pages.
+func (s *Server) formPost(fn func(w http.ResponseWriter, r *http.Request, f fields) error) http.Handler {
+	return s.html(func(w http.ResponseWriter, r *http.Request) error {
+		f, err := s.form(w, r)
+		if err != nil {
+			return err
+		}
+		return fn(w, r, f)
+	})
 }

@@ -156,24 +156,54 @@ func parseJSON(body []byte) (fields, error) {
 
 const maxDepth = 8
 
-func readObject(dec *json.Decoder, prefix string, out fields, depth int) error {
-	bad := &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+// malformed is the answer to JSON that cannot be read.
+func malformed() error { return &inputError{status: http.StatusBadRequest, key: "invalid_request"} }
+
+// members reads the tokens of an opened object or array, at most maxDepth
+// deep, handing each to each, then its closing delimiter.
+func members(dec *json.Decoder, depth int, each func(tok json.Token) error) error {
 	if depth > maxDepth {
-		return bad
+		return malformed()
 	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return bad
+			return malformed()
 		}
+		if err := each(tok); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return malformed()
+	}
+	return nil
+}
+
+// nested reads the object or array that d opened; objects inside arrays
+// are read into a throwaway set (arrays carry no fields).
+func nested(dec *json.Decoder, d json.Delim, prefix string, out fields, depth int) error {
+	if d == '{' {
+		return readObject(dec, prefix, out, depth)
+	}
+	return members(dec, depth, func(tok json.Token) error {
+		if d, ok := tok.(json.Delim); ok {
+			return nested(dec, d, "", fields{}, depth+1)
+		}
+		return nil
+	})
+}
+
+func readObject(dec *json.Decoder, prefix string, out fields, depth int) error {
+	return members(dec, depth, func(tok json.Token) error {
 		key, ok := tok.(string)
 		if !ok {
-			return bad
+			return malformed()
 		}
 		full := prefix + key
-		tok, err = dec.Token()
+		tok, err := dec.Token()
 		if err != nil {
-			return bad
+			return malformed()
 		}
 		var v value
 		switch t := tok.(type) {
@@ -186,54 +216,13 @@ func readObject(dec *json.Decoder, prefix string, out fields, depth int) error {
 		case nil:
 			v = value{kind: kindNull}
 		case json.Delim:
-			if t == '{' {
-				if err := readObject(dec, full+".", out, depth+1); err != nil {
-					return err
-				}
-				v = value{kind: kindComposite}
-			} else {
-				if err := skipArray(dec, depth+1); err != nil {
-					return err
-				}
-				v = value{kind: kindComposite}
-			}
-		}
-		if err := out.add(full, v); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil { // closing brace
-		return bad
-	}
-	return nil
-}
-
-func skipArray(dec *json.Decoder, depth int) error {
-	bad := &inputError{status: http.StatusBadRequest, key: "invalid_request"}
-	if depth > maxDepth {
-		return bad
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return bad
-		}
-		if d, ok := tok.(json.Delim); ok {
-			var err error
-			if d == '{' {
-				err = readObject(dec, "", fields{}, depth+1)
-			} else {
-				err = skipArray(dec, depth+1)
-			}
-			if err != nil {
+			if err := nested(dec, t, full+".", out, depth+1); err != nil {
 				return err
 			}
+			v = value{kind: kindComposite}
 		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return bad
-	}
-	return nil
+		return out.add(full, v)
+	})
 }
 
 // withQuery merges the query parameters into the body's fields, the one
@@ -473,4 +462,124 @@ func fieldName(key string) string {
 		key = key[:64]
 	}
 	return key
+}
+
+// source says where a handler's input comes from.
+type source int
+
+const (
+	fromBody         source = iota
+	fromBodyAndQuery        // merged per SPEC §5.8 (withQuery)
+	fromQuery               // the query alone
+)
+
+// input is a request's fields and the problems found reading them.
+type input struct {
+	f  fields
+	fe auth.FieldErrors
+}
+
+// readInput is every handler's one opening of its input: the body decoded
+// (SPEC §1), merged with the query when the handler reads it (only: the
+// query parameters it may take; none named means all), then read by the
+// handler's read, whose field problems come back together as one
+// auth.FieldErrors.
+func readInput(w http.ResponseWriter, r *http.Request, from source, read func(in *input), only ...string) error {
+	f := fields{}
+	var err error
+	if from != fromQuery {
+		if f, err = decodeBody(w, r); err != nil {
+			return err
+		}
+	}
+	if from != fromBody {
+		if f, err = f.withQuery(r.URL.Query(), only...); err != nil {
+			return err
+		}
+	}
+	in := newInput(f)
+	if read != nil {
+		read(in)
+	}
+	return in.err()
+}
+
+func newInput(f fields) *input { return &input{f: f, fe: auth.FieldErrors{}} }
+
+// err is the field problems found so far as one error, nil when none.
+func (in *input) err() error {
+	if len(in.fe) > 0 {
+		return in.fe
+	}
+	return nil
+}
+
+// has reports whether the field was given at all.
+func (in *input) has(name string) bool {
+	_, ok := in.f[strings.ToLower(name)]
+	return ok
+}
+
+// bad reports whether a problem is already recorded against name.
+func (in *input) bad(name string) bool {
+	_, bad := in.fe[name]
+	return bad
+}
+
+// text reads a string field, recording a type or character problem.
+func (in *input) text(name string) string {
+	v, err := in.f.str(name)
+	if err != nil {
+		in.fe.Add(name, err.(*inputError).key)
+	}
+	return v
+}
+
+// given reads a required text field as sent (a password is not trimmed).
+func (in *input) given(name string) string {
+	v := in.text(name)
+	if !in.bad(name) && v == "" {
+		in.fe.Add(name, "field_required")
+	}
+	return v
+}
+
+// required reads a required text field, trimmed.
+func (in *input) required(name string) string {
+	v := strings.TrimSpace(in.text(name))
+	if !in.bad(name) && v == "" {
+		in.fe.Add(name, "field_required")
+	}
+	return v
+}
+
+// email reads the required email field, which must be an address.
+func (in *input) email() string {
+	email := in.required("email")
+	if !in.bad("email") && !auth.ValidEmail(email) {
+		in.fe.Add("email", "invalid_email")
+	}
+	return email
+}
+
+// minutes reads an optional validity (0: the default).
+func (in *input) minutes(name string) int64 {
+	m, err := in.f.minutes(name)
+	if err != nil {
+		in.fe.Add(name, "invalid_integer")
+	}
+	return m
+}
+
+// businessID reads an optional positive businessId.
+func (in *input) businessID() int64 {
+	if !in.has("businessId") {
+		return 0
+	}
+	n, err := in.f.minutes("businessId")
+	if err != nil || n == 1<<63-1 {
+		in.fe.Add("businessId", "invalid_integer")
+		return 0
+	}
+	return n
 }

@@ -40,6 +40,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // ok writes a successful envelope.
-func (s *Server) ok(w http.ResponseWriter, r *http.Request, value any, msgKey string) {
+// It returns nil so that a handler can end with it.
+func (s *Server) ok(w http.ResponseWriter, r *http.Request, value any, msgKey string) error {
 	writeJSON(w, http.StatusOK, envelope{Status: 200, Message: s.cat.T(langOf(r), msgKey), Value: value, WasSuccessful: true})
+	return nil
 }

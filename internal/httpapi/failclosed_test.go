@@ -89,9 +89,7 @@ func TestFailClosed(t *testing.T) {
 		{"audit_events", "impersonation by Basic", basic, 1},
 	} {
 		t.Run(tc.table+" "+tc.name, func(t *testing.T) {
-			h := newHarness(t)
-			h.seed()
-			c := h.client()
+			h, _, c := seeded(t)
 			breakTable(t, h, tc.table)
 			for i := 1; i <= tc.times; i++ {
 				if status, body := tc.try(t, h, c); !refusedByFault(status, body) {

@@ -51,9 +51,7 @@ func unavailable(t *testing.T, name string, status int, hdr http.Header, body st
 // the refresh grant and portal sessions answer 503 + Retry-After, not 401,
 // "not valid", active:false or a 200 that did nothing.
 func TestStorageFailureIsNotADenial(t *testing.T) {
-	h := newHarness(t)
-	f := h.seed()
-	c := h.client()
+	h, f, c := seeded(t)
 	adminTok := signIn(t, h, c, "admin@example.com", 30)
 	aliceTok := signIn(t, h, c, "alice@example.com", 30)
 	g := passwordGrant(t, h, c, "alice@example.com", "web")
@@ -106,9 +104,7 @@ func TestStorageFailureIsNotADenial(t *testing.T) {
 // rest"): once a reset mail is delivered, reading the database gives no
 // usable link, although the link itself (from the mailbox) is still valid.
 func TestDeliveredMailKeepsNoSecret(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	if status, _, body := do(t, c, "POST", h.base()+"/api/sys/users/resetPassword?email=alice@example.com", "", ""); status != 200 {
 		t.Fatalf("reset request: %d %s", status, body)
 	}

@@ -190,9 +190,14 @@ func TestSSOAttacks(t *testing.T) {
 	h := e.h
 	refused := func(t *testing.T, b fedBrowser, callback string) {
 		t.Helper()
-		status, _, page := do(t, b.sa, "GET", callback, "", "")
+		status, hdr, page := do(t, b.sa, "GET", callback, "", "")
 		if status != http.StatusUnauthorized || !strings.Contains(page, "did not succeed") {
 			t.Fatalf("callback: %d, want 401 with the sign-in form", status)
+		}
+		// A Basic challenge would make the browser ask for a password
+		// over the sign-in page; only a missing credential is challenged.
+		if c := hdr.Get("WWW-Authenticate"); c != "" {
+			t.Errorf("refused callback challenges the browser: %q", c)
 		}
 		if status, _ := accountOf(t, h, b.sa, "demo"); status != 302 {
 			t.Fatalf("a session was opened: account %d", status)

@@ -2,9 +2,10 @@ package httpapi_test
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
+
+	goldenfile "github.com/spaceauth/spaceauth/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -12,29 +13,14 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs (run with -update after checking):\ngot:  %s\nwant: %s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got, *update)
 }
 
 // TestEnvelopeGolden pins the bytes of the ActionConfirmation (SPEC §2):
 // every Nexudus key, in order, for a success, a credential failure and a
 // validation failure.
 func TestEnvelopeGolden(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	cases := []struct {
 		name, method, url, ct, body string
 		status                      int

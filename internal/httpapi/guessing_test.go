@@ -69,9 +69,7 @@ func TestSecondFactorGuessesLock(t *testing.T) {
 				name, wrong = strings.ReplaceAll(name, "TOTP", "recovery code"), wrongRecovery
 			}
 			t.Run(name, func(t *testing.T) {
-				h := newHarness(t)
-				fx := h.seed()
-				c := h.client()
+				h, fx, c := seeded(t)
 				secret, codes := enrol(t, h, c, "alice@example.com")
 				h.clock.Add(90 * time.Second) // past the step used to confirm
 				bearer := bearerWithCode(t, h, c, code(t, secret, h.clock.Now()))

@@ -283,3 +283,43 @@ const (
 	ctJSON = "application/json"
 	ctForm = "application/x-www-form-urlencoded"
 )
+
+// waitOutbox polls the outbox until done says it has settled, failing
+// after a generous deadline. Tests that prove nothing (else) was mailed
+// wait on it instead of sleeping: mail is queued in the request's own
+// transaction, so once the outbox has nothing left to send, the SMTP
+// server has seen every message the requests so far produced.
+func waitOutbox(t *testing.T, h *harness, what string, done func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		ok, err := done(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox never settled: %s", what)
+		}
+	}
+}
+
+// outboxDrained waits until no queued message is left to send.
+func outboxDrained(t *testing.T, h *harness) {
+	t.Helper()
+	waitOutbox(t, h, "messages still pending", func(ctx context.Context) (bool, error) {
+		n, err := h.store.PendingMail(ctx)
+		return n == 0, err
+	})
+}
+
+// seeded is the opening of most tests: a harness with the fixture, and a
+// client with its own cookie jar.
+func seeded(t *testing.T) (*harness, fixture, *http.Client) {
+	t.Helper()
+	h := newHarness(t)
+	f := h.seed()
+	return h, f, h.client()
+}

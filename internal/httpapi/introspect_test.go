@@ -7,9 +7,7 @@ import (
 
 // TestIntrospectAndRevoke covers SPEC §5.7 (RFC 7662, RFC 7009).
 func TestIntrospectAndRevoke(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	admin := basic("admin@example.com", pw)
 	access := signIn(t, h, c, "alice@example.com", 30)
 	g := passwordGrant(t, h, c, "bob@example.com", "app")

@@ -51,6 +51,28 @@ const demoLang = "/en/user/"
 
 func (l *lab) demo(path string) string { return l.h.tenant("demo") + demoLang + path }
 
+func onBase(path string) func(*lab) string { return func(l *lab) string { return l.h.base() + path } }
+func onDemo(path string) func(*lab) string { return func(l *lab) string { return l.demo(path) } }
+
+// postJSON is a slot that presents the value in a JSON body.
+func postJSON(path string, body func(c *cred, s string) string) func(*testing.T, *lab, *cred, string) answer {
+	return func(t *testing.T, l *lab, c *cred, s string) answer {
+		return send(t, l.client(t), "POST", l.h.base()+path, ctJSON, body(c, s))
+	}
+}
+
+// withAuth is a slot that presents the value in the Authorization header:
+// Basic with the owner's email, or Bearer.
+func withAuth(scheme, method string, url func(*lab) string, ct, body string) func(*testing.T, *lab, *cred, string) answer {
+	return func(t *testing.T, l *lab, c *cred, s string) answer {
+		h := "Bearer " + s
+		if scheme == "Basic" {
+			h = basic(c.owner.Email, s)
+		}
+		return send(t, l.client(t), method, url(l), ct, body, "Authorization", h)
+	}
+}
+
 func jsonStr(s string) string { return strconv.Quote(s) }
 
 // slots lists every credential-taking place of the API and the portal.
@@ -75,18 +97,13 @@ func matrixSlots() []slot {
 					`{"email":`+jsonStr(c.owner.Email)+`,"password":`+jsonStr(s)+`,"totp":`+jsonStr(totp)+`}`)
 			}},
 		{name: "§3.1 totp", route: "POST /api/sys/users/token", needsTOTP: true, ok: envOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/token", ctJSON,
-					`{"email":`+jsonStr(c.owner.Email)+`,"password":`+jsonStr(c.password)+`,"totp":`+jsonStr(s)+`}`)
-			}},
+			send: postJSON("/api/sys/users/token", func(c *cred, s string) string {
+				return `{"email":` + jsonStr(c.owner.Email) + `,"password":` + jsonStr(c.password) + `,"totp":` + jsonStr(s) + `}`
+			})},
 		{name: "§3.2 caller Basic", route: "POST /api/sys/users/{id}/token/refresh", ok: envOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", imp(l), "", "", "Authorization", basic(c.owner.Email, s))
-			}},
+			send: withAuth("Basic", "POST", imp, "", "")},
 		{name: "§3.2 caller Bearer (GET)", route: "GET /api/sys/users/{id}/token/refresh", ok: envOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "GET", imp(l), "", "", "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "GET", imp, "", "")},
 		{name: "§3.2 caller body", route: "POST /api/sys/users/{id}/token/refresh", ok: envOK,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
 				return send(t, l.client(t), "POST", imp(l), ctJSON, `{"email":`+jsonStr(c.owner.Email)+`,"password":`+jsonStr(s)+`}`)
@@ -110,17 +127,11 @@ func matrixSlots() []slot {
 					form("grant_type", "refresh_token", "refresh_token", s, "client_id", matrixClientID))
 			}},
 		{name: "§5.2 TOTP start Bearer", route: "POST /api/sys/users/me/totp", ok: notUnauth,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/me/totp", "", "", "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "POST", onBase("/api/sys/users/me/totp"), "", "")},
 		{name: "§5.2 TOTP confirm Bearer", route: "POST /api/sys/users/me/totp/confirm", ok: notUnauth,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/me/totp/confirm", ctJSON, `{"code":"000000"}`, "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "POST", onBase("/api/sys/users/me/totp/confirm"), ctJSON, `{"code":"000000"}`)},
 		{name: "§5.2 TOTP removal Bearer", route: "DELETE /api/sys/users/me/totp", ok: notUnauth,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "DELETE", l.h.base()+"/api/sys/users/me/totp", ctJSON, `{"code":"000000"}`, "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "DELETE", onBase("/api/sys/users/me/totp"), ctJSON, `{"code":"000000"}`)},
 		{name: "§5.2 TOTP removal code", route: "DELETE /api/sys/users/me/totp", needsTOTP: true, ok: httpOK,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
 				return send(t, l.client(t), "DELETE", l.h.base()+"/api/sys/users/me/totp", ctJSON, `{"code":`+jsonStr(s)+`}`, "Authorization", "Bearer "+l.freshBearer(t, c))
@@ -134,56 +145,37 @@ func matrixSlots() []slot {
 				return send(t, l.client(t), "GET", l.h.base()+"/api/sys/users/exchange?token="+url.QueryEscape(s), "", "")
 			}},
 		{name: "§5.3 link token Bearer GET", route: "GET /api/sys/users/token/refresh", ok: envOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "GET", l.h.base()+"/api/sys/users/token/refresh", "", "", "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "GET", onBase("/api/sys/users/token/refresh"), "", "")},
 		{name: "§5.8 validate", route: "POST /api/sys/users/validate", ok: envOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/validate", ctJSON,
-					`{"Email":`+jsonStr(c.owner.Email)+`,"Password":`+jsonStr(s)+`}`)
-			}},
+			send: postJSON("/api/sys/users/validate", func(c *cred, s string) string {
+				return `{"Email":` + jsonStr(c.owner.Email) + `,"Password":` + jsonStr(s) + `}`
+			})},
 		{name: "§5.3 link token Bearer", route: "POST /api/sys/users/token/refresh", ok: envOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/token/refresh", "", "", "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "POST", onBase("/api/sys/users/token/refresh"), "", "")},
 		{name: "§5.4 complete", route: "POST /api/sys/users/completePasswordReset", ok: envOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/completePasswordReset", ctJSON,
-					`{"Token":`+jsonStr(s)+`,"Password":"`+matrixReplacedPass+`"}`)
-			}},
+			send: postJSON("/api/sys/users/completePasswordReset", func(c *cred, s string) string {
+				return `{"Token":` + jsonStr(s) + `,"Password":"` + matrixReplacedPass + `"}`
+			})},
 		{name: "§5.5 verify code", route: "POST /api/sys/users/verifyOtp", ok: envOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/verifyOtp", ctJSON,
-					`{"email":`+jsonStr(c.owner.Email)+`,"code":`+jsonStr(s)+`}`)
-			}},
+			send: postJSON("/api/sys/users/verifyOtp", func(c *cred, s string) string {
+				return `{"email":` + jsonStr(c.owner.Email) + `,"code":` + jsonStr(s) + `}`
+			})},
 		{name: "§5.6 me Basic", route: "GET /{language}/user/me", ok: plainOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "GET", l.demo("me"), "", "", "Authorization", basic(c.owner.Email, s))
-			}},
+			send: withAuth("Basic", "GET", onDemo("me"), "", "")},
 		{name: "§5.6 me Bearer", route: "GET /{language}/user/me", ok: plainOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "GET", l.demo("me"), "", "", "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "GET", onDemo("me"), "", "")},
 		{name: "§5.7 introspect caller Basic", route: "POST /api/oauth/introspect", ok: plainOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/oauth/introspect", ctForm, form("token", "not-a-token"), "Authorization", basic(c.owner.Email, s))
-			}},
+			send: withAuth("Basic", "POST", onBase("/api/oauth/introspect"), ctForm, form("token", "not-a-token"))},
 		{name: "§5.7 introspect caller Bearer", route: "POST /api/oauth/introspect", ok: plainOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/oauth/introspect", ctForm, form("token", "not-a-token"), "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "POST", onBase("/api/oauth/introspect"), ctForm, form("token", "not-a-token"))},
 		{name: "§5.7 introspect subject", route: "POST /api/oauth/introspect", ok: isActive,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
 				return send(t, l.client(t), "POST", l.h.base()+"/api/oauth/introspect", ctForm, form("token", s), adminBasic...)
 			}},
 		{name: "§5.7 revoke caller Basic", route: "POST /api/oauth/revoke", ok: plainOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/oauth/revoke", ctForm, form("token", "not-a-token"), "Authorization", basic(c.owner.Email, s))
-			}},
+			send: withAuth("Basic", "POST", onBase("/api/oauth/revoke"), ctForm, form("token", "not-a-token"))},
 		{name: "§5.7 revoke caller Bearer", route: "POST /api/oauth/revoke", ok: plainOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/oauth/revoke", ctForm, form("token", "not-a-token"), "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "POST", onBase("/api/oauth/revoke"), ctForm, form("token", "not-a-token"))},
 		// RFC 7009 answers 200 for anything, so the revocation is judged by
 		// its effect: introspection saw the value live before and dead after.
 		{name: "§5.7 revoke subject", route: "POST /api/oauth/revoke", ok: effect,

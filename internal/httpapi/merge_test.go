@@ -11,9 +11,7 @@ import (
 // after one URL-decoding is accepted, the valid one of two different values
 // wins, and two valid different values are refused.
 func TestQueryAndBodyMerge(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	cases := []struct {
 		name   string
 		query  string // raw query string
@@ -61,7 +59,7 @@ func TestQueryAndBodyMerge(t *testing.T) {
 		})
 	}
 	// Nothing else went out: the refused rows sent no mail.
-	time.Sleep(100 * time.Millisecond)
+	outboxDrained(t, h)
 	if n := len(h.smtp.Messages()); n != sent {
 		t.Errorf("%d messages, want %d", n, sent)
 	}
@@ -70,9 +68,7 @@ func TestQueryAndBodyMerge(t *testing.T) {
 // TestQueryMergeOnlyWhereAllowed: §3.2 takes its validity from the query
 // but never the caller's password.
 func TestQueryMergeOnlyWhereAllowed(t *testing.T) {
-	h := newHarness(t)
-	f := h.seed()
-	c := h.client()
+	h, f, c := seeded(t)
 	q := url.Values{"email": {"admin@example.com"}, "password": {pw}}.Encode()
 	status, hdr, body := do(t, c, "POST", h.base()+"/api/sys/users/"+itoa(f.alice.ID)+"/token/refresh?"+q, "", "")
 	if status != 401 || hdr.Get("WWW-Authenticate") == "" {

@@ -10,9 +10,7 @@ import (
 // sent), so /metrics on the API listener told an attacker which emails have
 // accounts. No host of the API listener serves them.
 func TestMetricsNotOnAPIListener(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	do(t, c, "POST", h.base()+"/api/sys/users/resetPassword", ctJSON, `{"email":"alice@example.com"}`)
 	for _, base := range []string{h.base(), h.tenant("demo"), h.tenant("other")} {
 		for _, path := range []string{"/metrics", "/metrics/", "/api/metrics"} {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/spaceauth/spaceauth/internal/auth"
 	"github.com/spaceauth/spaceauth/internal/i18n"
-	"github.com/spaceauth/spaceauth/internal/store"
 )
 
 type ctxKey int
@@ -41,8 +40,8 @@ func langOf(r *http.Request) string {
 	return i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
 }
 
-func businessOf(r *http.Request) (store.Business, bool) {
-	b, ok := r.Context().Value(keyBusiness).(store.Business)
+func businessOf(r *http.Request) (auth.Business, bool) {
+	b, ok := r.Context().Value(keyBusiness).(auth.Business)
 	return b, ok
 }
 
@@ -136,21 +135,27 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// normalize serves both spellings of SPEC §1: a trailing slash, and the
-// seed's paths without the /api prefix.
+// CanonicalPath folds the spellings of SPEC §1 onto the routed one: no
+// trailing slash (except under /static/), and the seed's paths without the
+// /api prefix get it. The OpenAPI checker calls it too, so the document is
+// matched exactly as the server routes.
+func CanonicalPath(p string) string {
+	if len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/static/") {
+		p = strings.TrimRight(p, "/")
+		if p == "" {
+			p = "/"
+		}
+	}
+	if strings.HasPrefix(p, "/sys/") {
+		p = "/api" + p
+	}
+	return p
+}
+
+// normalize serves both spellings of SPEC §1 (CanonicalPath).
 func normalize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/static/") {
-			p = strings.TrimRight(p, "/")
-			if p == "" {
-				p = "/"
-			}
-		}
-		if strings.HasPrefix(p, "/sys/") {
-			p = "/api" + p
-		}
-		if p != r.URL.Path {
+		if p := CanonicalPath(r.URL.Path); p != r.URL.Path {
 			r2 := r.Clone(r.Context())
 			r2.URL.Path, r2.URL.RawPath = p, ""
 			r = r2
@@ -185,64 +190,60 @@ func harden(next http.Handler, https bool) http.Handler {
 
 // tenant resolves the business from the Host header and the language from
 // the path; either failing is a 404 (SPEC §1).
-func (s *Server) tenant(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lang, ok := i18n.Match(r.PathValue("language"))
-		if !ok {
-			s.notFoundAnswer(w, r)
-			return
-		}
-		ctx := context.WithValue(r.Context(), keyLang, lang)
-		r = r.WithContext(ctx)
-		b, err := s.auth.BusinessForHost(ctx, r.Host)
-		if err != nil {
-			if err != auth.ErrNotFound {
-				s.failPage(w, r, err)
-				return
-			}
-			s.notFoundAnswer(w, r)
-			return
-		}
-		h(w, r.WithContext(context.WithValue(ctx, keyBusiness, b)))
-	})
-}
+func (s *Server) tenant(h http.Handler) http.Handler { return s.tenantOf(h, true) }
 
 // host resolves the business of a tenant host for pages served on every
 // host (the console): a host that matches no business is the system host,
 // with no business in the context. The language is Accept-Language's.
-func (s *Server) host(h http.HandlerFunc) http.Handler {
+func (s *Server) host(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
 		switch {
 		case err == nil:
 			r = r.WithContext(context.WithValue(r.Context(), keyBusiness, b))
 		case !errors.Is(err, auth.ErrNotFound):
-			s.failPage(w, r, err)
+			s.failPage(w, r, onPage, err)
 			return
 		}
-		h(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 
 // tenantHost is tenant for the language-free paths of a tenant host (the
 // federated sign-in callback): the language is the business's own.
-func (s *Server) tenantHost(h http.HandlerFunc) http.Handler {
+func (s *Server) tenantHost(h http.Handler) http.Handler { return s.tenantOf(h, false) }
+
+// tenantOf is tenant (the language from the path, checked before the
+// business is looked up) or tenantHost (the business's language).
+func (s *Server) tenantOf(h http.Handler, pathLang bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := s.auth.BusinessForHost(r.Context(), r.Host)
-		if err != nil {
-			if err != auth.ErrNotFound {
-				s.failPage(w, r, err)
+		ctx := r.Context()
+		if pathLang {
+			lang, ok := i18n.Match(r.PathValue("language"))
+			if !ok {
+				s.render(w, r, onToken, errNoRoute)
 				return
 			}
-			s.notFoundAnswer(w, r)
+			ctx = context.WithValue(ctx, keyLang, lang)
+			r = r.WithContext(ctx)
+		}
+		b, err := s.auth.BusinessForHost(ctx, r.Host)
+		if err != nil {
+			if err != auth.ErrNotFound {
+				s.failPage(w, r, onPage, err)
+				return
+			}
+			s.render(w, r, onToken, errNoRoute)
 			return
 		}
-		lang, ok := i18n.Match(b.Language)
-		if !ok {
-			lang = "en"
+		if !pathLang {
+			lang, ok := i18n.Match(b.Language)
+			if !ok {
+				lang = "en"
+			}
+			ctx = context.WithValue(ctx, keyLang, lang)
 		}
-		ctx := context.WithValue(context.WithValue(r.Context(), keyLang, lang), keyBusiness, b)
-		h(w, r.WithContext(ctx))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, keyBusiness, b)))
 	})
 }
 

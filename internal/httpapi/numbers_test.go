@@ -20,9 +20,7 @@ const maxAllocPerRequest = 8 << 20
 // bounded amount of memory. The first case is the 36-byte request of the
 // report, unauthenticated.
 func TestNumberBombs(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	sys := h.base()
 	bombs := []string{"1e646456992", "1E646456992", "9e999999999", strings.Repeat("9", 5000), "1e400", "0x10", "1_000", "3e1", "1000000000000", "+1e9", "12.5", "١٢"}
 	type endpoint struct {
@@ -104,9 +102,7 @@ func TestNumberBombs(t *testing.T) {
 // TestNumberShapes: what SPEC §1 accepts is still accepted — a JSON number,
 // a numeric string, a sign and a ".0" fraction, up to 12 characters.
 func TestNumberShapes(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	cases := []struct {
 		name, v string
 		want    int64

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -19,11 +18,7 @@ type tokenResp struct {
 func oauth(t *testing.T, h *harness, c *http.Client, ct, body string, hdr ...string) (int, tokenResp) {
 	t.Helper()
 	status, _, raw := do(t, c, "POST", h.base()+"/api/token", ct, body, hdr...)
-	var r tokenResp
-	if err := json.Unmarshal([]byte(raw), &r); err != nil {
-		t.Fatalf("not JSON: %s", raw)
-	}
-	return status, r
+	return status, parseJSON[tokenResp](t, "JSON", raw)
 }
 
 func passwordGrant(t *testing.T, h *harness, c *http.Client, email, client string) tokenResp {
@@ -42,9 +37,7 @@ func refresh(t *testing.T, h *harness, c *http.Client, rt, client string) (int, 
 
 // TestOAuthGrants covers SPEC §5.1's input rules and errors.
 func TestOAuthGrants(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	g := passwordGrant(t, h, c, "alice@example.com", "")
 	if status, _, _ := do(t, h.client(), "GET", h.tenant("demo")+"/en/user/login?t="+g.AccessToken, "", ""); status != http.StatusFound {
 		t.Fatalf("access token refused on the portal: %d", status)
@@ -77,9 +70,7 @@ func TestOAuthGrants(t *testing.T) {
 // TestRefreshRotationAndReuse: the old token is refused after a rotation,
 // and presenting it kills the newest token of its family too.
 func TestRefreshRotationAndReuse(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	first := passwordGrant(t, h, c, "alice@example.com", "app")
 	status, second := refresh(t, h, c, first.RefreshToken, "app")
 	if status != 200 || second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
@@ -107,9 +98,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 // client's earlier refresh tokens only; tokens die after 15 days, with a
 // password change, and when another client presents them.
 func TestRefreshPerClientAndExpiry(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	app1 := passwordGrant(t, h, c, "alice@example.com", "app")
 	web := passwordGrant(t, h, c, "alice@example.com", "web")
 	app2 := passwordGrant(t, h, c, "alice@example.com", "app")

@@ -6,16 +6,16 @@ import (
 	"time"
 )
 
-func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) error {
 	b, err := s.keys.JWKS(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	// Verifiers may cache briefly; a rotated key is published before use.
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Write(b)
+	return nil
 }
 
 // handleHealthz answers while the process serves requests.

@@ -19,9 +19,7 @@ const otpSent = "If this address has an account, we have sent it a sign-in code.
 // TestSignInCode covers SPEC §5.5: code and magic link by email, a code
 // works once, 5 tries, 10 minutes, and the same answer for unknown emails.
 func TestSignInCode(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	send := func(email string) (int, env) {
 		status, _, body := do(t, c, "GET", h.base()+"/api/sys/users/sendOtp?email="+url.QueryEscape(email), "", "")
 		return status, parseEnv(t, body)
@@ -37,7 +35,7 @@ func TestSignInCode(t *testing.T) {
 		}
 	}
 	h.smtp.WaitFor(1, 10*time.Second)
-	time.Sleep(200 * time.Millisecond)
+	outboxDrained(t, h)
 	msgs := h.smtp.Messages()
 	if len(msgs) != 1 || msgs[0].To[0] != "alice@example.com" {
 		t.Fatalf("messages %+v", msgs)
@@ -71,9 +69,7 @@ func TestSignInCode(t *testing.T) {
 }
 
 func TestSignInCodeTriesAndExpiry(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	latestCode := func(n int) string {
 		msgs := h.smtp.WaitFor(n, 10*time.Second)
 		if len(msgs) < n {
@@ -111,9 +107,7 @@ func TestSignInCodeTriesAndExpiry(t *testing.T) {
 }
 
 func TestSignInCodeLimitsAndInput(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	for i := range 5 {
 		if status, _, _ := do(t, c, "GET", h.base()+"/api/sys/users/sendOtp?email=bob@example.com", "", ""); status != 200 {
 			t.Fatalf("request %d: %d", i+1, status)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
-	"github.com/spaceauth/spaceauth/internal/store"
 )
 
 // passkeyPageCSP is the policy of the pages with a passkey form (the
@@ -116,7 +116,7 @@ type passkeyView struct {
 	LastUsedAt *time.Time `json:"lastUsedAt"`
 }
 
-func viewPasskey(p store.Passkey) passkeyView {
+func viewPasskey(p auth.Passkey) passkeyView {
 	v := passkeyView{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt}
 	if !p.LastUsedAt.IsZero() {
 		v.LastUsedAt = &p.LastUsedAt
@@ -126,31 +126,28 @@ func viewPasskey(p store.Passkey) passkeyView {
 
 // handlePasskeySignInBegin is the JSON API's first half of a passkey
 // sign-in: options for navigator.credentials.get and the handle to return.
-func (s *Server) handlePasskeySignInBegin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePasskeySignInBegin(w http.ResponseWriter, r *http.Request) error {
 	if _, err := readPasskeyInput(w, r); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeySignIn(r.Context(), b)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
+	return nil
 }
 
 // handlePasskeySignInFinish checks the assertion and answers a one-time
 // token for §5.3's exchange (or a §3.3 link), like a verified code.
-func (s *Server) handlePasskeySignInFinish(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePasskeySignInFinish(w http.ResponseWriter, r *http.Request) error {
 	in, err := readPasskeyInput(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if fe := requirePasskeyFields(in, false); len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+		return fe
 	}
 	b, _ := businessOf(r)
 	tok, err := s.auth.PasskeySignInToken(r.Context(), b, in.Handle, in.Credential, s.client(r))
@@ -159,10 +156,9 @@ func (s *Server) handlePasskeySignInFinish(w http.ResponseWriter, r *http.Reques
 		err = auth.ErrMustReset
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, tok.Value, "ok")
+	return s.ok(w, r, tok.Value, "ok")
 }
 
 func requirePasskeyFields(in passkeyInput, skipHandle bool) auth.FieldErrors {
@@ -176,123 +172,115 @@ func requirePasskeyFields(in passkeyInput, skipHandle bool) auth.FieldErrors {
 	return fe
 }
 
-// passkeyOwner is the bearer's user for the passkey-managing API calls.
-func (s *Server) passkeyOwner(w http.ResponseWriter, r *http.Request) (store.User, bool) {
-	bearer, ok := s.bearerOnly(w, r)
-	if !ok {
-		return store.User{}, false
+// passkeyOwner is the bearer's user for the passkey-managing API calls
+// (routed on the caller's surface: the bearer is the caller's own).
+func (s *Server) passkeyOwner(r *http.Request) (auth.User, error) {
+	bearer, err := bearerOnly(r)
+	if err != nil {
+		return auth.User{}, err
 	}
 	u, err := s.auth.PasskeyOwner(r.Context(), bearer)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return store.User{}, false
+		return auth.User{}, fmt.Errorf("passkey owner: %w", err)
 	}
-	return u, true
+	return u, nil
 }
 
 // handlePasskeyRegisterBegin starts adding a passkey for the bearer.
-func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Request) error {
 	if _, err := readPasskeyInput(w, r); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	u, ok := s.passkeyOwner(w, r)
-	if !ok {
-		return
+	u, err := s.passkeyOwner(r)
+	if err != nil {
+		return err
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeyRegistration(r.Context(), u, b)
 	if err != nil {
-		s.apiFail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
+	return nil
 }
 
 // handlePasskeyRegisterFinish stores the bearer's new passkey.
-func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Request) error {
 	in, err := readPasskeyInput(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	u, ok := s.passkeyOwner(w, r)
-	if !ok {
-		return
+	u, err := s.passkeyOwner(r)
+	if err != nil {
+		return err
 	}
 	if fe := requirePasskeyFields(in, false); len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+		return fe
 	}
 	b, _ := businessOf(r)
 	p, err := s.auth.FinishPasskeyRegistration(r.Context(), u, b, in.Handle, in.Name, in.Credential, s.client(r))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, viewPasskey(p))
+	return nil
 }
 
 // handlePasskeyList lists the bearer's passkeys at this host.
-func (s *Server) handlePasskeyList(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.passkeyOwner(w, r)
-	if !ok {
-		return
+func (s *Server) handlePasskeyList(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.passkeyOwner(r)
+	if err != nil {
+		return err
 	}
 	b, _ := businessOf(r)
 	list, err := s.auth.Passkeys(r.Context(), u, b)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]passkeyView, 0, len(list))
 	for _, p := range list {
 		out = append(out, viewPasskey(p))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // handlePasskeyRename renames one of the bearer's passkeys.
-func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) error {
 	in, err := readPasskeyInput(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	u, ok := s.passkeyOwner(w, r)
-	if !ok {
-		return
+	u, err := s.passkeyOwner(r)
+	if err != nil {
+		return err
 	}
 	id, ok := passkeyID(r)
 	if !ok {
-		s.fail(w, r, auth.ErrNotFound)
-		return
+		return auth.ErrNotFound
 	}
 	b, _ := businessOf(r)
 	if err := s.auth.RenamePasskey(r.Context(), u, b, id, in.Name, s.client(r)); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, nil, "ok")
+	return s.ok(w, r, nil, "ok")
 }
 
 // handlePasskeyDelete removes one of the bearer's passkeys.
-func (s *Server) handlePasskeyDelete(w http.ResponseWriter, r *http.Request) {
-	u, ok := s.passkeyOwner(w, r)
-	if !ok {
-		return
+func (s *Server) handlePasskeyDelete(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.passkeyOwner(r)
+	if err != nil {
+		return err
 	}
 	id, ok := passkeyID(r)
 	if !ok {
-		s.fail(w, r, auth.ErrNotFound)
-		return
+		return auth.ErrNotFound
 	}
 	b, _ := businessOf(r)
 	if err := s.auth.RemovePasskey(r.Context(), u, b, id, s.client(r)); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, nil, "ok")
+	return s.ok(w, r, nil, "ok")
 }
 
 func passkeyID(r *http.Request) (int64, bool) {
@@ -318,37 +306,33 @@ func (s *Server) takeCeremonyCookie(w http.ResponseWriter, r *http.Request) stri
 
 // handlePortalPasskeyBegin is the sign-in page's first half (fetched by
 // passkey.js): the options, with the handle in a cookie.
-func (s *Server) handlePortalPasskeyBegin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePortalPasskeyBegin(w http.ResponseWriter, r *http.Request) error {
 	in, err := readPasskeyInput(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if !s.passkeyCSRF(r, in) {
-		s.fail(w, r, errCSRF)
-		return
+		return errCSRF
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeySignIn(r.Context(), b)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
 	writeJSON(w, http.StatusOK, cer.Options)
+	return nil
 }
 
 // handlePortalPasskeySignIn is the sign-in page's second half: a form
 // carrying the assertion; success opens a portal session like a password.
-func (s *Server) handlePortalPasskeySignIn(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePortalPasskeySignIn(w http.ResponseWriter, r *http.Request) error {
 	in, err := readPasskeyInput(w, r)
 	if err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	if !s.passkeyCSRF(r, in) {
-		s.failPage(w, r, errCSRF)
-		return
+		return errCSRF
 	}
 	redirect := r.URL.Query().Get("redirectUrl")
 	lang := langOf(r)
@@ -356,60 +340,60 @@ func (s *Server) handlePortalPasskeySignIn(w http.ResponseWriter, r *http.Reques
 	handle := s.takeCeremonyCookie(w, r)
 	cookie, ps, err := s.auth.PortalPasskeySignIn(r.Context(), b, handle, in.Credential, s.client(r))
 	if s.mustResetRedirect(w, r, err) {
-		return
+		return nil
 	}
 	if err != nil {
-		f := s.answer(w, r, err)
+		// The sign-in page again, with classify's answer as a page's.
+		f := s.answer(w, r, onPage, err)
 		s.renderLogin(w, r, f.http, s.cat.T(lang, f.key), redirect)
-		return
+		return nil
 	}
 	s.setSession(w, cookie, ps.Session.ExpiresAt)
 	http.Redirect(w, r, safeRedirect(redirect, lang), http.StatusFound)
+	return nil
 }
 
-// accountSession is the signed-in session of an account-page action; it
-// answers the refusal itself.
-func (s *Server) accountSession(w http.ResponseWriter, r *http.Request) (auth.PortalSession, bool) {
-	ps, ok, err := s.currentSession(r)
+// accountSession is the signed-in session of an account-page action. ok
+// is false when there is none: a JSON client or a ceremony's first half
+// gets ErrNoSession, a page is sent to sign in (and err is nil, the answer
+// written). Storage trouble is returned as such, never as no session.
+func (s *Server) accountSession(w http.ResponseWriter, r *http.Request) (ps auth.PortalSession, ok bool, err error) {
+	ps, ok, err = s.currentSession(r)
 	if err != nil {
-		s.failPage(w, r, err) // storage trouble is no missing session
-		return auth.PortalSession{}, false
+		return auth.PortalSession{}, false, err
 	}
-	if !ok {
-		if wantsJSON(r) || strings.HasSuffix(r.URL.Path, "/begin") {
-			s.fail(w, r, auth.ErrNoSession)
-		} else {
-			lang := langOf(r)
-			http.Redirect(w, r, "/"+lang+"/user/login?redirectUrl="+url.QueryEscape("/"+lang+"/user/account"), http.StatusFound)
-		}
-		return auth.PortalSession{}, false
+	if ok {
+		return ps, true, nil
 	}
-	return ps, true
+	if wantsJSON(r) || strings.HasSuffix(r.URL.Path, "/begin") {
+		return auth.PortalSession{}, false, auth.ErrNoSession
+	}
+	lang := langOf(r)
+	http.Redirect(w, r, "/"+lang+"/user/login?redirectUrl="+url.QueryEscape("/"+lang+"/user/account"), http.StatusFound)
+	return auth.PortalSession{}, false, nil
 }
 
 // handleAccountPasskeyBegin starts adding a passkey from the account page.
-func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Request) error {
 	in, err := readPasskeyInput(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if !s.passkeyCSRF(r, in) {
-		s.fail(w, r, errCSRF)
-		return
+		return errCSRF
 	}
-	ps, ok := s.accountSession(w, r)
+	ps, ok, err := s.accountSession(w, r)
 	if !ok {
-		return
+		return err
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeyRegistration(r.Context(), ps.User, b)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
 	writeJSON(w, http.StatusOK, cer.Options)
+	return nil
 }
 
 // accountDone goes back to the account page with a notice.
@@ -418,33 +402,31 @@ func accountDone(w http.ResponseWriter, r *http.Request, notice string) {
 }
 
 // handleAccountPasskeyAdd stores the passkey the account page registered.
-func (s *Server) handleAccountPasskeyAdd(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAccountPasskeyAdd(w http.ResponseWriter, r *http.Request) error {
 	in, err := readPasskeyInput(w, r)
 	if err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	if !s.passkeyCSRF(r, in) {
-		s.failPage(w, r, errCSRF)
-		return
+		return errCSRF
 	}
-	ps, ok := s.accountSession(w, r)
+	ps, ok, err := s.accountSession(w, r)
 	if !ok {
-		return
+		return err
 	}
 	b, _ := businessOf(r)
 	handle := s.takeCeremonyCookie(w, r)
 	if _, err := s.auth.FinishPasskeyRegistration(r.Context(), ps.User, b, handle, in.Name, in.Credential, s.client(r)); err != nil {
-		s.accountError(w, r, err)
-		return
+		return s.accountError(w, r, err)
 	}
 	accountDone(w, r, "passkey_added")
+	return nil
 }
 
 // handleAccountPasskeyRename and handleAccountPasskeyRemove manage one
 // passkey from the account page.
-func (s *Server) handleAccountPasskeyRename(w http.ResponseWriter, r *http.Request) {
-	s.accountPasskeyChange(w, r, func(ps auth.PortalSession, b store.Business, id int64, f fields) error {
+func (s *Server) handleAccountPasskeyRename(w http.ResponseWriter, r *http.Request, f fields) error {
+	return s.accountPasskeyChange(w, r, f, func(ps auth.PortalSession, b auth.Business, id int64, f fields) error {
 		name, err := f.str("name")
 		if err != nil {
 			return auth.FieldErrors{"name": {"invalid_text"}}
@@ -453,30 +435,25 @@ func (s *Server) handleAccountPasskeyRename(w http.ResponseWriter, r *http.Reque
 	}, "passkey_renamed")
 }
 
-func (s *Server) handleAccountPasskeyRemove(w http.ResponseWriter, r *http.Request) {
-	s.accountPasskeyChange(w, r, func(ps auth.PortalSession, b store.Business, id int64, _ fields) error {
+func (s *Server) handleAccountPasskeyRemove(w http.ResponseWriter, r *http.Request, f fields) error {
+	return s.accountPasskeyChange(w, r, f, func(ps auth.PortalSession, b auth.Business, id int64, _ fields) error {
 		return s.auth.RemovePasskey(r.Context(), ps.User, b, id, s.client(r))
 	}, "passkey_removed")
 }
 
-func (s *Server) accountPasskeyChange(w http.ResponseWriter, r *http.Request, change func(auth.PortalSession, store.Business, int64, fields) error, notice string) {
-	f, ok := s.form(w, r)
+func (s *Server) accountPasskeyChange(w http.ResponseWriter, r *http.Request, f fields, change func(auth.PortalSession, auth.Business, int64, fields) error, notice string) error {
+	ps, ok, err := s.accountSession(w, r)
 	if !ok {
-		return
-	}
-	ps, ok := s.accountSession(w, r)
-	if !ok {
-		return
+		return err
 	}
 	id, ok := passkeyID(r)
 	if !ok {
-		s.failPage(w, r, auth.ErrNotFound)
-		return
+		return auth.ErrNotFound
 	}
 	b, _ := businessOf(r)
 	if err := change(ps, b, id, f); err != nil {
-		s.accountError(w, r, err)
-		return
+		return s.accountError(w, r, err)
 	}
 	accountDone(w, r, notice)
+	return nil
 }

@@ -12,14 +12,13 @@ import (
 	"github.com/spaceauth/spaceauth/internal/auth"
 	"github.com/spaceauth/spaceauth/internal/httpapi/pages"
 	"github.com/spaceauth/spaceauth/internal/i18n"
-	"github.com/spaceauth/spaceauth/internal/store"
 )
 
 const sessionCookie = "spaceauth_session"
 
 // handleLogin is SPEC §3.3 with t (portal sign-in by token) and §5.6
 // without it (the sign-in form).
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if !q.Has("t") {
 		msg := ""
@@ -28,24 +27,25 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			msg = s.cat.T(langOf(r), "signed_out")
 		}
 		s.renderLogin(w, r, http.StatusOK, msg, q.Get("redirectUrl"))
-		return
+		return nil
 	}
 	b, _ := businessOf(r)
 	cookie, ps, err := s.auth.PortalSignIn(r.Context(), b, q.Get("t"), s.client(r))
 	if err != nil {
 		if errors.Is(err, auth.ErrLinkInvalid) && !wantsJSON(r) {
-			s.answer(w, r, err)
+			// Its own page, which says how to get a fresh link.
+			f := s.answer(w, r, onPage, err)
 			p := s.page(r)
-			p.Status = http.StatusUnauthorized
-			p.Message = s.cat.T(p.Lang, "link_invalid")
-			s.pages.Render(w, http.StatusUnauthorized, "link_invalid", p)
-			return
+			p.Status = f.http
+			p.Message = s.cat.T(p.Lang, f.key)
+			s.pages.Render(w, f.http, "link_invalid", p)
+			return nil
 		}
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	s.setSession(w, cookie, ps.Session.ExpiresAt)
 	http.Redirect(w, r, safeRedirect(q.Get("redirectUrl"), langOf(r)), http.StatusFound)
+	return nil
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg, redirect string) {
@@ -56,8 +56,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 // failure (status 400 and up) is shown as an error, in red, like every
 // other error of the portal; a notice stays a notice.
 func (s *Server) renderLoginFor(w http.ResponseWriter, r *http.Request, status int, msg, redirect, email string) {
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
+	p := s.formPage(w, r, "login", redirect)
 	p.Email = email
 	if status >= 400 && msg != "" {
 		p.Errors = []string{msg}
@@ -75,12 +74,21 @@ func (s *Server) renderLoginFor(w http.ResponseWriter, r *http.Request, status i
 	s.pages.Render(w, status, "login", p)
 }
 
-// handleLoginForm signs in with the form's email and password.
-func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
-	if !ok {
-		return
+// formPage is the data of a page whose form posts to /{language}/user/
+// {action}: a CSRF token (and its cookie), and the action URL, which keeps
+// a redirect only when it is safe.
+func (s *Server) formPage(w http.ResponseWriter, r *http.Request, action, redirect string) pages.Page {
+	p := s.page(r)
+	p.CSRF = s.csrfToken(w, r)
+	p.ActionURL = "/" + p.Lang + "/user/" + action
+	if redirect != "" && safeRedirect(redirect, p.Lang) == redirect {
+		p.ActionURL += "?redirectUrl=" + url.QueryEscape(redirect)
 	}
+	return p
+}
+
+// handleLoginForm signs in with the form's email and password.
+func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request, f fields) error {
 	b, _ := businessOf(r)
 	email, _ := f.str("email")
 	pw, _ := f.str("password")
@@ -94,27 +102,33 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if pendingToken, _ := f.str("token"); pendingToken != "" {
 		s.finishTOTPStep(w, r, f, email, pendingToken, redirect, c)
-		return
+		return nil
 	}
 	if email == "" || pw == "" {
 		s.renderLoginFor(w, r, http.StatusBadRequest, s.cat.T(lang, "invalid_credentials"), redirect, email)
-		return
+		return nil
 	}
 	cookie, ps, err := s.auth.PortalPasswordSignIn(r.Context(), b, email, pw, "", c)
 	var pending *auth.TwoFactorPending
 	if errors.As(err, &pending) {
 		s.renderTOTPStep(w, r, http.StatusOK, email, pending.Token, "", redirect)
-		return
+		return nil
 	}
+	s.finishSignIn(w, r, cookie, ps, err, redirect, email)
+	return nil
+}
+
+// finishSignIn ends a sign-in from the form: the session and its redirect,
+// the new-password page for a user who must reset, or the form again (the
+// email kept) with classify's answer on the form's surface.
+func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, cookie string, ps auth.PortalSession, err error, redirect, email string) {
 	if s.mustResetRedirect(w, r, err) {
 		return
 	}
+	lang := langOf(r)
 	if err != nil {
-		f := classify(err)
-		if errors.Is(err, auth.ErrBadCredentials) {
-			f.http = http.StatusUnauthorized
-		}
-		s.answer(w, r, err)
+		b, _ := businessOf(r)
+		f := s.answer(w, r, onForm, err)
 		s.renderLoginFor(w, r, f.http, s.signInProblem(lang, b, err, f), redirect, email)
 		return
 	}
@@ -126,7 +140,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 // long a locked account must wait, and "not a member of this space" after
 // a right password at a business where the account has no profile (issue
 // #15.4, #15.5); otherwise the error table's message.
-func (s *Server) signInProblem(lang string, b store.Business, err error, f failure) string {
+func (s *Server) signInProblem(lang string, b auth.Business, err error, f failure) string {
 	var rl *auth.RateLimited
 	switch {
 	case errors.Is(err, auth.ErrNotMember):
@@ -141,48 +155,36 @@ func (s *Server) signInProblem(lang string, b store.Business, err error, f failu
 }
 
 // handleForgotForm shows the "forgot password" form.
-func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) {
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
-	p.ActionURL = "/" + p.Lang + "/user/forgot"
-	s.pages.Render(w, http.StatusOK, "forgot", p)
+func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) error {
+	s.pages.Render(w, http.StatusOK, "forgot", s.formPage(w, r, "forgot", ""))
+	return nil
 }
 
 // handleForgot requests a reset email from the form. The page always says
 // the same thing, so the form is no oracle for which emails exist.
-func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request, f fields) error {
 	b, _ := businessOf(r)
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
-	p.ActionURL = "/" + p.Lang + "/user/forgot"
+	p := s.formPage(w, r, "forgot", "")
 	email, _ := f.str("email")
 	email = strings.TrimSpace(email)
 	if !auth.ValidEmail(email) {
 		p.Errors = []string{s.cat.T(p.Lang, "invalid_email")}
 		s.pages.Render(w, http.StatusBadRequest, "forgot", p)
-		return
+		return nil
 	}
 	err := s.auth.RequestPasswordReset(r.Context(), auth.ResetRequest{Business: &b, Lang: p.Lang, Email: email, Client: s.client(r)})
 	if err != nil && !errors.Is(err, auth.ErrNotFound) {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	p.Message = s.cat.T(p.Lang, "reset_sent")
 	s.pages.Render(w, http.StatusOK, "forgot", p)
+	return nil
 }
 
 // handleLogout ends the session (everywhere=1: every session and token of
 // the user) and goes back to the sign-in page. It is POST with CSRF only
 // (SPEC §6): a GET, which any page can make a browser send, is 405.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, f fields) error {
 	v, _ := f.str("everywhere")
 	everywhere := v == "1" || v == "true"
 	// The sign-in page confirms the sign-out (issue #15.6).
@@ -190,16 +192,14 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ps, ok, err := s.currentSession(r)
 	if err != nil {
 		// A logout that could not be checked is not answered as done.
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	if ok {
 		// A session opened through an identity provider with a logout URL
 		// ends there too (SPEC §8).
 		logout := s.auth.SSOLogoutURL(r.Context(), ps.Session.ID)
 		if err := s.auth.SignOut(r.Context(), ps, everywhere, s.client(r)); err != nil {
-			s.failPage(w, r, err)
-			return
+			return err
 		}
 		if logout != "" {
 			next = logout
@@ -207,6 +207,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, next, http.StatusFound)
+	return nil
 }
 
 // currentSession returns the request's live session; ok is false when there
@@ -276,13 +277,8 @@ func (s *Server) errorPage(r *http.Request) pages.Page {
 
 // renderTOTPStep asks for the authenticator code of a half-done sign-in.
 func (s *Server) renderTOTPStep(w http.ResponseWriter, r *http.Request, status int, email, pending, msg, redirect string) {
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
+	p := s.formPage(w, r, "login", redirect)
 	p.TOTPStep, p.Email, p.Token, p.Message = true, email, pending, msg
-	p.ActionURL = "/" + p.Lang + "/user/login"
-	if redirect != "" && safeRedirect(redirect, p.Lang) == redirect {
-		p.ActionURL += "?redirectUrl=" + url.QueryEscape(redirect)
-	}
 	s.pages.Render(w, status, "login", p)
 }
 
@@ -291,23 +287,7 @@ func (s *Server) finishTOTPStep(w http.ResponseWriter, r *http.Request, f fields
 	b, _ := businessOf(r)
 	code, _ := f.str("totp")
 	cookie, ps, err := s.auth.PortalTwoFactorSignIn(r.Context(), b, email, pending, code, c)
-	lang := langOf(r)
-	if errors.Is(err, auth.ErrTwoFactorInvalid) {
-		// The pending sign-in may be spent or out of tries: start over.
-		s.renderLoginFor(w, r, http.StatusUnauthorized, s.cat.T(lang, "two_factor_invalid"), redirect, email)
-		return
-	}
-	if s.mustResetRedirect(w, r, err) {
-		return
-	}
-	if err != nil {
-		f := classify(err)
-		s.answer(w, r, err)
-		s.renderLoginFor(w, r, f.http, s.signInProblem(lang, b, err, f), redirect, email)
-		return
-	}
-	s.setSession(w, cookie, ps.Session.ExpiresAt)
-	http.Redirect(w, r, safeRedirect(redirect, lang), http.StatusFound)
+	s.finishSignIn(w, r, cookie, ps, err, redirect, email)
 }
 
 // mustResetRedirect sends a user who must change their password to the

@@ -13,9 +13,7 @@ import (
 
 // TestPortalSignIn covers SPEC §3.3's success path and cookie.
 func TestPortalSignIn(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	tok := signIn(t, h, c, "alice@example.com", 30)
 	status, hdr, body := do(t, c, "GET", h.tenant("demo")+"/en/user/login?t="+tok+"&redirectUrl=%2Fen%2Fbookings%3Fday%3D2&server=true", "", "")
 	if status != http.StatusFound || hdr.Get("Location") != "/en/bookings?day=2" {
@@ -47,9 +45,7 @@ func TestPortalSignIn(t *testing.T) {
 }
 
 func TestPortalRedirectCheck(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	cases := []struct{ redirect, want string }{
 		{"", "/en/user/account"},
 		{"/en/home", "/en/home"},
@@ -78,9 +74,7 @@ func TestPortalRedirectCheck(t *testing.T) {
 }
 
 func TestPortalRefusals(t *testing.T) {
-	h := newHarness(t)
-	f := h.seed()
-	c := h.client()
+	h, f, c := seeded(t)
 	ctx := context.Background()
 	expired := signIn(t, h, c, "alice@example.com", 1)
 	revoked := signIn(t, h, c, "editor@example.com", 30)
@@ -138,9 +132,7 @@ func TestPortalRefusals(t *testing.T) {
 
 // TestPortalAdminWithoutProfile: an administrator signs in to any portal.
 func TestPortalAdminWithoutProfile(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	tok := signIn(t, h, c, "admin@example.com", 30)
 	status, _, body := do(t, c, "GET", h.tenant("other")+"/fr/user/login?t="+tok, "", "")
 	if status != http.StatusFound {
@@ -188,9 +180,7 @@ func TestPortalTokenConcurrentUse(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	tok := signIn(t, h, c, "alice@example.com", 30)
 	if status, _, _ := do(t, c, "GET", h.tenant("demo")+"/en/user/login?t="+tok, "", ""); status != 302 {
 		t.Fatal("sign-in failed")

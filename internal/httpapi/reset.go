@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/spaceauth/spaceauth/internal/auth"
 )
@@ -11,95 +10,50 @@ import (
 // handleResetRequest is SPEC §3.4: send a password-reset email. On a tenant
 // host the business and language come from the request; on the system host
 // there is neither.
-func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
-	if err == nil {
-		f, err = f.withQuery(r.URL.Query())
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fe := auth.FieldErrors{}
-	email := emailField(f, fe)
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request) error {
+	var email string
+	if err := readInput(w, r, fromBodyAndQuery, func(in *input) { email = in.email() }); err != nil {
+		return err
 	}
 	req := auth.ResetRequest{Email: email, Lang: langOf(r), Client: s.client(r)}
 	if b, ok := businessOf(r); ok {
 		req.Business = &b
 	}
-	err = s.auth.RequestPasswordReset(r.Context(), req)
-	if errors.Is(err, auth.ErrNotFound) {
-		s.failWith(w, r, err, "user_not_found")
-		return
+	if err := s.auth.RequestPasswordReset(r.Context(), req); err != nil {
+		return err
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.ok(w, r, nil, "reset_sent")
-}
-
-// requiredField reads a required text field, trimmed, recording in fe why
-// it is missing or unreadable.
-func requiredField(f fields, fe auth.FieldErrors, name string) string {
-	v := strings.TrimSpace(field(f, fe, name))
-	if _, bad := fe[name]; !bad && v == "" {
-		fe.Add(name, "field_required")
-	}
-	return v
-}
-
-// emailField reads the required email field, recording in fe why it is
-// missing or not an address.
-func emailField(f fields, fe auth.FieldErrors) string {
-	email := requiredField(f, fe, "email")
-	if _, bad := fe["email"]; !bad && !auth.ValidEmail(email) {
-		fe.Add("email", "invalid_email")
-	}
-	return email
+	return s.ok(w, r, nil, "reset_sent")
 }
 
 // handleNewPasswordForm shows the form the reset email links to.
-func (s *Server) handleNewPasswordForm(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleNewPasswordForm(w http.ResponseWriter, r *http.Request) error {
 	b, _ := businessOf(r)
 	raw := r.URL.Query().Get("token")
 	if err := s.auth.CheckResetToken(r.Context(), b, raw); err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
-	p := s.page(r)
-	p.CSRF = s.csrfToken(w, r)
+	p := s.formPage(w, r, "newPassword", "")
 	p.Token = raw
-	p.ActionURL = "/" + p.Lang + "/user/newPassword"
 	s.pages.Render(w, http.StatusOK, "new_password", p)
+	return nil
 }
 
 // handleNewPassword sets the new password.
-func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.form(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request, f fields) error {
 	b, _ := businessOf(r)
-	fe := auth.FieldErrors{}
-	raw := field(f, fe, "token")
+	raw, _ := f.str("token")
 	if raw == "" {
 		raw = r.URL.Query().Get("token")
 	}
 	pw, _ := f.str("password")
 	confirm, _ := f.str("confirm")
-	p := s.page(r)
 	err := s.auth.CompletePasswordReset(r.Context(), auth.PasswordReset{
-		Business: b, Lang: p.Lang, Token: raw, Password: pw, Confirm: confirm, Client: s.client(r)})
+		Business: b, Lang: langOf(r), Token: raw, Password: pw, Confirm: confirm, Client: s.client(r)})
 	var verr auth.FieldErrors
 	switch {
 	case errors.As(err, &verr):
-		p.CSRF = s.csrfToken(w, r)
+		p := s.formPage(w, r, "newPassword", "")
 		p.Token = raw
-		p.ActionURL = "/" + p.Lang + "/user/newPassword"
 		for _, keys := range verr {
 			for _, k := range keys {
 				p.Errors = append(p.Errors, s.cat.T(p.Lang, k))
@@ -107,8 +61,9 @@ func (s *Server) handleNewPassword(w http.ResponseWriter, r *http.Request) {
 		}
 		s.pages.Render(w, http.StatusBadRequest, "new_password", p)
 	case err != nil:
-		s.failPage(w, r, err)
+		return err
 	default:
-		s.pages.Render(w, http.StatusOK, "new_password_done", p)
+		s.pages.Render(w, http.StatusOK, "new_password_done", s.page(r))
 	}
+	return nil
 }

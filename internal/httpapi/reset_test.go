@@ -33,9 +33,7 @@ func resetLink(t *testing.T, h *harness, n int) (string, mailtest.Received) {
 
 // TestResetRequest covers the request bullets of SPEC §3.4.
 func TestResetRequest(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	cases := []struct {
 		name, method, url, ct, body string
 		status                      int
@@ -90,7 +88,7 @@ func TestResetRequest(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	outboxDrained(t, h)
 	if got := len(h.smtp.Messages()); got != sent {
 		t.Errorf("%d messages sent, want %d (nothing for refused requests)", got, sent)
 	}
@@ -116,10 +114,8 @@ func TestResetMessageLocalized(t *testing.T) {
 // TestResetComplete follows the emailed link to a new password and checks
 // what SPEC §3.4 says must happen then.
 func TestResetComplete(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
+	h, _, c := seeded(t)
 	ctx := context.Background()
-	c := h.client()
 	// Alice has a portal session and an unused access token before the reset.
 	oldTok := signIn(t, h, c, "alice@example.com", 60)
 	portal := h.client()

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -45,7 +46,11 @@ func TestRestartKeepsMail(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("reset request with SMTP down: %d %s", status, body)
 	}
-	time.Sleep(300 * time.Millisecond) // let the worker fail at least once
+	// Let the worker fail at least once.
+	waitOutbox(t, h, "no failed attempt recorded", func(ctx context.Context) (bool, error) {
+		m, err := h.store.MailByID(ctx, 1)
+		return m.Attempts > 0, err
+	})
 	h = h.restart()
 	h.smtp.Start()
 	msgs := h.smtp.WaitFor(1, 15*time.Second)
@@ -55,7 +60,7 @@ func TestRestartKeepsMail(t *testing.T) {
 	if link, _ := resetLink(t, h, 1); link == "" {
 		t.Fatal("delivered message has no link")
 	}
-	time.Sleep(300 * time.Millisecond)
+	outboxDrained(t, h)
 	if n := len(h.smtp.Messages()); n != 1 {
 		t.Fatalf("message delivered %d times", n)
 	}

@@ -528,7 +528,7 @@ func TestAttackRequireResetLocksEverything(t *testing.T) {
 		t.Error("the magic link signed in")
 	}
 	do(t, h.client(), "GET", h.base()+"/api/sys/users/sendOtp?email=alice@example.com", "", "")
-	time.Sleep(300 * time.Millisecond)
+	outboxDrained(t, h)
 	if n := len(h.smtp.Messages()); n != 2 {
 		t.Errorf("%d messages: a sign-in code was sent to a must-reset user", n)
 	}

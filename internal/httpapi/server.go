@@ -85,11 +85,11 @@ func NewServer(d Deps) (*Server, error) {
 		secure: d.SecureCookies, proxies: d.TrustedProxies, mux: http.NewServeMux(), metrics: d.Metrics,
 		cop: http.NewCrossOriginProtection()}
 	if s.console, err = admin.New(admin.Deps{Auth: d.Auth, Catalog: d.Catalog, Logger: d.Logger, Secure: d.SecureCookies,
-		Supported: supportedLanguage, Rotate: d.RotateKeys, Fail: s.failPage, CSRFToken: s.csrfToken, CheckCSRF: s.checkCSRFValue,
+		Supported: supportedLanguage, Rotate: d.RotateKeys, CSRFToken: s.csrfToken, CheckCSRF: s.checkCSRFValue,
 		Client: s.client, Lang: langOf, Business: businessOf, PortalSession: s.currentSession}); err != nil {
 		return nil, err
 	}
-	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.failPage(w, r, errCSRF) }))
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.failPage(w, r, onPage, errCSRF) }))
 	s.routes()
 	// SecureCookies means an https public URL, which also adds HSTS (SPEC §6).
 	s.handler = s.observe(harden(normalize(s.metrics.Instrument(s.mux)), d.SecureCookies))

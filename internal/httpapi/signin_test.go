@@ -10,9 +10,7 @@ const badCreds = `{"Status":500,"Message":"The email address or password you ent
 
 // TestSignIn covers every bullet of SPEC §3.1.
 func TestSignIn(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	big := `{"email":"alice@example.com","password":"x","pad":"` + strings.Repeat("a", 70<<10) + `"}`
 	cases := []struct {
 		name, path, ct, body string
@@ -104,9 +102,7 @@ func TestSignInMethodNotAllowed(t *testing.T) {
 // TestSignInTokenWorksAsBearer shows the §3.1 token authenticating an API
 // call (§3.2 with Bearer) until the user's tokens are revoked.
 func TestSignInTokenWorksAsBearer(t *testing.T) {
-	h := newHarness(t)
-	f := h.seed()
-	c := h.client()
+	h, f, c := seeded(t)
 	tok := signIn(t, h, c, "admin@example.com", 30)
 	status, _, body := do(t, c, "POST", h.base()+"/api/sys/users/"+itoa(f.alice.ID)+"/token/refresh", "", "", "Authorization", "Bearer "+tok)
 	if e := parseEnv(t, body); status != 200 || e.Status != 200 {

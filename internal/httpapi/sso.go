@@ -16,7 +16,7 @@ const ssoCookie = "spaceauth_sso"
 
 // handleSSOStart sends the browser to provider {id} of this business
 // (SPEC §8), remembering redirectUrl when it passes the §3.3 rule.
-func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) error {
 	b, _ := businessOf(r)
 	lang := langOf(r)
 	redirect := r.URL.Query().Get("redirectUrl")
@@ -26,18 +26,18 @@ func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) {
 	authURL, binding, err := s.auth.BeginSSO(r.Context(), auth.SSOStart{Business: b, ProviderID: r.PathValue("id"),
 		RedirectURL: redirect, Lang: lang, Client: s.client(r)})
 	if err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: binding, Path: "/sso/", MaxAge: 600,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, authURL, http.StatusFound)
+	return nil
 }
 
 // handleSSOCallback is the redirect URI registered at the providers: it
 // finishes the flow and lands on the remembered redirectUrl like any
 // sign-in. Every refusal looks the same to the browser.
-func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) error {
 	b, _ := businessOf(r)
 	q := r.URL.Query()
 	var binding string
@@ -49,16 +49,17 @@ func (s *Server) handleSSOCallback(w http.ResponseWriter, r *http.Request) {
 	res, err := s.auth.CompleteSSO(r.Context(), auth.SSOCallback{Business: b, State: q.Get("state"), Code: q.Get("code"),
 		Error: q.Get("error"), Binding: binding, Client: s.client(r)})
 	if errors.Is(err, auth.ErrSSOFailed) {
-		s.answer(w, r, err)
-		s.renderLogin(w, r, http.StatusUnauthorized, s.cat.T(langOf(r), "sso_failed"), "")
-		return
+		// Back to the sign-in page, which says only that it failed.
+		f := s.answer(w, r, onForm, err)
+		s.renderLogin(w, r, f.http, s.cat.T(langOf(r), f.key), "")
+		return nil
 	}
 	if err != nil {
-		s.failPage(w, r, err)
-		return
+		return err
 	}
 	s.setSession(w, res.Cookie, res.Session.Session.ExpiresAt)
 	http.Redirect(w, r, safeRedirect(res.RedirectURL, res.Lang), http.StatusFound)
+	return nil
 }
 
 // ssoButtons are the provider buttons of the sign-in page; each carries

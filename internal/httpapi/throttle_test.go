@@ -10,9 +10,7 @@ import (
 // delays (HTTP 429 + Retry-After), even for the right password, and a
 // success after the delay clears the count.
 func TestSignInLockout(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	bad := `{"email":"alice@example.com","password":"wrong guess"}`
 	good := `{"email":"alice@example.com","password":"` + pw + `"}`
 	for i := 1; i <= 5; i++ {
@@ -50,9 +48,7 @@ func TestSignInLockout(t *testing.T) {
 
 // TestResetRateLimit: reset requests are limited per email.
 func TestResetRateLimit(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	for i := 1; i <= 5; i++ {
 		if status, _, body := do(t, c, "GET", h.tenant("demo")+"/en/user/resetPassword?email=editor@example.com", "", ""); status != 200 {
 			t.Fatalf("request %d: %d %s", i, status, body)

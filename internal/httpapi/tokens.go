@@ -9,50 +9,30 @@ import (
 )
 
 // handleSignIn is SPEC §3.1: a token from email and password.
-func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
+	var in auth.PasswordSignIn
+	var minutes int64
+	if err := readInput(w, r, fromBody, func(f *input) {
+		in = passwordSignIn(f)
+		minutes = f.minutes("validityInMinutes")
+	}); err != nil {
+		return err
+	}
+	in.Validity, in.Client = s.auth.Validity(minutes), s.client(r)
+	tok, err := s.auth.SignInWithPassword(r.Context(), in)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	fe := auth.FieldErrors{}
-	email := field(f, fe, "email")
-	pw := field(f, fe, "password")
-	totp := field(f, fe, "totp")
-	if _, bad := fe["email"]; !bad && email == "" {
-		fe.Add("email", "field_required")
-	}
-	if _, bad := fe["password"]; !bad && pw == "" {
-		fe.Add("password", "field_required")
-	}
-	minutes, err := f.minutes("validityInMinutes")
-	if err != nil {
-		fe.Add("validityInMinutes", "invalid_integer")
-	}
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
-	}
-	tok, err := s.auth.SignInWithPassword(r.Context(), auth.PasswordSignIn{
-		Email: email, Password: pw, TOTP: totp, Validity: s.auth.Validity(minutes), Client: s.client(r)})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.ok(w, r, tok.Value, "ok")
+	return s.ok(w, r, tok.Value, "ok")
 }
 
-// field reads a string field, recording a type or character problem in fe.
-func field(f fields, fe auth.FieldErrors, name string) string {
-	v, err := f.str(name)
-	if err != nil {
-		fe.Add(name, err.(*inputError).key)
-	}
-	return v
+// passwordSignIn reads §3.1's email, password and optional code.
+func passwordSignIn(in *input) auth.PasswordSignIn {
+	return auth.PasswordSignIn{Email: in.given("email"), Password: in.given("password"), TOTP: in.text("totp")}
 }
 
 // handleImpersonate is SPEC §3.2: a token for user {id}, asked by an API user.
-func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) error {
 	f, err := decodeBody(w, r)
 	_, top := f["validityinminutes"]
 	_, nested := f["auth.validityinminutes"]
@@ -63,36 +43,28 @@ func (s *Server) handleImpersonate(w http.ResponseWriter, r *http.Request) {
 		f, err = f.withQuery(r.URL.Query(), "validityInMinutes")
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	fe := auth.FieldErrors{}
+	in := newInput(f)
 	var minutes int64
 	for _, name := range []string{"validityInMinutes", "auth.validityInMinutes"} {
-		if _, given := f[strings.ToLower(name)]; given && minutes == 0 {
-			m, err := f.minutes(name)
-			if err != nil {
-				fe.Add(name, "invalid_integer")
-			}
-			minutes = m
+		if in.has(name) && minutes == 0 {
+			minutes = in.minutes(name)
 		}
 	}
 	cred := callerCredentials(r)
 	if cred == (auth.Credentials{}) {
-		cred.Email = field(f, fe, "email")
-		cred.Password = field(f, fe, "password")
+		cred.Email, cred.Password = in.text("email"), in.text("password")
 	}
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+	if err := in.err(); err != nil {
+		return err
 	}
 	tok, err := s.auth.Impersonate(r.Context(), auth.Impersonation{
 		Caller: cred, TargetID: r.PathValue("id"), Validity: s.auth.Validity(minutes), Client: s.client(r)})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, tok.Value, "ok")
+	return s.ok(w, r, tok.Value, "ok")
 }
 
 var errBadMinutes = &inputError{status: http.StatusBadRequest, field: "validityInMinutes", key: "invalid_integer"}

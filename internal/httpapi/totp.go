@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -9,91 +8,59 @@ import (
 )
 
 // bearerOnly reads the bearer of the signed-in-user endpoints of §5.2.
-func (s *Server) bearerOnly(w http.ResponseWriter, r *http.Request) (string, bool) {
+func bearerOnly(r *http.Request) (string, error) {
 	cred := callerCredentials(r)
 	if cred.Bearer == "" || cred.Email != "" {
-		s.fail(w, r, auth.ErrNoCredentials)
-		return "", false
+		return "", auth.ErrNoCredentials
 	}
-	return cred.Bearer, true
-}
-
-// totpFail maps the refusals of the enrolment endpoints.
-func (s *Server) totpFail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, auth.ErrTOTPEnabled):
-		writeJSON(w, http.StatusConflict, envelope{Status: 409, Message: s.cat.T(langOf(r), "invalid_request")})
-	default:
-		s.apiFail(w, r, err)
-	}
+	return cred.Bearer, nil
 }
 
 // handleTOTPStart begins two-factor enrolment (SPEC §5.2).
-func (s *Server) handleTOTPStart(w http.ResponseWriter, r *http.Request) {
-	if _, err := decodeBody(w, r); err != nil {
-		s.fail(w, r, err)
-		return
+func (s *Server) handleTOTPStart(w http.ResponseWriter, r *http.Request) error {
+	if err := readInput(w, r, fromBody, nil); err != nil {
+		return err
 	}
-	bearer, ok := s.bearerOnly(w, r)
-	if !ok {
-		return
+	bearer, err := bearerOnly(r)
+	if err != nil {
+		return err
 	}
 	secret, uri, err := s.auth.StartTOTP(r.Context(), bearer)
 	if err != nil {
-		s.totpFail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, map[string]string{"Secret": secret, "Uri": uri}, "ok")
+	return s.ok(w, r, map[string]string{"Secret": secret, "Uri": uri}, "ok")
 }
 
 // handleTOTPConfirm turns two-factor on with a first code.
-func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
+func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) error {
+	var code string
+	if err := readInput(w, r, fromBody, func(in *input) { code = in.required("code") }); err != nil {
+		return err
+	}
+	bearer, err := bearerOnly(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fe := auth.FieldErrors{}
-	code := requiredField(f, fe, "code")
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
-	}
-	bearer, ok := s.bearerOnly(w, r)
-	if !ok {
-		return
+		return err
 	}
 	codes, err := s.auth.ConfirmTOTP(r.Context(), bearer, code, s.client(r))
 	if err != nil {
-		s.totpFail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, map[string][]string{"RecoveryCodes": codes}, "ok")
+	return s.ok(w, r, map[string][]string{"RecoveryCodes": codes}, "ok")
 }
 
 // handleTOTPDisable turns two-factor off, given a current or recovery code.
-func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
-	if err == nil {
-		f, err = f.withQuery(r.URL.Query())
+func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) error {
+	var code string
+	if err := readInput(w, r, fromBodyAndQuery, func(in *input) { code = strings.TrimSpace(in.text("code")) }); err != nil {
+		return err
 	}
+	bearer, err := bearerOnly(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fe := auth.FieldErrors{}
-	code := strings.TrimSpace(field(f, fe, "code"))
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
-	}
-	bearer, ok := s.bearerOnly(w, r)
-	if !ok {
-		return
+		return err
 	}
 	if err := s.auth.DisableTOTP(r.Context(), bearer, code, s.client(r)); err != nil {
-		s.totpFail(w, r, err)
-		return
+		return err
 	}
-	s.ok(w, r, nil, "ok")
+	return s.ok(w, r, nil, "ok")
 }

@@ -55,9 +55,7 @@ func enrol(t *testing.T, h *harness, c *http.Client, email string) (string, []st
 // TestTOTP covers SPEC §5.2: enrolment, each code accepted once, ±1 step,
 // recovery codes, and the totp field of §3.1.
 func TestTOTP(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	secret, recovery := enrol(t, h, c, "alice@example.com")
 	h.clock.Add(90 * time.Second) // past the step used to confirm
 	signInWith := func(totpCode string) env {
@@ -104,7 +102,7 @@ func TestTOTP(t *testing.T) {
 	}
 	// Passwordless codes are not sent to accounts with two-factor on.
 	do(t, c, "GET", h.base()+"/api/sys/users/sendOtp?email=alice@example.com", "", "")
-	time.Sleep(200 * time.Millisecond)
+	outboxDrained(t, h)
 	if n := len(h.smtp.Messages()); n != 0 {
 		t.Fatalf("%d sign-in codes sent to a two-factor account", n)
 	}
@@ -113,9 +111,7 @@ func TestTOTP(t *testing.T) {
 // TestTOTPPortalAndDisable: the portal form asks for the code after the
 // password, and two-factor can be turned off with a code.
 func TestTOTPPortalAndDisable(t *testing.T) {
-	h := newHarness(t)
-	h.seed()
-	c := h.client()
+	h, _, c := seeded(t)
 	secret, recovery := enrol(t, h, c, "editor@example.com")
 	h.clock.Add(60 * time.Second)
 	b := h.client()

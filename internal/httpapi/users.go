@@ -67,86 +67,57 @@ func newUserRecord(p auth.Profile) userRecord {
 
 // handleMe is SPEC §5.6/§5.8's GET /{language}/user/me, with Basic (plus
 // ?totp= when two-factor is on) or Bearer.
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 	cred := callerCredentials(r)
 	if cred == (auth.Credentials{}) {
-		s.fail(w, r, auth.ErrNoCredentials)
-		return
+		return auth.ErrNoCredentials
 	}
 	cred.TOTP = r.URL.Query().Get("totp")
 	p, err := s.auth.Me(r.Context(), cred, s.client(r))
-	switch {
-	case errors.Is(err, auth.ErrTwoFactorNeeded), errors.Is(err, auth.ErrTwoFactorInvalid):
-		// Not a credential yet: refused as none, with the reason.
-		s.failWith(w, r, auth.ErrNoCredentials, "two_factor_required")
-		return
-	case err != nil: // must-reset: 403 with the reason, like every API endpoint
-		s.apiFail(w, r, err)
-		return
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, newUserRecord(p))
+	return nil
 }
 
 // handleValidate is SPEC §5.8's POST /api/sys/users/validate: §3.1's check,
 // answered with the user record.
-func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
-	f, err := decodeBody(w, r)
+func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) error {
+	var in auth.PasswordSignIn
+	if err := readInput(w, r, fromBody, func(f *input) { in = passwordSignIn(f) }); err != nil {
+		return err
+	}
+	in.Client = s.client(r)
+	p, err := s.auth.ValidateCredentials(r.Context(), in)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	fe := auth.FieldErrors{}
-	email := field(f, fe, "email")
-	pw := field(f, fe, "password")
-	totp := field(f, fe, "totp")
-	if _, bad := fe["email"]; !bad && email == "" {
-		fe.Add("email", "field_required")
-	}
-	if _, bad := fe["password"]; !bad && pw == "" {
-		fe.Add("password", "field_required")
-	}
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
-	}
-	p, err := s.auth.ValidateCredentials(r.Context(), auth.PasswordSignIn{Email: email, Password: pw, TOTP: totp, Client: s.client(r)})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.ok(w, r, newUserRecord(p), "ok")
+	return s.ok(w, r, newUserRecord(p), "ok")
 }
 
 // handleUserExists is SPEC §5.8's GET /{language}/user/exists?email=: a
 // bare JSON true or false, counted like a reset request; a business that
 // hides unknown emails has no such endpoint.
-func (s *Server) handleUserExists(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleUserExists(w http.ResponseWriter, r *http.Request) error {
 	b, _ := businessOf(r)
 	if b.HideUnknownEmails {
-		s.notFoundAnswer(w, r)
-		return
+		return errNoRoute
 	}
-	f, err := fields{}.withQuery(r.URL.Query(), "email")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fe := auth.FieldErrors{}
-	email := emailField(f, fe)
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+	var email string
+	if err := readInput(w, r, fromQuery, func(in *input) { email = in.email() }, "email"); err != nil {
+		return err
 	}
 	found, err := s.auth.UserExists(r.Context(), b, email, s.client(r))
 	if errors.Is(err, auth.ErrNotFound) {
-		s.notFoundAnswer(w, r)
-		return
+		// No such business for this host: the endpoint does not exist.
+		return errNoRoute
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, found)
+	return nil
 }
 
 type businessByHost struct {
@@ -158,26 +129,19 @@ type businessByHost struct {
 // handleBusinessByHost is SPEC §5.8's GET /api/sys/businesses/getByHost:
 // a business named by slug, tenant host or custom domain, and the host
 // its portal answers on.
-func (s *Server) handleBusinessByHost(w http.ResponseWriter, r *http.Request) {
-	f, err := fields{}.withQuery(r.URL.Query(), "host")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fe := auth.FieldErrors{}
-	host := requiredField(f, fe, "host")
-	if len(fe) > 0 {
-		s.fail(w, r, fe)
-		return
+func (s *Server) handleBusinessByHost(w http.ResponseWriter, r *http.Request) error {
+	var host string
+	if err := readInput(w, r, fromQuery, func(in *input) { host = in.required("host") }, "host"); err != nil {
+		return err
 	}
 	b, err := s.auth.BusinessByHostOrSlug(r.Context(), host)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	web := s.auth.TenantURL(b)
 	if u, err := url.Parse(web); err == nil {
 		web = u.Host
 	}
 	writeJSON(w, http.StatusOK, businessByHost{ID: b.ID, Name: b.Name, WebAddress: strings.ToLower(web)})
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/spaceauth/spaceauth/internal/token/tokentest"
 )
 
 type env struct {
@@ -16,12 +18,19 @@ type env struct {
 	WasSuccessful bool
 }
 
+// parseJSON decodes body as a T, failing the test when it is not one.
+func parseJSON[T any](t *testing.T, what, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("not %s: %v: %q", what, err, body)
+	}
+	return v
+}
+
 func parseEnv(t *testing.T, body string) env {
 	t.Helper()
-	var e env
-	if err := json.Unmarshal([]byte(body), &e); err != nil {
-		t.Fatalf("not an envelope: %v: %q", err, body)
-	}
+	e := parseJSON[env](t, "an envelope", body)
 	if !strings.HasPrefix(body, `{"Status":`) {
 		t.Errorf("envelope keys out of order: %s", body)
 	}
@@ -32,19 +41,7 @@ func parseEnv(t *testing.T, body string) env {
 // through the service itself).
 func claims(t *testing.T, jwt string) map[string]any {
 	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", jwt)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return tokentest.Claims(t, jwt)
 }
 
 func num(m map[string]any, k string) int64 {

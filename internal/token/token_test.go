@@ -27,6 +27,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
 	"github.com/spaceauth/spaceauth/internal/store/storetest"
 	"github.com/spaceauth/spaceauth/internal/token"
+	"github.com/spaceauth/spaceauth/internal/token/tokentest"
 )
 
 // clock is a settable time source, safe for the concurrent reads the ring
@@ -69,15 +70,7 @@ func newIssuer(t *testing.T, o token.RingOptions) (*token.Issuer, *token.Ring, *
 
 func segment(t *testing.T, raw string, i int) map[string]any {
 	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[i])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return tokentest.Segment(t, raw, i)
 }
 
 func encode(v any) string {

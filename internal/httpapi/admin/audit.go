@@ -14,10 +14,10 @@ import (
 const auditPage = 50
 
 // Audit shows the audit log, newest first, filtered and paged by time.
-func (c *Console) Audit(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) Audit(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.operator(w, r)
 	if !ok {
-		return
+		return err
 	}
 	q := r.URL.Query()
 	f := store.AuditFilter{Type: strings.TrimSpace(q.Get("type")), Limit: auditPage + 1}
@@ -39,8 +39,7 @@ func (c *Console) Audit(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := c.d.Auth.ConsoleAudit(r.Context(), op, f)
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	if len(list) > auditPage {
 		list = list[:auditPage]
@@ -56,4 +55,5 @@ func (c *Console) Audit(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Events = list
 	c.show(w, r, http.StatusOK, "audit", p)
+	return nil
 }

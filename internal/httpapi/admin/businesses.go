@@ -7,17 +7,17 @@ import (
 )
 
 // Businesses lists the businesses and their settings.
-func (c *Console) Businesses(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) Businesses(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.operator(w, r)
 	if !ok {
-		return
+		return err
 	}
 	p := c.newPage(w, r, "console.businesses.title", &op)
 	if err := c.withBusinesses(r, op, p); err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	c.show(w, r, http.StatusOK, "businesses", p)
+	return nil
 }
 
 func (c *Console) withBusinesses(r *http.Request, op auth.Operator, p *page) error {
@@ -31,65 +31,44 @@ func (c *Console) withBusinesses(r *http.Request, op auth.Operator, p *page) err
 }
 
 // AddBusiness creates a business (administrators only).
-func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return
-	}
-	if !c.form(w, r) {
-		return
+		return err
 	}
 	f := r.PostForm
-	_, err := c.d.Auth.ConsoleAddBusiness(r.Context(), op, auth.NewBusiness{Slug: f.Get("slug"), Name: f.Get("name"),
+	_, err = c.d.Auth.ConsoleAddBusiness(r.Context(), op, auth.NewBusiness{Slug: f.Get("slug"), Name: f.Get("name"),
 		Language: f.Get("language"), Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"},
 		c.d.Supported, c.d.Client(r))
 	if msgs := c.inputProblems(r, err); msgs != nil {
-		p := c.newPage(w, r, "console.businesses.title", &op)
-		p.Errors = msgs
-		if err := c.withBusinesses(r, op, p); err != nil {
-			c.d.Fail(w, r, err)
-			return
-		}
-		c.show(w, r, http.StatusBadRequest, "businesses", p)
-		return
+		return c.formError(w, r, op, "businesses", msgs)
 	}
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/admin/businesses?done=business", http.StatusSeeOther)
+	return nil
 }
 
 // UpdateBusiness changes a business's settings (administrators only).
-func (c *Console) UpdateBusiness(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) UpdateBusiness(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return
-	}
-	if !c.form(w, r) {
-		return
+		return err
 	}
 	id, err := pathID(r)
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	f := r.PostForm
 	_, err = c.d.Auth.ConsoleUpdateBusiness(r.Context(), op, id, auth.BusinessSettings{Name: f.Get("name"), Language: f.Get("language"),
 		Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"}, c.d.Supported, c.d.Client(r))
 	if msgs := c.inputProblems(r, err); msgs != nil {
-		p := c.newPage(w, r, "console.businesses.title", &op)
-		p.Errors = msgs
-		if err := c.withBusinesses(r, op, p); err != nil {
-			c.d.Fail(w, r, err)
-			return
-		}
-		c.show(w, r, http.StatusBadRequest, "businesses", p)
-		return
+		return c.formError(w, r, op, "businesses", msgs)
 	}
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/admin/businesses?done=business_updated", http.StatusSeeOther)
+	return nil
 }

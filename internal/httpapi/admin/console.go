@@ -29,8 +29,6 @@ type Deps struct {
 	Supported func(lang string) bool
 	// Rotate rotates the signing keys (token.Ring.Rotate); nil hides rotation.
 	Rotate func(ctx context.Context) (string, error)
-	// Fail answers err with the portal's error page (the one error table).
-	Fail func(w http.ResponseWriter, r *http.Request, err error)
 	// CSRFToken returns (and sets) the double-submit token; CheckCSRF
 	// compares a form's value with it in constant time.
 	CSRFToken func(w http.ResponseWriter, r *http.Request) string
@@ -52,7 +50,7 @@ type Console struct {
 
 // New builds the console.
 func New(d Deps) (*Console, error) {
-	if d.Auth == nil || d.Catalog == nil || d.Fail == nil || d.CSRFToken == nil || d.CheckCSRF == nil ||
+	if d.Auth == nil || d.Catalog == nil || d.CSRFToken == nil || d.CheckCSRF == nil ||
 		d.Client == nil || d.Lang == nil || d.Business == nil || d.PortalSession == nil || d.Supported == nil {
 		return nil, errors.New("console: missing dependency")
 	}
@@ -124,9 +122,10 @@ func (c *Console) show(w http.ResponseWriter, r *http.Request, status int, name 
 	}
 }
 
-// operator returns the console operator of the request. ok false means the
-// answer was given: a redirect to sign in, or the error page.
-func (c *Console) operator(w http.ResponseWriter, r *http.Request) (auth.Operator, bool) {
+// operator returns the console operator of the request. ok false means
+// there is none: err says why, or, when nil, the answer was a redirect to
+// sign in.
+func (c *Console) operator(w http.ResponseWriter, r *http.Request) (auth.Operator, bool, error) {
 	b, tenant := c.d.Business(r)
 	var (
 		ps  auth.PortalSession
@@ -139,27 +138,25 @@ func (c *Console) operator(w http.ResponseWriter, r *http.Request) (auth.Operato
 		ps, has, err = c.consoleSession(r)
 	}
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return auth.Operator{}, false
+		return auth.Operator{}, false, err
 	}
 	if !has {
 		c.toSignIn(w, r, tenant)
-		return auth.Operator{}, false
+		return auth.Operator{}, false, nil
 	}
-	var scope *store.Business
+	var scope *auth.Business
 	if tenant {
 		scope = &b
 	}
 	op, err := c.d.Auth.ConsoleOperator(ps, scope)
 	if errors.Is(err, auth.ErrNoSession) {
 		c.toSignIn(w, r, tenant)
-		return auth.Operator{}, false
+		return auth.Operator{}, false, nil
 	}
 	if err != nil {
-		c.d.Fail(w, r, auth.ErrForbidden)
-		return auth.Operator{}, false
+		return auth.Operator{}, false, auth.ErrForbidden
 	}
-	return op, true
+	return op, true, nil
 }
 
 // consoleSession reads the system host's console cookie.
@@ -168,7 +165,7 @@ func (c *Console) consoleSession(r *http.Request) (auth.PortalSession, bool, err
 	if err != nil {
 		return auth.PortalSession{}, false, nil
 	}
-	ps, err := c.d.Auth.Session(r.Context(), store.Business{}, ck.Value)
+	ps, err := c.d.Auth.Session(r.Context(), auth.Business{}, ck.Value)
 	if errors.Is(err, auth.ErrNoSession) {
 		return auth.PortalSession{}, false, nil
 	}
@@ -187,19 +184,30 @@ func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request, tenant bool) 
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 
+// posted is operator for a console form's POST, whose CSRF token is
+// checked too.
+func (c *Console) posted(w http.ResponseWriter, r *http.Request) (auth.Operator, bool, error) {
+	op, ok, err := c.operator(w, r)
+	if !ok {
+		return op, false, err
+	}
+	if err := c.form(w, r); err != nil {
+		return op, false, err
+	}
+	return op, true, nil
+}
+
 // form parses a console form and checks its CSRF token (on top of the
 // CrossOriginProtection the routes wrap every POST in).
-func (c *Console) form(w http.ResponseWriter, r *http.Request) bool {
+func (c *Console) form(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		c.d.Fail(w, r, auth.FieldErrors{"form": {"invalid_request"}})
-		return false
+		return auth.FieldErrors{"form": {"invalid_request"}}
 	}
 	if !c.d.CheckCSRF(r, r.PostForm.Get("csrf")) {
-		c.d.Fail(w, r, errCSRF)
-		return false
+		return errCSRF
 	}
-	return true
+	return nil
 }
 
 // errCSRF is answered by the error table as the portal's CSRF failure.
@@ -211,31 +219,32 @@ type CSRFError struct{}
 func (CSRFError) Error() string { return "csrf check failed" }
 
 // Home sends the operator to the member list.
-func (c *Console) Home(w http.ResponseWriter, r *http.Request) {
-	if _, ok := c.operator(w, r); !ok {
-		return
+func (c *Console) Home(w http.ResponseWriter, r *http.Request) error {
+	if _, ok, err := c.operator(w, r); !ok {
+		return err
 	}
 	http.Redirect(w, r, "/admin/members", http.StatusSeeOther)
+	return nil
 }
 
 // LoginPage is the system host's console sign-in form.
-func (c *Console) LoginPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) LoginPage(w http.ResponseWriter, r *http.Request) error {
 	if _, tenant := c.d.Business(r); tenant {
 		c.toSignIn(w, r, true)
-		return
+		return nil
 	}
 	c.show(w, r, http.StatusOK, "login", c.newPage(w, r, "console.login.title", nil))
+	return nil
 }
 
 // Login checks email and password, then the TOTP step, and opens the
 // console session.
-func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
+func (c *Console) Login(w http.ResponseWriter, r *http.Request) error {
 	if _, tenant := c.d.Business(r); tenant {
-		c.d.Fail(w, r, auth.ErrNotFound)
-		return
+		return auth.ErrNotFound
 	}
-	if !c.form(w, r) {
-		return
+	if err := c.form(w, r); err != nil {
+		return err
 	}
 	p := c.newPage(w, r, "console.login.title", nil)
 	f := r.PostForm
@@ -243,10 +252,9 @@ func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
 	cl := c.d.Client(r)
 	cl.Browser = p.CSRF // the pending step is bound to this browser's CSRF cookie
 	if pending := f.Get("token"); pending != "" {
-		cookie, ps, err := c.d.Auth.PortalTwoFactorSignIn(r.Context(), store.Business{}, p.Email, pending, f.Get("totp"), cl)
+		cookie, ps, err := c.d.Auth.PortalTwoFactorSignIn(r.Context(), auth.Business{}, p.Email, pending, f.Get("totp"), cl)
 		if err != nil {
-			c.loginFailed(w, r, p, err)
-			return
+			return c.loginFailed(w, r, p, err)
 		}
 		expires := ps.Session.CreatedAt.Add(auth.ConsoleSessionTTL)
 		if ps.Session.ExpiresAt.Before(expires) {
@@ -255,24 +263,24 @@ func (c *Console) Login(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: cookie, Path: "/admin", Expires: expires,
 			HttpOnly: true, Secure: c.d.Secure, SameSite: http.SameSiteStrictMode})
 		http.Redirect(w, r, "/admin/members", http.StatusSeeOther)
-		return
+		return nil
 	}
 	err := c.d.Auth.ConsoleSignIn(r.Context(), p.Email, f.Get("password"), cl)
 	var pending *auth.TwoFactorPending
 	if errors.As(err, &pending) {
 		p.TOTPStep, p.Token = true, pending.Token
 		c.show(w, r, http.StatusOK, "login", p)
-		return
+		return nil
 	}
 	if err == nil {
 		err = errors.New("console sign-in: no second-factor step")
 	}
-	c.loginFailed(w, r, p, err)
+	return c.loginFailed(w, r, p, err)
 }
 
 // loginFailed shows the sign-in form again with the reason; a storage
 // failure or a throttle goes to the error table (never "wrong password").
-func (c *Console) loginFailed(w http.ResponseWriter, r *http.Request, p *page, err error) {
+func (c *Console) loginFailed(w http.ResponseWriter, r *http.Request, p *page, err error) error {
 	key := ""
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
@@ -284,35 +292,34 @@ func (c *Console) loginFailed(w http.ResponseWriter, r *http.Request, p *page, e
 	case errors.Is(err, auth.ErrMustReset):
 		key = "must_reset_password"
 	default:
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	p.Error = c.d.Catalog.T(p.Lang, key)
 	c.show(w, r, http.StatusUnauthorized, "login", p)
+	return nil
 }
 
 // Logout ends the console session (system host) and goes back to sign-in.
-func (c *Console) Logout(w http.ResponseWriter, r *http.Request) {
-	if !c.form(w, r) {
-		return
+func (c *Console) Logout(w http.ResponseWriter, r *http.Request) error {
+	if err := c.form(w, r); err != nil {
+		return err
 	}
 	if _, tenant := c.d.Business(r); tenant {
 		// The tenant console rides on the portal session: the portal's
 		// sign-out ends it.
 		c.toSignIn(w, r, true)
-		return
+		return nil
 	}
 	ps, has, err := c.consoleSession(r)
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	if has {
 		if err := c.d.Auth.ConsoleEndSession(r.Context(), ps, c.d.Client(r)); err != nil {
-			c.d.Fail(w, r, err)
-			return
+			return err
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, Secure: c.d.Secure, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+	return nil
 }

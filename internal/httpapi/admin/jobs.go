@@ -80,16 +80,16 @@ func (j *job) view(id string) *jobView {
 }
 
 // ImportForm shows the CSV upload form (administrators only).
-func (c *Console) ImportForm(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) ImportForm(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.operator(w, r)
 	if !ok {
-		return
+		return err
 	}
 	if !op.Admin() {
-		c.d.Fail(w, r, auth.ErrForbidden)
-		return
+		return auth.ErrForbidden
 	}
 	c.show(w, r, http.StatusOK, "import", c.newPage(w, r, "console.import.title", &op))
+	return nil
 }
 
 // maxImport bounds an uploaded CSV file.
@@ -97,34 +97,31 @@ const maxImport = 8 << 20
 
 // Import starts an import of the uploaded CSV file and sends the browser to
 // its progress page.
-func (c *Console) Import(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) Import(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.operator(w, r)
 	if !ok {
-		return
+		return err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxImport)
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		c.d.Fail(w, r, auth.FieldErrors{"file": {"invalid_request"}})
-		return
+		return auth.FieldErrors{"file": {"invalid_request"}}
 	}
 	if !c.d.CheckCSRF(r, r.PostForm.Get("csrf")) {
-		c.d.Fail(w, r, errCSRF)
-		return
+		return errCSRF
 	}
 	if !op.Admin() {
-		c.d.Fail(w, r, auth.ErrForbidden)
-		return
+		return auth.ErrForbidden
 	}
 	file, _, err := r.FormFile("file")
 	if err != nil {
 		c.importError(w, r, op, "console.import.no_file")
-		return
+		return nil
 	}
 	defer file.Close()
 	rows, bad, err := userimport.Parse(file)
 	if err != nil || len(rows)+len(bad) == 0 {
 		c.importError(w, r, op, "console.import.unreadable")
-		return
+		return nil
 	}
 	skip := r.PostForm.Get("skip_invalid") == "1"
 	j := &job{owner: op.User.ID, started: time.Now(), total: len(rows)}
@@ -150,6 +147,7 @@ func (c *Console) Import(w http.ResponseWriter, r *http.Request) {
 		j.mu.Unlock()
 	}()
 	http.Redirect(w, r, "/admin/import/"+id, http.StatusSeeOther)
+	return nil
 }
 
 func (c *Console) importError(w http.ResponseWriter, r *http.Request, op auth.Operator, key string) {
@@ -161,16 +159,15 @@ func (c *Console) importError(w http.ResponseWriter, r *http.Request, op auth.Op
 // ImportStatus is the progress page: a bar that reloads itself every
 // second (Refresh header and <meta http-equiv=refresh>, no script needed)
 // until the import is over, then the per-row report.
-func (c *Console) ImportStatus(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) ImportStatus(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.operator(w, r)
 	if !ok {
-		return
+		return err
 	}
 	id := r.PathValue("job")
 	j, found := c.jobs.get(id, op.User.ID)
 	if !found {
-		c.d.Fail(w, r, auth.ErrNotFound)
-		return
+		return auth.ErrNotFound
 	}
 	p := c.newPage(w, r, "console.import.title", &op)
 	p.Job = j.view(id)
@@ -178,4 +175,5 @@ func (c *Console) ImportStatus(w http.ResponseWriter, r *http.Request) {
 		p.Refresh = 1
 	}
 	c.show(w, r, http.StatusOK, "import_job", p)
+	return nil
 }

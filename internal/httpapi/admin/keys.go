@@ -8,14 +8,13 @@ import (
 )
 
 // Keys shows the key rotation form (administrators only).
-func (c *Console) Keys(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) Keys(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.operator(w, r)
 	if !ok {
-		return
+		return err
 	}
 	if !op.Admin() {
-		c.d.Fail(w, r, auth.ErrForbidden)
-		return
+		return auth.ErrForbidden
 	}
 	p := c.newPage(w, r, "console.keys.title", &op)
 	p.KeyID = r.URL.Query().Get("kid")
@@ -23,30 +22,26 @@ func (c *Console) Keys(w http.ResponseWriter, r *http.Request) {
 		p.KeyID = ""
 	}
 	c.show(w, r, http.StatusOK, "keys", p)
+	return nil
 }
 
 // RotateKeys makes a new signing key; the old ones keep verifying.
-func (c *Console) RotateKeys(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) RotateKeys(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return
-	}
-	if !c.form(w, r) {
-		return
+		return err
 	}
 	if c.d.Rotate == nil {
-		c.d.Fail(w, r, auth.ErrNotFound)
-		return
+		return auth.ErrNotFound
 	}
 	if r.PostForm.Get("confirm") != "1" {
 		// A rotation is deliberate: the form says so with a checkbox.
-		c.d.Fail(w, r, auth.FieldErrors{"confirm": {"field_required"}})
-		return
+		return auth.FieldErrors{"confirm": {"field_required"}}
 	}
 	kid, err := c.d.Auth.ConsoleRotateKeys(r.Context(), op, c.d.Rotate, c.d.Client(r))
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/admin/keys?done=rotated&kid="+url.QueryEscape(kid), http.StatusSeeOther)
+	return nil
 }

@@ -11,10 +11,10 @@ import (
 )
 
 // Members lists and searches members.
-func (c *Console) Members(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) Members(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.operator(w, r)
 	if !ok {
-		return
+		return err
 	}
 	q := r.URL.Query().Get("q")
 	if len(q) > 200 {
@@ -24,12 +24,12 @@ func (c *Console) Members(w http.ResponseWriter, r *http.Request) {
 	mq.BusinessID, _ = strconv.ParseInt(r.URL.Query().Get("business"), 10, 64)
 	list, err := c.d.Auth.ConsoleMembers(r.Context(), op, mq)
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	p := c.newPage(w, r, "console.members.title", &op)
 	p.Query, p.Members = q, list
 	c.show(w, r, http.StatusOK, "members", p)
+	return nil
 }
 
 func pathID(r *http.Request) (int64, error) {
@@ -41,77 +41,68 @@ func pathID(r *http.Request) (int64, error) {
 }
 
 // Member shows one member: profiles, roles, sessions, second factor.
-func (c *Console) Member(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) Member(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.operator(w, r)
 	if !ok {
-		return
+		return err
 	}
 	id, err := pathID(r)
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	d, err := c.d.Auth.ConsoleMember(r.Context(), op, id)
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	p := c.newPage(w, r, "console.member.title", &op)
 	p.Member = &d
 	c.show(w, r, http.StatusOK, "member", p)
+	return nil
 }
 
 // MemberAction disables, enables, requires a reset, sends a reset email or
 // ends the sessions of a member.
-func (c *Console) MemberAction(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) MemberAction(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return
-	}
-	if !c.form(w, r) {
-		return
+		return err
 	}
 	id, err := pathID(r)
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	action := auth.MemberAction(r.PathValue("action"))
 	switch action {
 	case auth.ActionDisable, auth.ActionEnable, auth.ActionRequireReset, auth.ActionSendReset, auth.ActionEndSessions:
 	default:
-		c.d.Fail(w, r, auth.ErrNotFound)
-		return
+		return auth.ErrNotFound
 	}
 	if err := c.d.Auth.ConsoleAct(r.Context(), op, id, action, c.d.Lang(r), c.d.Client(r)); err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/members/%d?done=%s", id, action), http.StatusSeeOther)
+	return nil
 }
 
 // NewMemberForm shows the form that adds a member.
-func (c *Console) NewMemberForm(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) NewMemberForm(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.operator(w, r)
 	if !ok {
-		return
+		return err
 	}
 	p := c.newPage(w, r, "console.member_new.title", &op)
 	if err := c.withBusinesses(r, op, p); err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	c.show(w, r, http.StatusOK, "member_new", p)
+	return nil
 }
 
 // AddMember creates a member from the form.
-func (c *Console) AddMember(w http.ResponseWriter, r *http.Request) {
-	op, ok := c.operator(w, r)
+func (c *Console) AddMember(w http.ResponseWriter, r *http.Request) error {
+	op, ok, err := c.posted(w, r)
 	if !ok {
-		return
-	}
-	if !c.form(w, r) {
-		return
+		return err
 	}
 	f := r.PostForm
 	nu := auth.NewUser{Email: f.Get("email"), Name: f.Get("name"), Password: f.Get("password"), Language: f.Get("language"),
@@ -125,19 +116,17 @@ func (c *Console) AddMember(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if nu.Language != "" && !c.d.Supported(nu.Language) {
-		c.memberFormError(w, r, op, []string{c.d.Catalog.T(c.d.Lang(r), "console.unsupported_language")})
-		return
+		return c.formError(w, r, op, "member_new", []string{c.d.Catalog.T(c.d.Lang(r), "console.unsupported_language")})
 	}
 	u, err := c.d.Auth.ConsoleAddMember(r.Context(), op, nu, c.d.Client(r))
 	if msgs := c.inputProblems(r, err); msgs != nil {
-		c.memberFormError(w, r, op, msgs)
-		return
+		return c.formError(w, r, op, "member_new", msgs)
 	}
 	if err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/members/%d?done=added", u.ID), http.StatusSeeOther)
+	return nil
 }
 
 // inputProblems turns the errors a form can fix into messages; nil for
@@ -169,12 +158,14 @@ func (c *Console) inputProblems(r *http.Request, err error) []string {
 	return nil
 }
 
-func (c *Console) memberFormError(w http.ResponseWriter, r *http.Request, op auth.Operator, msgs []string) {
-	p := c.newPage(w, r, "console.member_new.title", &op)
+// formError shows a console form's page (member_new or businesses) again,
+// with what was wrong in the form.
+func (c *Console) formError(w http.ResponseWriter, r *http.Request, op auth.Operator, name string, msgs []string) error {
+	p := c.newPage(w, r, "console."+name+".title", &op)
 	p.Errors = msgs
 	if err := c.withBusinesses(r, op, p); err != nil {
-		c.d.Fail(w, r, err)
-		return
+		return err
 	}
-	c.show(w, r, http.StatusBadRequest, "member_new", p)
+	c.show(w, r, http.StatusBadRequest, name, p)
+	return nil
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/spaceauth/spaceauth/internal/httpapi"
 )
 
 // Spec is a loaded, validated document and its router.
@@ -84,22 +86,6 @@ func load(path string) (*Spec, error) {
 	return &Spec{doc: doc, router: r, unrouted: unrouted}, nil
 }
 
-// canonicalPath folds the spellings the server accepts onto the documented
-// one, as the server's normalisation does: no trailing slash (except under
-// /static/), /api before /sys.
-func canonicalPath(p string) string {
-	if len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/static/") {
-		p = strings.TrimRight(p, "/")
-		if p == "" {
-			p = "/"
-		}
-	}
-	if strings.HasPrefix(p, "/sys/") {
-		p = "/api" + p
-	}
-	return p
-}
-
 // Check validates one response to req against the document, reporting any
 // mismatch (an undocumented status included) with t.Errorf.
 func (s *Spec) Check(t testing.TB, req *http.Request, status int, header http.Header, body []byte) {
@@ -118,7 +104,7 @@ func (s *Spec) check(req *http.Request, status int, header http.Header, body []b
 	if head {
 		method = http.MethodGet
 	}
-	path := canonicalPath(req.URL.Path)
+	path := httpapi.CanonicalPath(req.URL.Path)
 	// The document's only server is "/": match on the path alone, whatever
 	// the (tenant) host and scheme.
 	probe := &http.Request{Method: method, URL: &url.URL{Path: path, RawQuery: req.URL.RawQuery}, Header: req.Header}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/spaceauth/spaceauth/internal/httpapi"
 )
 
 const docPath = "../../../docs/openapi.yaml"
@@ -277,8 +279,8 @@ func TestCanonicalPath(t *testing.T) {
 		"/static/style.css/":               "/static/style.css/",
 		"/system/x":                        "/system/x",
 	} {
-		if got := canonicalPath(in); got != want {
-			t.Errorf("canonicalPath(%q) = %q, want %q", in, got, want)
+		if got := httpapi.CanonicalPath(in); got != want {
+			t.Errorf("CanonicalPath(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -4,13 +4,13 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	goldenfile "github.com/spaceauth/spaceauth/internal/golden"
 	"github.com/spaceauth/spaceauth/internal/i18n"
 )
 
@@ -364,17 +364,5 @@ func TestGolden(t *testing.T) {
 
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the rendered page (run with -update after checking):\n%s", path, got)
-	}
+	goldenfile.Check(t, path, got, *update)
 }

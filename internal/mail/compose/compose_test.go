@@ -2,13 +2,13 @@ package compose
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	goldenfile "github.com/spaceauth/spaceauth/internal/golden"
 	"github.com/spaceauth/spaceauth/internal/i18n"
 )
 
@@ -278,17 +278,5 @@ func TestGolden(t *testing.T) {
 
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run with -update after checking):\n%s", path, got)
-	}
+	goldenfile.Check(t, path, got, *update)
 }
