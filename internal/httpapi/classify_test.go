@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -22,6 +23,7 @@ var authErrors = map[string]error{
 	"ErrForbidden":            auth.ErrForbidden,
 	"ErrNotFound":             auth.ErrNotFound,
 	"ErrLinkInvalid":          auth.ErrLinkInvalid,
+	"ErrPasskeyInvalid":       auth.ErrPasskeyInvalid,
 	"ErrResetInvalid":         auth.ErrResetInvalid,
 	"ErrNoSession":            auth.ErrNoSession,
 	"ErrBusy":                 auth.ErrBusy,
@@ -147,4 +149,16 @@ func sourceFiles(t *testing.T, dir string, mode parser.Mode) map[string]*ast.Fil
 		out[e.Name()] = f
 	}
 	return out
+}
+
+// TestPasskeyInvalidRow: a refused passkey is 401 passkey_invalid on every
+// surface, without a Basic challenge (a browser ceremony, not a client
+// that can answer with Basic).
+func TestPasskeyInvalidRow(t *testing.T) {
+	for _, on := range []surface{onToken, onCaller, onMe, onCode, onResetRequest, onResetComplete, onForm, onPage, onOAuth} {
+		f := classify(fmt.Errorf("finish: %w", auth.ErrPasskeyInvalid), on)
+		if f.http != 401 || f.status != 401 || f.key != "passkey_invalid" || f.challenge {
+			t.Errorf("surface %d: %+v, want 401 passkey_invalid without a challenge", on, f)
+		}
+	}
 }

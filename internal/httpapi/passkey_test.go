@@ -176,7 +176,12 @@ func TestPasskeyAttacks(t *testing.T) {
 	alice := registerPasskey(t, h, c, signIn(t, h, c, "alice@example.com", 30), "demo")
 	admin := registerPasskey(t, h, c, signIn(t, h, c, "admin@example.com", 30), "demo")
 	finish := func(slug, handle string, resp []byte) env {
-		_, _, body := do(t, c, "POST", h.tenant(slug)+"/api/passkeys/signin/finish", ctJSON, finishBody(handle, resp, ""))
+		status, hdr, body := do(t, c, "POST", h.tenant(slug)+"/api/passkeys/signin/finish", ctJSON, finishBody(handle, resp, ""))
+		// A refused assertion is passkey_invalid's row: no Basic challenge,
+		// which would open a password dialog over the page that fetched it.
+		if status == 401 && hdr.Get("WWW-Authenticate") != "" {
+			t.Errorf("refused assertion challenges with %q", hdr.Get("WWW-Authenticate"))
+		}
 		return parseEnv(t, body)
 	}
 	challenge := func(slug string) ceremony {
