@@ -82,9 +82,12 @@ func (a *Authenticator) Register(origin string, options []byte) ([]byte, *Creden
 	if err != nil {
 		return nil, nil, err
 	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	key.PublicKey.X.FillBytes(x)
-	key.PublicKey.Y.FillBytes(y)
+	// The uncompressed point is 0x04 || X || Y, 32 bytes each on P-256.
+	point, err := key.PublicKey.Bytes()
+	if err != nil {
+		return nil, nil, fmt.Errorf("public key: %w", err)
+	}
+	x, y := point[1:33], point[33:65]
 	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 	if err != nil {
 		return nil, nil, err
