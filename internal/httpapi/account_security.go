@@ -79,13 +79,7 @@ func (s *Server) accountError(w http.ResponseWriter, r *http.Request, err error)
 	if !refusal || !ok || serr != nil {
 		return err
 	}
-	f := s.answer(w, r, onPage, err)
-	switch {
-	case errors.Is(err, auth.ErrTOTPEnabled):
-		f.http, f.key = http.StatusConflict, "invalid_request"
-	case errors.Is(err, auth.ErrPasskeyInvalid):
-		f.http = http.StatusBadRequest // the member is signed in; the new passkey failed
-	}
+	f := s.answer(w, r, onAccount, err)
 	lang := langOf(r)
 	return s.renderAccount(w, r, ps, f.http, func(p *pages.Page) {
 		for _, keys := range fe {

@@ -47,6 +47,10 @@ const (
 	onPage
 	// onOAuth: the OAuth2 token endpoint (§5.1), rendered by failOAuth.
 	onOAuth
+	// onAccount: a refused action re-rendered on the account page (§9), as
+	// onPage except that the member is signed in, so a new passkey that
+	// fails is a bad request rather than no credential.
+	onAccount
 )
 
 // failure is how one error is answered.
@@ -106,6 +110,8 @@ func classify(err error, on surface) failure {
 		return failure{http: 401, status: 500, key: "two_factor_invalid"}
 	case on == onResetRequest && errors.Is(err, auth.ErrNotFound):
 		return failure{http: 404, status: 404, key: "user_not_found"}
+	case on == onAccount && errors.Is(err, auth.ErrPasskeyInvalid):
+		return failure{http: 400, status: 400, key: "passkey_invalid"}
 	case on == onResetComplete && errors.Is(err, auth.ErrResetInvalid):
 		return failure{http: 400, status: 400, key: "invalid_request", errs: map[string][]string{"token": {"reset_token_invalid"}}}
 	case errors.As(err, &pending):
@@ -205,7 +211,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, on surface, err 
 	switch {
 	case on == onOAuth:
 		s.failOAuth(w, r, err)
-	case on == onPage || on == onForm, errors.Is(err, errNoRoute) && wantsHTML(r):
+	case on == onPage || on == onForm || on == onAccount, errors.Is(err, errNoRoute) && wantsHTML(r):
 		s.failPage(w, r, on, err)
 	default:
 		s.failOn(w, r, on, err)

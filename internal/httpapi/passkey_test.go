@@ -432,6 +432,12 @@ func TestAccountSecurity(t *testing.T) {
 	if status, _, _ := post("/passkeys/"+id+"/rename", "name", "bad\x01name"); status != 400 {
 		t.Errorf("control character in a name: %d", status)
 	}
+	// A passkey that fails to register (no ceremony begun by this browser)
+	// is shown on the account page: 400 (onAccount's row), the member still
+	// signed in, and no Basic challenge.
+	if status, hdr, page := post("/passkeys", "credential", "{}"); status != 400 || hdr.Get("WWW-Authenticate") != "" || !strings.Contains(page, "alice@example.com") {
+		t.Errorf("failed passkey registration: %d %v %s", status, hdr, page)
+	}
 	if status, _, _ := post("/passkeys/999999/remove"); status != 404 {
 		t.Errorf("removing someone else's passkey id: %d", status)
 	}
