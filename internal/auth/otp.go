@@ -106,8 +106,7 @@ func (s *Service) sendSignInCode(ctx context.Context, r SignInCodeRequest) (sent
 		if err := q.CreateOTP(ctx, &o); err != nil {
 			return err
 		}
-		m := store.Mail{Kind: "sign-in-code", FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
-		if err := q.EnqueueMail(ctx, &m); err != nil {
+		if err := enqueueMail(ctx, q, "sign-in-code", b, u, msg, now); err != nil {
 			return err
 		}
 		return s.audit(ctx, q, store.AuditEvent{Type: "code.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)

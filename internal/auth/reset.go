@@ -76,8 +76,7 @@ func (s *Service) requestPasswordReset(ctx context.Context, r ResetRequest) (sen
 			CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion}); err != nil {
 			return err
 		}
-		m := store.Mail{Kind: "reset", FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
-		if err := q.EnqueueMail(ctx, &m); err != nil {
+		if err := enqueueMail(ctx, q, "reset", b, u, msg, now); err != nil {
 			return err
 		}
 		return s.audit(ctx, q, store.AuditEvent{Type: "reset.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
@@ -254,12 +253,18 @@ func (s *Service) changePassword(ctx context.Context, q store.Queries, u store.U
 		}
 	}
 	if msg != nil {
-		m := store.Mail{Kind: "password-changed", FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
-		if err := q.EnqueueMail(ctx, &m); err != nil {
+		if err := enqueueMail(ctx, q, "password-changed", b, u, *msg, now); err != nil {
 			return fmt.Errorf("change password: %w", err)
 		}
 	}
 	return s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
+}
+
+// enqueueMail queues msg, of the given kind, from business b to user u in
+// the transaction q: every email the flows send goes out this one way.
+func enqueueMail(ctx context.Context, q store.Queries, kind string, b store.Business, u store.User, msg compose.Message, now time.Time) error {
+	m := store.Mail{Kind: kind, FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
+	return q.EnqueueMail(ctx, &m)
 }
 
 // StartPasswordReset is SPEC §5.4's start: like RequestPasswordReset for the
