@@ -100,21 +100,13 @@ func (s *Service) sendSignInCode(ctx context.Context, r SignInCodeRequest) (sent
 	if err != nil {
 		return false, fmt.Errorf("code email: %w", err)
 	}
-	now := s.now().UTC()
-	err = s.tx.InTx(ctx, func(q store.Queries) error {
+	err = s.recordAndMail(ctx, b, u, "sign-in-code", msg, "code.requested", r.Client, func(q store.Queries, now time.Time) error {
 		o := store.OTP{UserID: u.ID, BusinessID: b.ID, CodeHash: codeHash(u.ID, code), CreatedAt: now, ExpiresAt: now.Add(codeTTL)}
-		if err := q.CreateOTP(ctx, &o); err != nil {
-			return err
-		}
-		if err := enqueueMail(ctx, q, "sign-in-code", b, u, msg, now); err != nil {
-			return err
-		}
-		return s.audit(ctx, q, store.AuditEvent{Type: "code.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
+		return q.CreateOTP(ctx, &o)
 	})
 	if err != nil {
 		return false, fmt.Errorf("send code: %w", err)
 	}
-	s.opts.MailQueued()
 	return true, nil
 }
 

@@ -70,21 +70,13 @@ func (s *Service) requestPasswordReset(ctx context.Context, r ResetRequest) (sen
 	if err != nil {
 		return false, fmt.Errorf("reset email: %w", err)
 	}
-	now := s.now().UTC()
-	err = s.tx.InTx(ctx, func(q store.Queries) error {
-		if err := q.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: b.ID, Language: lang,
-			CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion}); err != nil {
-			return err
-		}
-		if err := enqueueMail(ctx, q, "reset", b, u, msg, now); err != nil {
-			return err
-		}
-		return s.audit(ctx, q, store.AuditEvent{Type: "reset.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
+	err = s.recordAndMail(ctx, b, u, "reset", msg, "reset.requested", r.Client, func(q store.Queries, now time.Time) error {
+		return q.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: b.ID, Language: lang,
+			CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion})
 	})
 	if err != nil {
 		return false, fmt.Errorf("request reset: %w", err)
 	}
-	s.opts.MailQueued()
 	return true, nil
 }
 
@@ -258,6 +250,28 @@ func (s *Service) changePassword(ctx context.Context, q store.Queries, u store.U
 		}
 	}
 	return s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
+}
+
+// recordAndMail stores what a mailed secret needs (record), queues msg to u
+// and audits event in one transaction, then wakes the mail worker: a code
+// or link is never stored without its email, nor mailed without its record.
+func (s *Service) recordAndMail(ctx context.Context, b store.Business, u store.User, kind string, msg compose.Message,
+	event string, c Client, record func(q store.Queries, now time.Time) error) error {
+	now := s.now().UTC()
+	err := s.tx.InTx(ctx, func(q store.Queries) error {
+		if err := record(q, now); err != nil {
+			return err
+		}
+		if err := enqueueMail(ctx, q, kind, b, u, msg, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
+	})
+	if err != nil {
+		return err
+	}
+	s.opts.MailQueued()
+	return nil
 }
 
 // enqueueMail queues msg, of the given kind, from business b to user u in
