@@ -171,16 +171,13 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 	if !old.RevokedAt.IsZero() || !now.Before(old.ExpiresAt) || clientID != "" && clientID != old.ClientID {
 		return Grant{}, ErrInvalidGrant
 	}
-	u, err := s.cache.view(ctx).user(ctx, old.UserID)
-	if isNotFound(err) {
-		return Grant{}, ErrInvalidGrant
-	}
+	// The family dies with any revocation after its grant began (SPEC §6),
+	// and a user who must reset gets nothing but the reset.
+	u, holds, err := holder(ctx, s.cache.view(ctx), old.UserID, old.TokenVersion)
 	if err != nil {
 		return Grant{}, fmt.Errorf("refresh grant: %w", err)
 	}
-	// The family dies with any revocation after its grant began (SPEC §6),
-	// and a user who must reset gets nothing but the reset.
-	if !u.Active || u.MustReset || old.TokenVersion != u.TokenVersion {
+	if !holds {
 		return Grant{}, ErrInvalidGrant
 	}
 	tok, err := s.issue(ctx, u, token.KindAccess, old.ActorID, s.opts.DefaultValidity)
