@@ -43,16 +43,8 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 	if err := s.countRequest(ctx, "otp", r.Email, r.Client, codePerMail, codePerAddr, time.Hour); err != nil {
 		return err
 	}
-	start, floor := time.Now(), s.codeFloor.target()
-	sent, err := s.sendSignInCode(ctx, r)
-	took := time.Since(start)
-	if sent {
-		s.codeFloor.observe(took)
-	}
-	if err == nil {
-		padTo(ctx, floor, took)
-	}
-	return err
+	return s.codeFloor.pad(ctx, func() (bool, error) { return s.sendSignInCode(ctx, r) },
+		func(err error) bool { return err == nil })
 }
 
 // sendSignInCode does the work of SendSignInCode past the request limits;

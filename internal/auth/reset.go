@@ -32,16 +32,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, r ResetRequest) erro
 	if err := s.countRequest(ctx, "reset", r.Email, r.Client, p.ResetPerMail, p.ResetPerAddr, p.ResetWindow); err != nil {
 		return err
 	}
-	start, floor := time.Now(), s.resetFloor.target()
-	sent, err := s.requestPasswordReset(ctx, r)
-	took := time.Since(start)
-	if sent {
-		s.resetFloor.observe(took)
-	}
-	if err == nil || errors.Is(err, ErrNotFound) {
-		padTo(ctx, floor, took)
-	}
-	return err
+	return s.resetFloor.pad(ctx, func() (bool, error) { return s.requestPasswordReset(ctx, r) },
+		func(err error) bool { return err == nil || errors.Is(err, ErrNotFound) })
 }
 
 // requestPasswordReset does the work of RequestPasswordReset past the
