@@ -79,8 +79,7 @@ func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, cli
 			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL), TokenVersion: u.TokenVersion, ActorID: actorID}); err != nil {
 			return err
 		}
-		return s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID, ActorID: actorID,
-			Detail: `{"method":"` + method + `","jti":"` + tok.Claims.ID + `"}`}, c)
+		return s.auditSignIn(ctx, q, u, u.DefaultBusinessID, actorID, method, tok.Claims.ID, c)
 	})
 	if err != nil {
 		return Grant{}, fmt.Errorf("grant: %w", err)

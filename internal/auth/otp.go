@@ -165,8 +165,7 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 	if err != nil {
 		return Token{}, err
 	}
-	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: o.BusinessID,
-		Detail: `{"method":"code","jti":"` + tok.Claims.ID + `"}`}, c); err != nil {
+	if err := s.auditSignIn(ctx, nil, u, o.BusinessID, 0, "code", tok.Claims.ID, c); err != nil {
 		return Token{}, err
 	}
 	return tok, nil

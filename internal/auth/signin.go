@@ -42,8 +42,7 @@ func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (To
 		return Token{}, err
 	}
 	// The token is handed out only once its issuance is on record.
-	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
-		Detail: `{"method":"password","jti":"` + tok.Claims.ID + `"}`}, in.Client); err != nil {
+	if err := s.auditSignIn(ctx, nil, u, u.DefaultBusinessID, 0, "password", tok.Claims.ID, in.Client); err != nil {
 		return Token{}, err
 	}
 	return tok, nil
