@@ -88,13 +88,9 @@ func businessAdd(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSe
 	if nb.Slug == "" || nb.Name == "" {
 		return usagef("--slug and --name are required")
 	}
-	return withApp(ctx, *cfg, func(a *app) error {
+	return addAndPrintID(ctx, e, *cfg, func(a *app) (int64, error) {
 		b, err := a.Auth.CreateBusiness(ctx, nb, supportedLanguage)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(e.stdout, b.ID)
-		return nil
+		return b.ID, err
 	})
 }
 
@@ -158,13 +154,9 @@ func userAdd(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, a
 		// The same rule as business add (issue #15.7).
 		return auth.FieldErrors{"language": {"unsupported language " + nu.Language}}
 	}
-	return withApp(ctx, *cfg, func(a *app) error {
+	return addAndPrintID(ctx, e, *cfg, func(a *app) (int64, error) {
 		u, err := a.Auth.CreateUser(ctx, nu)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(e.stdout, u.ID)
-		return nil
+		return u.ID, err
 	})
 }
 

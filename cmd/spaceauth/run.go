@@ -57,31 +57,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
-	var err error
-	switch cmd {
-	case "serve":
-		err = cmdServe(ctx, e, rest, false)
-	case "demo":
-		err = cmdServe(ctx, e, rest, true)
-	case "migrate":
-		err = cmdMigrate(ctx, e, rest)
-	case "business":
-		err = cmdBusiness(ctx, e, rest)
-	case "user":
-		err = cmdUser(ctx, e, rest)
-	case "keys":
-		err = cmdKeys(ctx, e, rest)
-	case "audit":
-		err = cmdAudit(ctx, e, rest)
-	case "sso":
-		err = cmdSSO(ctx, e, rest)
-	case "help", "-h", "--help":
+	commands := map[string]func(context.Context, env, []string) error{
+		"serve":    func(ctx context.Context, e env, a []string) error { return cmdServe(ctx, e, a, false) },
+		"demo":     func(ctx context.Context, e env, a []string) error { return cmdServe(ctx, e, a, true) },
+		"migrate":  cmdMigrate,
+		"business": cmdBusiness,
+		"user":     cmdUser,
+		"keys":     cmdKeys,
+		"audit":    cmdAudit,
+		"sso":      cmdSSO,
+	}
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
 		return 0
-	default:
+	}
+	command, ok := commands[cmd]
+	if !ok {
 		fmt.Fprintf(stderr, "spaceauth: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+	err := command(ctx, e, rest)
 	if err == nil {
 		return 0
 	}

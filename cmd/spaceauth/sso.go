@@ -100,12 +100,21 @@ func ssoAddLDAP(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet
 }
 
 func addProvider(ctx context.Context, e env, cfg config.Config, np auth.NewProvider) error {
-	return withApp(ctx, cfg, func(a *app) error {
+	return addAndPrintID(ctx, e, cfg, func(a *app) (int64, error) {
 		p, err := a.Auth.AddProvider(ctx, np)
+		return p.ID, err
+	})
+}
+
+// addAndPrintID runs create in the application and prints the new record's
+// id, which is what every add command answers.
+func addAndPrintID(ctx context.Context, e env, cfg config.Config, create func(a *app) (int64, error)) error {
+	return withApp(ctx, cfg, func(a *app) error {
+		id, err := create(a)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, p.ID)
+		fmt.Fprintln(e.stdout, id)
 		return nil
 	})
 }

@@ -22,6 +22,20 @@ type NewBusiness struct {
 	HideUnknownEmails            bool
 }
 
+// businessProblems adds to fe what is wrong with a business's name, language
+// and (optional) domain: the checks creation and the console's settings share.
+func businessProblems(fe FieldErrors, name, language, domain string, supported func(string) bool) {
+	if msg := nameProblem(name); msg != "" {
+		fe.Add("name", msg)
+	}
+	if !supported(language) {
+		fe.Add("language", "unsupported language "+language)
+	}
+	if domain != "" && (!domainPattern.MatchString(domain) || len(domain) > 253) {
+		fe.Add("domain", "not a host name: "+domain)
+	}
+}
+
 // CreateBusiness validates and stores a business.
 func (s *Service) CreateBusiness(ctx context.Context, nb NewBusiness, supported func(string) bool) (store.Business, error) {
 	fe := FieldErrors{}
@@ -34,15 +48,7 @@ func (s *Service) CreateBusiness(ctx context.Context, nb NewBusiness, supported 
 	if !slugPattern.MatchString(nb.Slug) {
 		fe.Add("slug", "a slug is 1-63 lowercase letters, digits and inner hyphens")
 	}
-	if msg := nameProblem(nb.Name); msg != "" {
-		fe.Add("name", msg)
-	}
-	if !supported(nb.Language) {
-		fe.Add("language", "unsupported language "+nb.Language)
-	}
-	if nb.Domain != "" && (!domainPattern.MatchString(nb.Domain) || len(nb.Domain) > 253) {
-		fe.Add("domain", "not a host name: "+nb.Domain)
-	}
+	businessProblems(fe, nb.Name, nb.Language, nb.Domain, supported)
 	if len(fe) > 0 {
 		return store.Business{}, fe
 	}

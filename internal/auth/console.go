@@ -415,15 +415,7 @@ func (s *Service) ConsoleUpdateBusiness(ctx context.Context, op Operator, id int
 	bs.Name = strings.TrimSpace(bs.Name)
 	bs.Domain = strings.ToLower(strings.TrimSpace(bs.Domain))
 	fe := FieldErrors{}
-	if msg := nameProblem(bs.Name); msg != "" {
-		fe.Add("name", msg)
-	}
-	if !supported(bs.Language) {
-		fe.Add("language", "unsupported language "+bs.Language)
-	}
-	if bs.Domain != "" && (!domainPattern.MatchString(bs.Domain) || len(bs.Domain) > 253) {
-		fe.Add("domain", "not a host name: "+bs.Domain)
-	}
+	businessProblems(fe, bs.Name, bs.Language, bs.Domain, supported)
 	if len(fe) > 0 {
 		return store.Business{}, fe
 	}

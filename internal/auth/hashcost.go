@@ -217,6 +217,22 @@ func (f *workFloor) observe(took time.Duration) {
 	f.floor = 2 * recent[len(recent)*9/10]
 }
 
+// pad runs work, which says whether it sent an email; a run that sent
+// teaches the floor its cost, and an answer for which hide(err) holds (one
+// that must not tell whether the email is known) waits out the floor.
+func (f *workFloor) pad(ctx context.Context, work func() (sent bool, err error), hide func(error) bool) error {
+	start, floor := time.Now(), f.target()
+	sent, err := work()
+	took := time.Since(start)
+	if sent {
+		f.observe(took)
+	}
+	if hide(err) {
+		padTo(ctx, floor, took)
+	}
+	return err
+}
+
 func (f *workFloor) target() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()

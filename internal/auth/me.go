@@ -46,8 +46,7 @@ func (s *Service) ValidateCredentials(ctx context.Context, in PasswordSignIn) (P
 	if err != nil {
 		return Profile{}, err
 	}
-	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
-		Detail: `{"method":"validate","jti":"` + p.AccessToken.Claims.ID + `"}`}, in.Client); err != nil {
+	if err := s.auditSignIn(ctx, nil, u, u.DefaultBusinessID, 0, "validate", p.AccessToken.Claims.ID, in.Client); err != nil {
 		return Profile{}, err
 	}
 	return p, nil

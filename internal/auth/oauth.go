@@ -79,8 +79,7 @@ func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, cli
 			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL), TokenVersion: u.TokenVersion, ActorID: actorID}); err != nil {
 			return err
 		}
-		return s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID, ActorID: actorID,
-			Detail: `{"method":"` + method + `","jti":"` + tok.Claims.ID + `"}`}, c)
+		return s.auditSignIn(ctx, q, u, u.DefaultBusinessID, actorID, method, tok.Claims.ID, c)
 	})
 	if err != nil {
 		return Grant{}, fmt.Errorf("grant: %w", err)
@@ -171,16 +170,13 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 	if !old.RevokedAt.IsZero() || !now.Before(old.ExpiresAt) || clientID != "" && clientID != old.ClientID {
 		return Grant{}, ErrInvalidGrant
 	}
-	u, err := s.cache.view(ctx).user(ctx, old.UserID)
-	if isNotFound(err) {
-		return Grant{}, ErrInvalidGrant
-	}
+	// The family dies with any revocation after its grant began (SPEC §6),
+	// and a user who must reset gets nothing but the reset.
+	u, holds, err := holder(ctx, s.cache.view(ctx), old.UserID, old.TokenVersion)
 	if err != nil {
 		return Grant{}, fmt.Errorf("refresh grant: %w", err)
 	}
-	// The family dies with any revocation after its grant began (SPEC §6),
-	// and a user who must reset gets nothing but the reset.
-	if !u.Active || u.MustReset || old.TokenVersion != u.TokenVersion {
+	if !holds {
 		return Grant{}, ErrInvalidGrant
 	}
 	tok, err := s.issue(ctx, u, token.KindAccess, old.ActorID, s.opts.DefaultValidity)

@@ -43,16 +43,8 @@ func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error
 	if err := s.countRequest(ctx, "otp", r.Email, r.Client, codePerMail, codePerAddr, time.Hour); err != nil {
 		return err
 	}
-	start, floor := time.Now(), s.codeFloor.target()
-	sent, err := s.sendSignInCode(ctx, r)
-	took := time.Since(start)
-	if sent {
-		s.codeFloor.observe(took)
-	}
-	if err == nil {
-		padTo(ctx, floor, took)
-	}
-	return err
+	return s.codeFloor.pad(ctx, func() (bool, error) { return s.sendSignInCode(ctx, r) },
+		func(err error) bool { return err == nil })
 }
 
 // sendSignInCode does the work of SendSignInCode past the request limits;
@@ -100,22 +92,13 @@ func (s *Service) sendSignInCode(ctx context.Context, r SignInCodeRequest) (sent
 	if err != nil {
 		return false, fmt.Errorf("code email: %w", err)
 	}
-	now := s.now().UTC()
-	err = s.tx.InTx(ctx, func(q store.Queries) error {
+	err = s.recordAndMail(ctx, b, u, "sign-in-code", msg, "code.requested", r.Client, func(q store.Queries, now time.Time) error {
 		o := store.OTP{UserID: u.ID, BusinessID: b.ID, CodeHash: codeHash(u.ID, code), CreatedAt: now, ExpiresAt: now.Add(codeTTL)}
-		if err := q.CreateOTP(ctx, &o); err != nil {
-			return err
-		}
-		m := store.Mail{Kind: "sign-in-code", FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
-		if err := q.EnqueueMail(ctx, &m); err != nil {
-			return err
-		}
-		return s.audit(ctx, q, store.AuditEvent{Type: "code.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
+		return q.CreateOTP(ctx, &o)
 	})
 	if err != nil {
 		return false, fmt.Errorf("send code: %w", err)
 	}
-	s.opts.MailQueued()
 	return true, nil
 }
 
@@ -182,8 +165,7 @@ func (s *Service) VerifySignInCode(ctx context.Context, email, code string, c Cl
 	if err != nil {
 		return Token{}, err
 	}
-	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: o.BusinessID,
-		Detail: `{"method":"code","jti":"` + tok.Claims.ID + `"}`}, c); err != nil {
+	if err := s.auditSignIn(ctx, nil, u, o.BusinessID, 0, "code", tok.Claims.ID, c); err != nil {
 		return Token{}, err
 	}
 	return tok, nil

@@ -99,16 +99,13 @@ func (s *Service) Session(ctx context.Context, b store.Business, cookie string) 
 	if sess.BusinessID != b.ID || !now.Before(sess.ExpiresAt) {
 		return PortalSession{}, ErrNoSession
 	}
-	u, err := s.cache.view(ctx).user(ctx, sess.UserID)
-	if isNotFound(err) {
-		return PortalSession{}, ErrNoSession
-	}
+	// Disable, password change, sign-out-everywhere and require-reset move
+	// the version: sessions opened by sign-ins in flight die too.
+	u, ok, err := holder(ctx, s.cache.view(ctx), sess.UserID, sess.TokenVersion)
 	if err != nil {
 		return PortalSession{}, fmt.Errorf("session: %w", err)
 	}
-	// Disable, password change, sign-out-everywhere and require-reset move
-	// the version: sessions opened by sign-ins in flight die too.
-	if !u.Active || u.MustReset || sess.TokenVersion != u.TokenVersion {
+	if !ok {
 		return PortalSession{}, ErrNoSession
 	}
 	// Last use is informational; write it at most once a minute per session.

@@ -32,16 +32,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, r ResetRequest) erro
 	if err := s.countRequest(ctx, "reset", r.Email, r.Client, p.ResetPerMail, p.ResetPerAddr, p.ResetWindow); err != nil {
 		return err
 	}
-	start, floor := time.Now(), s.resetFloor.target()
-	sent, err := s.requestPasswordReset(ctx, r)
-	took := time.Since(start)
-	if sent {
-		s.resetFloor.observe(took)
-	}
-	if err == nil || errors.Is(err, ErrNotFound) {
-		padTo(ctx, floor, took)
-	}
-	return err
+	return s.resetFloor.pad(ctx, func() (bool, error) { return s.requestPasswordReset(ctx, r) },
+		func(err error) bool { return err == nil || errors.Is(err, ErrNotFound) })
 }
 
 // requestPasswordReset does the work of RequestPasswordReset past the
@@ -70,22 +62,13 @@ func (s *Service) requestPasswordReset(ctx context.Context, r ResetRequest) (sen
 	if err != nil {
 		return false, fmt.Errorf("reset email: %w", err)
 	}
-	now := s.now().UTC()
-	err = s.tx.InTx(ctx, func(q store.Queries) error {
-		if err := q.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: b.ID, Language: lang,
-			CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion}); err != nil {
-			return err
-		}
-		m := store.Mail{Kind: "reset", FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
-		if err := q.EnqueueMail(ctx, &m); err != nil {
-			return err
-		}
-		return s.audit(ctx, q, store.AuditEvent{Type: "reset.requested", UserID: u.ID, BusinessID: b.ID}, r.Client)
+	err = s.recordAndMail(ctx, b, u, "reset", msg, "reset.requested", r.Client, func(q store.Queries, now time.Time) error {
+		return q.CreateResetToken(ctx, store.ResetToken{Hash: hash, UserID: u.ID, BusinessID: b.ID, Language: lang,
+			CreatedAt: now, ExpiresAt: now.Add(s.opts.ResetTTL), TokenVersion: u.TokenVersion})
 	})
 	if err != nil {
 		return false, fmt.Errorf("request reset: %w", err)
 	}
-	s.opts.MailQueued()
 	return true, nil
 }
 
@@ -254,12 +237,40 @@ func (s *Service) changePassword(ctx context.Context, q store.Queries, u store.U
 		}
 	}
 	if msg != nil {
-		m := store.Mail{Kind: "password-changed", FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
-		if err := q.EnqueueMail(ctx, &m); err != nil {
+		if err := enqueueMail(ctx, q, "password-changed", b, u, *msg, now); err != nil {
 			return fmt.Errorf("change password: %w", err)
 		}
 	}
 	return s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
+}
+
+// recordAndMail stores what a mailed secret needs (record), queues msg to u
+// and audits event in one transaction, then wakes the mail worker: a code
+// or link is never stored without its email, nor mailed without its record.
+func (s *Service) recordAndMail(ctx context.Context, b store.Business, u store.User, kind string, msg compose.Message,
+	event string, c Client, record func(q store.Queries, now time.Time) error) error {
+	now := s.now().UTC()
+	err := s.tx.InTx(ctx, func(q store.Queries) error {
+		if err := record(q, now); err != nil {
+			return err
+		}
+		if err := enqueueMail(ctx, q, kind, b, u, msg, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, store.AuditEvent{Type: event, UserID: u.ID, BusinessID: b.ID}, c)
+	})
+	if err != nil {
+		return err
+	}
+	s.opts.MailQueued()
+	return nil
+}
+
+// enqueueMail queues msg, of the given kind, from business b to user u in
+// the transaction q: every email the flows send goes out this one way.
+func enqueueMail(ctx context.Context, q store.Queries, kind string, b store.Business, u store.User, msg compose.Message, now time.Time) error {
+	m := store.Mail{Kind: kind, FromName: b.Name, To: u.Email, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, CreatedAt: now}
+	return q.EnqueueMail(ctx, &m)
 }
 
 // StartPasswordReset is SPEC §5.4's start: like RequestPasswordReset for the

@@ -251,6 +251,14 @@ func stripPort(host string) string {
 // audit records a security event. Its error is the caller's to act on: an
 // event that cannot be written refuses what it records (SPEC §6 "Fail
 // closed"); inside a transaction, returning it rolls the change back.
+// auditSignIn records that u signed in to business by method and was given
+// the token jti (actorID: the operator acting as u, 0 if none); q is the
+// transaction to write in, nil for none.
+func (s *Service) auditSignIn(ctx context.Context, q store.Queries, u store.User, business, actorID int64, method, jti string, c Client) error {
+	return s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: business, ActorID: actorID,
+		Detail: `{"method":"` + method + `","jti":"` + jti + `"}`}, c)
+}
+
 func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) error {
 	e.At = s.now().UTC()
 	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)

@@ -42,8 +42,7 @@ func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (To
 		return Token{}, err
 	}
 	// The token is handed out only once its issuance is on record.
-	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: u.DefaultBusinessID,
-		Detail: `{"method":"password","jti":"` + tok.Claims.ID + `"}`}, in.Client); err != nil {
+	if err := s.auditSignIn(ctx, nil, u, u.DefaultBusinessID, 0, "password", tok.Claims.ID, in.Client); err != nil {
 		return Token{}, err
 	}
 	return tok, nil
@@ -281,6 +280,21 @@ func (s *Service) VerifyBearer(ctx context.Context, raw string) (store.User, tok
 	return u, claims, nil
 }
 
+// holder loads user id through view and says whether what was issued to it
+// at token version still holds: the user exists, is active, need not reset,
+// and has not moved its version since (disable, password change, sign-out
+// everywhere and require-reset all move it). Only storage failures are errors.
+func holder(ctx context.Context, view stateView, id, version int64) (store.User, bool, error) {
+	u, err := view.user(ctx, id)
+	if isNotFound(err) {
+		return store.User{}, false, nil
+	}
+	if err != nil {
+		return store.User{}, false, err
+	}
+	return u, u.Active && !u.MustReset && version == u.TokenVersion, nil
+}
+
 // liveUser loads the token's user and applies every revocation rule.
 func (s *Service) liveUser(ctx context.Context, c token.Claims) (store.User, error) {
 	id, err := strconv.ParseInt(c.Subject, 10, 64)
@@ -288,14 +302,11 @@ func (s *Service) liveUser(ctx context.Context, c token.Claims) (store.User, err
 		return store.User{}, ErrBadCredentials
 	}
 	view := s.cache.view(ctx)
-	u, err := view.user(ctx, id)
-	if isNotFound(err) {
-		return store.User{}, ErrBadCredentials
-	}
+	u, ok, err := holder(ctx, view, id, c.Version)
 	if err != nil {
 		return store.User{}, fmt.Errorf("verify token: %w", err)
 	}
-	if !u.Active || u.MustReset || c.Version != u.TokenVersion {
+	if !ok {
 		return store.User{}, ErrBadCredentials
 	}
 	revoked, err := view.revoked(ctx, c.ID)

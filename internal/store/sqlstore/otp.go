@@ -30,10 +30,5 @@ func (q *queries) OTPTry(ctx context.Context, id int64) (int, error) {
 }
 
 func (q *queries) SpendOTP(ctx context.Context, id int64, at time.Time) (bool, error) {
-	res, err := q.exec(ctx, `UPDATE otp_codes SET spent_at = ? WHERE id = ? AND spent_at = 0`, ns(at), id)
-	if err != nil {
-		return false, q.wrap("spend otp", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, q.wrap("spend otp", err)
+	return q.execOne(ctx, "spend otp", `UPDATE otp_codes SET spent_at = ? WHERE id = ? AND spent_at = 0`, ns(at), id)
 }

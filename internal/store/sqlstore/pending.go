@@ -30,10 +30,5 @@ func (q *queries) PendingSignInTry(ctx context.Context, hash []byte) (int, error
 }
 
 func (q *queries) SpendPendingSignIn(ctx context.Context, hash []byte, at time.Time) (bool, error) {
-	res, err := q.exec(ctx, `UPDATE twofactor_pending SET spent_at = ? WHERE hash = ? AND spent_at = 0`, ns(at), hash)
-	if err != nil {
-		return false, q.wrap("spend pending sign-in", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, q.wrap("spend pending sign-in", err)
+	return q.execOne(ctx, "spend pending sign-in", `UPDATE twofactor_pending SET spent_at = ? WHERE hash = ? AND spent_at = 0`, ns(at), hash)
 }

@@ -26,12 +26,7 @@ func (q *queries) RefreshTokenByHash(ctx context.Context, hash []byte) (store.Re
 }
 
 func (q *queries) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time) (bool, error) {
-	res, err := q.exec(ctx, `UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0`, ns(at), hash)
-	if err != nil {
-		return false, q.wrap("rotate refresh token", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, q.wrap("rotate refresh token", err)
+	return q.execOne(ctx, "rotate refresh token", `UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0`, ns(at), hash)
 }
 
 func (q *queries) RevokeRefreshFamily(ctx context.Context, family string, at time.Time) error {

@@ -439,6 +439,17 @@ func collect[T any](q *queries, op string, rows *sql.Rows, err error, scan func(
 	return out, q.wrap(op, rows.Err())
 }
 
+// execOne runs a conditional write and reports whether it changed exactly
+// one row: how the store lets one of two racing spends win.
+func (q *queries) execOne(ctx context.Context, op, query string, args ...any) (bool, error) {
+	res, err := q.exec(ctx, query, args...)
+	if err != nil {
+		return false, q.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, q.wrap(op, err)
+}
+
 func (q *queries) wrap(op string, err error) error {
 	switch {
 	case err == nil:

@@ -51,12 +51,7 @@ func (q *queries) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 
 func (q *queries) SpendToken(ctx context.Context, jti string, expiresAt time.Time) (bool, error) {
 	// The primary key decides the race: exactly one insert lands.
-	res, err := q.exec(ctx, `INSERT INTO spent_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, jti, ns(expiresAt))
-	if err != nil {
-		return false, q.wrap("spend token", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, q.wrap("spend token", err)
+	return q.execOne(ctx, "spend token", `INSERT INTO spent_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, jti, ns(expiresAt))
 }
 
 const sessionCols = `id, hash, user_id, business_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip, token_version`
@@ -123,10 +118,5 @@ func (q *queries) SpendResetTokens(ctx context.Context, userID int64, at time.Ti
 }
 
 func (q *queries) SpendResetToken(ctx context.Context, hash []byte, at time.Time) (bool, error) {
-	res, err := q.exec(ctx, `UPDATE reset_tokens SET spent_at = ? WHERE hash = ? AND spent_at = 0`, ns(at), hash)
-	if err != nil {
-		return false, q.wrap("spend reset token", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, q.wrap("spend reset token", err)
+	return q.execOne(ctx, "spend reset token", `UPDATE reset_tokens SET spent_at = ? WHERE hash = ? AND spent_at = 0`, ns(at), hash)
 }

@@ -42,12 +42,7 @@ func (q *queries) DisableTOTP(ctx context.Context, userID int64) error {
 
 func (q *queries) UseTOTPStep(ctx context.Context, userID, step int64) (bool, error) {
 	// One conditional update decides a race between two uses of one code.
-	res, err := q.exec(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, userID, step)
-	if err != nil {
-		return false, q.wrap("use totp step", err)
-	}
-	n, err := res.RowsAffected()
-	return n == 1, q.wrap("use totp step", err)
+	return q.execOne(ctx, "use totp step", `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, userID, step)
 }
 
 func (q *queries) UseRecoveryCode(ctx context.Context, userID int64, hash []byte, at time.Time) (bool, error) {

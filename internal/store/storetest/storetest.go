@@ -95,6 +95,31 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// spendsOnce checks a one-time operation: the first call wins, the second,
+// with the same arguments, does not.
+func spendsOnce(t *testing.T, what string, spend func() (bool, error)) {
+	t.Helper()
+	ok, err := spend()
+	must(t, err)
+	again, err := spend()
+	must(t, err)
+	if !ok || again {
+		t.Errorf("%s: first %v, second %v", what, ok, again)
+	}
+}
+
+// countsTries checks that n calls of try count 1, 2, ... n.
+func countsTries(t *testing.T, n int, try func() (int, error)) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		got, err := try()
+		must(t, err)
+		if got != i {
+			t.Errorf("try %d counted as %d", i, got)
+		}
+	}
+}
+
 func mkBusiness(t *testing.T, s store.Store, slug string) store.Business {
 	t.Helper()
 	b := store.Business{Slug: slug, Name: "Space " + slug, Language: "en", CreatedAt: t0}
