@@ -120,7 +120,7 @@ func (s *Server) handleAccountTOTPStart(w http.ResponseWriter, r *http.Request) 
 	if _, ok := s.form(w, r); !ok {
 		return
 	}
-	ps, ok := s.accountSession(w, r)
+	ps, ok := s.credentialSession(w, r, auth.ActionTOTPEnrol)
 	if !ok {
 		return
 	}
@@ -141,7 +141,7 @@ func (s *Server) handleAccountTOTPConfirm(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	ps, ok := s.accountSession(w, r)
+	ps, ok := s.credentialSession(w, r, auth.ActionTOTPEnrol)
 	if !ok {
 		return
 	}
@@ -162,7 +162,7 @@ func (s *Server) handleAccountTOTPRecovery(w http.ResponseWriter, r *http.Reques
 	if !ok {
 		return
 	}
-	ps, ok := s.accountSession(w, r)
+	ps, ok := s.credentialSession(w, r, auth.ActionRecoveryRegenerate)
 	if !ok {
 		return
 	}
@@ -189,7 +189,7 @@ func (s *Server) handleAccountTOTPDisable(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	ps, ok := s.accountSession(w, r)
+	ps, ok := s.credentialSession(w, r, auth.ActionTOTPDisable)
 	if !ok {
 		return
 	}

@@ -387,6 +387,25 @@ func (s *Server) accountSession(w http.ResponseWriter, r *http.Request) (auth.Po
 	return ps, true
 }
 
+// credentialSession is accountSession for the actions that add or remove
+// a lasting credential (a passkey, TOTP, recovery codes): a session opened
+// from an impersonation link is refused them (403, audited).
+func (s *Server) credentialSession(w http.ResponseWriter, r *http.Request, action string) (auth.PortalSession, bool) {
+	ps, ok := s.accountSession(w, r)
+	if !ok {
+		return ps, false
+	}
+	if err := s.auth.RefuseImpersonated(r.Context(), ps, action, s.client(r)); err != nil {
+		if wantsJSON(r) || strings.HasSuffix(r.URL.Path, "/begin") {
+			s.fail(w, r, err)
+		} else {
+			s.accountError(w, r, err)
+		}
+		return auth.PortalSession{}, false
+	}
+	return ps, true
+}
+
 // handleAccountPasskeyBegin starts adding a passkey from the account page.
 func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 	in, err := readPasskeyInput(w, r)
@@ -398,7 +417,7 @@ func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Reques
 		s.fail(w, r, errCSRF)
 		return
 	}
-	ps, ok := s.accountSession(w, r)
+	ps, ok := s.credentialSession(w, r, auth.ActionPasskeyRegister)
 	if !ok {
 		return
 	}
@@ -428,7 +447,7 @@ func (s *Server) handleAccountPasskeyAdd(w http.ResponseWriter, r *http.Request)
 		s.failPage(w, r, errCSRF)
 		return
 	}
-	ps, ok := s.accountSession(w, r)
+	ps, ok := s.credentialSession(w, r, auth.ActionPasskeyRegister)
 	if !ok {
 		return
 	}
