@@ -79,11 +79,19 @@ func (c *Console) MemberAction(w http.ResponseWriter, r *http.Request) {
 	action := auth.MemberAction(r.PathValue("action"))
 	switch action {
 	case auth.ActionDisable, auth.ActionEnable, auth.ActionRequireReset, auth.ActionSendReset, auth.ActionEndSessions:
+		err = c.d.Auth.ConsoleAct(r.Context(), op, id, action, c.d.Lang(r), c.d.Client(r))
+	case auth.ActionRemovePasskey:
+		pid, perr := strconv.ParseInt(r.PostFormValue("passkey"), 10, 64)
+		if perr != nil || pid <= 0 {
+			err = auth.ErrNotFound
+		} else {
+			err = c.d.Auth.ConsoleRemovePasskey(r.Context(), op, id, pid, c.d.Client(r))
+		}
 	default:
 		c.d.Fail(w, r, auth.ErrNotFound)
 		return
 	}
-	if err := c.d.Auth.ConsoleAct(r.Context(), op, id, action, c.d.Lang(r), c.d.Client(r)); err != nil {
+	if err != nil {
 		c.d.Fail(w, r, err)
 		return
 	}
