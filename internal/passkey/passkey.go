@@ -225,13 +225,20 @@ func (v *Verifier) FinishLogin(rp RP, session, response []byte, lookup Lookup) (
 	// Only the counter and the flags move in a login; a record whose flags
 	// stayed need not be marshalled and written again.
 	for _, c := range owner.creds {
-		if bytes.Equal(c.ID, cred.ID) && c.Flags == cred.Flags {
+		if bytes.Equal(c.ID, cred.ID) && sameFlags(c.Flags, cred.Flags) {
 			return Verified{CredentialID: cred.ID, SignCount: cred.Authenticator.SignCount, CloneWarning: cred.Authenticator.CloneWarning}, nil
 		}
 	}
 	out, err := verified(cred)
 	out.RecordChanged = true
 	return out, err
+}
+
+// sameFlags compares the flags a record keeps (the exported ones; the raw
+// byte of the last ceremony is not marshalled).
+func sameFlags(a, b webauthn.CredentialFlags) bool {
+	return a.UserPresent == b.UserPresent && a.UserVerified == b.UserVerified &&
+		a.BackupEligible == b.BackupEligible && a.BackupState == b.BackupState
 }
 
 func verified(c *webauthn.Credential) (Verified, error) {
