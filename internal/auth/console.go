@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,6 +154,10 @@ type MemberDetail struct {
 	// Identities are the member's federated links (SPEC §8) at providers
 	// the operator sees.
 	Identities []IdentityView
+	// Passkeys are the member's passkeys (SPEC §9) at the relying parties
+	// the operator sees: every one for an administrator, the scope
+	// business's host for a User-Edit holder.
+	Passkeys []store.Passkey
 }
 
 // IdentityView is one federated link as the console shows it.
@@ -201,7 +206,61 @@ func (s *Service) ConsoleMember(ctx context.Context, op Operator, id int64) (Mem
 			d.Identities = append(d.Identities, IdentityView{Provider: p.Name, Kind: p.Kind, Subject: l.Subject, Email: l.Email, LastUsedAt: l.LastUsedAt})
 		}
 	}
+	if d.Passkeys, err = s.consolePasskeys(ctx, op, u.ID); err != nil {
+		return MemberDetail{}, err
+	}
 	return d, nil
+}
+
+// consolePasskeys lists userID's passkeys at the relying parties op sees.
+func (s *Service) consolePasskeys(ctx context.Context, op Operator, userID int64) ([]store.Passkey, error) {
+	rp := ""
+	if !op.Admin() && op.Scope != nil {
+		rp = s.passkeyRP(*op.Scope).ID
+	}
+	list, err := s.passkeyDB.UserPasskeys(ctx, userID, rp)
+	if err != nil {
+		return nil, fmt.Errorf("member passkeys: %w", err)
+	}
+	for i := range list {
+		list[i].Data = nil // the page shows names and dates only
+	}
+	return list, nil
+}
+
+// ConsoleRemovePasskey removes passkey pid of member id for op, audited
+// as passkey.removed with op as the actor. A passkey op does not see (of
+// another member, or at another business's host) is ErrNotFound.
+func (s *Service) ConsoleRemovePasskey(ctx context.Context, op Operator, id, pid int64, c Client) error {
+	u, err := s.consoleUser(ctx, op, id, true)
+	if err != nil {
+		return err
+	}
+	list, err := s.consolePasskeys(ctx, op, u.ID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(list, func(p store.Passkey) bool { return p.ID == pid }) {
+		return ErrNotFound
+	}
+	bid := int64(0)
+	if op.Scope != nil {
+		bid = op.Scope.ID
+	}
+	err = s.tx.InTx(ctx, func(q store.Queries) error {
+		if err := q.DeletePasskey(ctx, u.ID, pid); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, store.AuditEvent{Type: "passkey.removed", UserID: u.ID, BusinessID: bid, ActorID: op.User.ID,
+			Detail: fmt.Sprintf(`{"via":"console","passkey":%d}`, pid)}, c)
+	})
+	if isNotFound(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("console remove passkey: %w", err)
+	}
+	return nil
 }
 
 // ConsoleProviders returns the identity providers (SPEC §8) of the
@@ -251,6 +310,9 @@ const (
 	ActionRequireReset MemberAction = "require-reset"
 	ActionSendReset    MemberAction = "send-reset"
 	ActionEndSessions  MemberAction = "end-sessions"
+	// ActionRemovePasskey takes the passkey's id in the form field
+	// "passkey" (ConsoleRemovePasskey).
+	ActionRemovePasskey MemberAction = "remove-passkey"
 )
 
 // ConsoleAct applies action to user id for op, audited with op as the

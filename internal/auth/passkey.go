@@ -215,7 +215,18 @@ func (l passkeyLogin) commit(ctx context.Context, q store.Queries, at time.Time)
 		}
 		return fmt.Errorf("passkey sign-in: %w", err)
 	}
-	moved, err := q.UsePasskey(ctx, l.passkey.ID, l.passkey.SignCount, int64(l.ver.SignCount), l.ver.Data, at)
+	// A counter that stayed (an authenticator without one, always 0) and
+	// a record that stayed need no write but last use, at most once a
+	// minute; the challenge taken above already makes the answer one-time.
+	to := int64(l.ver.SignCount)
+	if to == l.passkey.SignCount && !l.ver.RecordChanged && at.Sub(l.passkey.LastUsedAt) < time.Minute {
+		return nil
+	}
+	var data []byte // nil keeps the stored record
+	if l.ver.RecordChanged {
+		data = l.ver.Data
+	}
+	moved, err := q.UsePasskey(ctx, l.passkey.ID, l.passkey.SignCount, to, data, at)
 	if err != nil {
 		return fmt.Errorf("passkey sign-in: %w", err)
 	}
@@ -272,7 +283,9 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 			return passkey.Account{}, errUnknownPasskey
 		}
 		pk = p
-		return passkey.Account{Handle: userHandle(p.UserID), Credentials: [][]byte{p.Data}}, nil
+		// The counter column is the current one: the record is rewritten
+		// only when the authenticator's flags move.
+		return passkey.Account{Handle: userHandle(p.UserID), Credentials: [][]byte{p.Data}, SignCounts: []uint32{uint32(p.SignCount)}}, nil
 	}
 	ver, err := s.passkeys.FinishLogin(rp, ch.Data, response, lookup)
 	switch {

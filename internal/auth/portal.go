@@ -64,7 +64,7 @@ func (s *Service) openSession(ctx context.Context, u store.User, b store.Busines
 	}
 	now := s.now().UTC()
 	sess := store.Session{Hash: hash, UserID: u.ID, BusinessID: b.ID, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.opts.SessionTTL), UserAgent: truncate(c.UserAgent, 512), ClientIP: c.IP, TokenVersion: u.TokenVersion}
+		ExpiresAt: now.Add(s.opts.SessionTTL), UserAgent: truncate(c.UserAgent, 512), ClientIP: c.IP, TokenVersion: u.TokenVersion, ActorID: actorID}
 	err = s.tx.InTx(ctx, func(q store.Queries) error {
 		if before != nil {
 			if err := before(q); err != nil {

@@ -109,7 +109,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) error {
 // handleAccountTOTPStart begins enrolment: the page shows the QR code and
 // the secret, and asks for a code.
 func (s *Server) handleAccountTOTPStart(w http.ResponseWriter, r *http.Request, f fields) error {
-	ps, ok, err := s.accountSession(w, r)
+	ps, ok, err := s.credentialSession(w, r, auth.ActionTOTPEnrol)
 	if !ok {
 		return err
 	}
@@ -125,7 +125,7 @@ func (s *Server) handleAccountTOTPStart(w http.ResponseWriter, r *http.Request, 
 // handleAccountTOTPConfirm turns two-factor on with a code from the app
 // and shows the recovery codes, once.
 func (s *Server) handleAccountTOTPConfirm(w http.ResponseWriter, r *http.Request, f fields) error {
-	ps, ok, err := s.accountSession(w, r)
+	ps, ok, err := s.credentialSession(w, r, auth.ActionTOTPEnrol)
 	if !ok {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Server) handleAccountTOTPConfirm(w http.ResponseWriter, r *http.Request
 // handleAccountTOTPRecovery replaces the recovery codes (a current code
 // proves the second factor is at hand).
 func (s *Server) handleAccountTOTPRecovery(w http.ResponseWriter, r *http.Request, f fields) error {
-	ps, ok, err := s.accountSession(w, r)
+	ps, ok, err := s.credentialSession(w, r, auth.ActionRecoveryRegenerate)
 	if !ok {
 		return err
 	}
@@ -163,7 +163,7 @@ func (s *Server) showRecoveryCodes(w http.ResponseWriter, r *http.Request, ps au
 
 // handleAccountTOTPDisable turns two-factor off with a current code.
 func (s *Server) handleAccountTOTPDisable(w http.ResponseWriter, r *http.Request, f fields) error {
-	ps, ok, err := s.accountSession(w, r)
+	ps, ok, err := s.credentialSession(w, r, auth.ActionTOTPDisable)
 	if !ok {
 		return err
 	}

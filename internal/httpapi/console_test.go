@@ -516,3 +516,68 @@ func TestConsoleSessionLastsAWorkingDay(t *testing.T) {
 		t.Errorf("console session after 13 h: %s", a)
 	}
 }
+
+// TestConsoleMemberPasskeys (SPEC §10 "view ... passkeys"): the member
+// page lists the member's passkeys (name, host, dates) and removes one,
+// with CSRF and audited with the acting operator; a removed passkey signs
+// in no more.
+func TestConsoleMemberPasskeys(t *testing.T) {
+	l := newLab(t, newHarness(t))
+	alice := l.f.alice.ID
+	cred := registerPasskey(t, l.h, l.client(t), signIn(t, l.h, l.client(t), "alice@example.com", 30), "demo")
+	adm := consoleAdmin(t, l)
+	admin := consoleSignIn(t, l, adm)
+	base := l.h.base()
+	member := base + "/admin/members/" + itoa(alice)
+
+	_, _, page := do(t, admin, "GET", member, "", "")
+	m := regexp.MustCompile(`name="passkey" value="(\d+)"`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, "Test key") || !strings.Contains(page, "demo.localhost") {
+		t.Fatalf("alice's passkey not on the member page: %s", page)
+	}
+	pid := m[1]
+
+	refused := []struct {
+		name string
+		send func() answer
+		want int
+	}{
+		{"no CSRF token", func() answer {
+			return send(t, admin, "POST", member+"/remove-passkey", ctForm, form("csrf", strings.Repeat("x", 43), "passkey", pid))
+		}, http.StatusForbidden},
+		{"another member's page", func() answer {
+			return consolePost(t, admin, base, "/admin/members/"+itoa(l.f.bob.ID)+"/remove-passkey", "passkey", pid)
+		}, http.StatusNotFound},
+		{"unknown passkey", func() answer {
+			return consolePost(t, admin, base, "/admin/members/"+itoa(alice)+"/remove-passkey", "passkey", "999999")
+		}, http.StatusNotFound},
+		{"not a number", func() answer {
+			return consolePost(t, admin, base, "/admin/members/"+itoa(alice)+"/remove-passkey", "passkey", "x")
+		}, http.StatusNotFound},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			if a := tc.send(); a.status != tc.want {
+				t.Errorf("%s, want %d", a, tc.want)
+			}
+		})
+	}
+	if e := passkeyToken(t, l.h, l.client(t), "demo", cred); e.Status != 200 {
+		t.Fatalf("a refused removal removed the passkey: %+v", e)
+	}
+
+	a := consolePost(t, admin, base, "/admin/members/"+itoa(alice)+"/remove-passkey", "passkey", pid)
+	if a.status != http.StatusSeeOther || !strings.HasSuffix(a.location, "?done=remove-passkey") {
+		t.Fatalf("remove: %s %s", a, a.body)
+	}
+	_, _, page = do(t, admin, "GET", base+a.location, "", "")
+	if strings.Contains(page, "Test key") || !strings.Contains(page, "No passkeys.") || !strings.Contains(page, "The passkey was removed") {
+		t.Errorf("member page after the removal: %s", page)
+	}
+	if !auditHas(t, l, "passkey.removed", alice, adm.owner.ID) {
+		t.Error("the removal is not audited with the administrator as actor")
+	}
+	if e := passkeyToken(t, l.h, l.client(t), "demo", cred); e.Status != 401 || e.WasSuccessful {
+		t.Errorf("the removed passkey signed in: %+v", e)
+	}
+}

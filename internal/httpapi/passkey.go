@@ -373,6 +373,20 @@ func (s *Server) accountSession(w http.ResponseWriter, r *http.Request) (ps auth
 	return auth.PortalSession{}, false, nil
 }
 
+// credentialSession is accountSession for the actions that add or remove
+// a lasting credential (a passkey, TOTP, recovery codes): a session opened
+// from an impersonation link is refused them (403, audited).
+func (s *Server) credentialSession(w http.ResponseWriter, r *http.Request, action string) (auth.PortalSession, bool, error) {
+	ps, ok, err := s.accountSession(w, r)
+	if !ok {
+		return ps, false, err
+	}
+	if err := s.auth.RefuseImpersonated(r.Context(), ps, action, s.client(r)); err != nil {
+		return auth.PortalSession{}, false, err
+	}
+	return ps, true, nil
+}
+
 // handleAccountPasskeyBegin starts adding a passkey from the account page.
 func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Request) error {
 	in, err := readPasskeyInput(w, r)
@@ -382,7 +396,7 @@ func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Reques
 	if !s.passkeyCSRF(r, in) {
 		return errCSRF
 	}
-	ps, ok, err := s.accountSession(w, r)
+	ps, ok, err := s.credentialSession(w, r, auth.ActionPasskeyRegister)
 	if !ok {
 		return err
 	}
@@ -410,7 +424,7 @@ func (s *Server) handleAccountPasskeyAdd(w http.ResponseWriter, r *http.Request)
 	if !s.passkeyCSRF(r, in) {
 		return errCSRF
 	}
-	ps, ok, err := s.accountSession(w, r)
+	ps, ok, err := s.credentialSession(w, r, auth.ActionPasskeyRegister)
 	if !ok {
 		return err
 	}

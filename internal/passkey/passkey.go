@@ -1,6 +1,7 @@
 package passkey
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,11 @@ type Account struct {
 	Handle            []byte
 	Name, DisplayName string
 	Credentials       [][]byte
+	// SignCounts, when set, are the credentials' current signature
+	// counters (kept apart from the records, so that a sign-in need not
+	// rewrite the record only to move its counter); they replace the
+	// counters inside the records.
+	SignCounts []uint32
 }
 
 // Verified is a checked ceremony: the credential id and its record (the
@@ -36,6 +42,10 @@ type Verified struct {
 	CredentialID []byte
 	Data         []byte
 	SignCount    uint32
+	// RecordChanged (FinishLogin only): the record differs from the stored
+	// one in more than its counter (the authenticator's flags moved), so
+	// Data must be kept; otherwise Data is nil.
+	RecordChanged bool
 	// CloneWarning: the authenticator's counter did not increase, so two
 	// copies of the private key may exist.
 	CloneWarning bool
@@ -95,6 +105,9 @@ func newUser(a Account) (user, error) {
 		var c webauthn.Credential
 		if err := json.Unmarshal(d, &c); err != nil {
 			return user{}, fmt.Errorf("passkey: stored credential: %w", err)
+		}
+		if i := len(u.creds); i < len(a.SignCounts) {
+			c.Authenticator.SignCount = a.SignCounts[i]
 		}
 		u.creds = append(u.creds, c)
 	}
@@ -189,14 +202,18 @@ func (v *Verifier) FinishLogin(rp RP, session, response []byte, lookup Lookup) (
 	if err != nil {
 		return Verified{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	var lookupErr error
+	var (
+		lookupErr error
+		owner     user
+	)
 	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
 		a, err := lookup(rawID, userHandle)
 		if err != nil {
 			lookupErr = err
 			return nil, err
 		}
-		return newUser(a)
+		owner, err = newUser(a)
+		return owner, err
 	}
 	cred, err := w.ValidateDiscoverableLogin(handler, sd, parsed)
 	if lookupErr != nil {
@@ -205,7 +222,23 @@ func (v *Verifier) FinishLogin(rp RP, session, response []byte, lookup Lookup) (
 	if err != nil {
 		return Verified{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return verified(cred)
+	// Only the counter and the flags move in a login; a record whose flags
+	// stayed need not be marshalled and written again.
+	for _, c := range owner.creds {
+		if bytes.Equal(c.ID, cred.ID) && sameFlags(c.Flags, cred.Flags) {
+			return Verified{CredentialID: cred.ID, SignCount: cred.Authenticator.SignCount, CloneWarning: cred.Authenticator.CloneWarning}, nil
+		}
+	}
+	out, err := verified(cred)
+	out.RecordChanged = true
+	return out, err
+}
+
+// sameFlags compares the flags a record keeps (the exported ones; the raw
+// byte of the last ceremony is not marshalled).
+func sameFlags(a, b webauthn.CredentialFlags) bool {
+	return a.UserPresent == b.UserPresent && a.UserVerified == b.UserVerified &&
+		a.BackupEligible == b.BackupEligible && a.BackupState == b.BackupState
 }
 
 func verified(c *webauthn.Credential) (Verified, error) {

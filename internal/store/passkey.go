@@ -17,7 +17,7 @@ type Passkeys interface {
 	// lists those of every relying party.
 	UserPasskeys(ctx context.Context, userID int64, rpID string) ([]Passkey, error)
 	// UsePasskey records an accepted assertion: the new signature counter
-	// and credential data. It reports false, changing nothing, when the
+	// and, when data is not nil, the credential record. It reports false, changing nothing, when the
 	// stored counter is no longer fromCount (a concurrent use won).
 	UsePasskey(ctx context.Context, id int64, fromCount, toCount int64, data []byte, at time.Time) (bool, error)
 	// RenamePasskey and DeletePasskey act on the user's own credential

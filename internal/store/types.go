@@ -89,6 +89,10 @@ type Session struct {
 	// opened the session was checked; a session whose version is not the
 	// user's current one is dead (SPEC §6).
 	TokenVersion int64
+	// ActorID is the administrator whose impersonation token opened the
+	// session (0 when none); such a session may not add lasting
+	// credentials to the account.
+	ActorID int64
 }
 
 // ResetToken is a password-reset token. Only its hash is kept.

@@ -109,7 +109,7 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request, title string, 
 
 func validNotice(m string) bool {
 	switch m {
-	case "disable", "enable", "require-reset", "send-reset", "end-sessions", "added", "business", "business_updated", "rotated":
+	case "disable", "enable", "require-reset", "send-reset", "end-sessions", "remove-passkey", "added", "business", "business_updated", "rotated":
 		return true
 	}
 	return false

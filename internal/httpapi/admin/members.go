@@ -74,10 +74,18 @@ func (c *Console) MemberAction(w http.ResponseWriter, r *http.Request) error {
 	action := auth.MemberAction(r.PathValue("action"))
 	switch action {
 	case auth.ActionDisable, auth.ActionEnable, auth.ActionRequireReset, auth.ActionSendReset, auth.ActionEndSessions:
+		err = c.d.Auth.ConsoleAct(r.Context(), op, id, action, c.d.Lang(r), c.d.Client(r))
+	case auth.ActionRemovePasskey:
+		pid, perr := strconv.ParseInt(r.PostFormValue("passkey"), 10, 64)
+		if perr != nil || pid <= 0 {
+			err = auth.ErrNotFound
+		} else {
+			err = c.d.Auth.ConsoleRemovePasskey(r.Context(), op, id, pid, c.d.Client(r))
+		}
 	default:
 		return auth.ErrNotFound
 	}
-	if err := c.d.Auth.ConsoleAct(r.Context(), op, id, action, c.d.Lang(r), c.d.Client(r)); err != nil {
+	if err != nil {
 		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/members/%d?done=%s", id, action), http.StatusSeeOther)

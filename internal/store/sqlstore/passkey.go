@@ -55,7 +55,7 @@ func (q *queries) UserPasskeys(ctx context.Context, userID int64, rpID string) (
 func (q *queries) UsePasskey(ctx context.Context, id int64, fromCount, toCount int64, data []byte, at time.Time) (bool, error) {
 	// The counter condition makes two concurrent uses of one assertion (or
 	// of a cloned authenticator) race for one row: only one moves it.
-	return q.execOne(ctx, "use passkey", `UPDATE passkeys SET sign_count = ?, data = ?, last_used_at = ? WHERE id = ? AND sign_count = ?`,
+	return q.execOne(ctx, "use passkey", `UPDATE passkeys SET sign_count = ?, data = COALESCE(?, data), last_used_at = ? WHERE id = ? AND sign_count = ?`,
 		toCount, data, ns(at), id, fromCount)
 }
 

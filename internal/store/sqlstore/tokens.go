@@ -54,20 +54,20 @@ func (q *queries) SpendToken(ctx context.Context, jti string, expiresAt time.Tim
 	return q.execOne(ctx, "spend token", `INSERT INTO spent_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, jti, ns(expiresAt))
 }
 
-const sessionCols = `id, hash, user_id, business_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip, token_version`
+const sessionCols = `id, hash, user_id, business_id, created_at, last_seen_at, expires_at, revoked_at, user_agent, client_ip, token_version, actor_id`
 
 func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	var s store.Session
 	var created, seen, expires, revoked int64
-	err := row.Scan(&s.ID, &s.Hash, &s.UserID, &s.BusinessID, &created, &seen, &expires, &revoked, &s.UserAgent, &s.ClientIP, &s.TokenVersion)
+	err := row.Scan(&s.ID, &s.Hash, &s.UserID, &s.BusinessID, &created, &seen, &expires, &revoked, &s.UserAgent, &s.ClientIP, &s.TokenVersion, &s.ActorID)
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RevokedAt = tm(created), tm(seen), tm(expires), tm(revoked)
 	return s, err
 }
 
 func (q *queries) CreateSession(ctx context.Context, s *store.Session) error {
-	err := q.writeRow(ctx, `INSERT INTO sessions (hash, user_id, business_id, created_at, last_seen_at, expires_at, user_agent, client_ip, token_version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		s.Hash, s.UserID, s.BusinessID, ns(s.CreatedAt), ns(s.LastSeenAt), ns(s.ExpiresAt), s.UserAgent, s.ClientIP, s.TokenVersion).Scan(&s.ID)
+	err := q.writeRow(ctx, `INSERT INTO sessions (hash, user_id, business_id, created_at, last_seen_at, expires_at, user_agent, client_ip, token_version, actor_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		s.Hash, s.UserID, s.BusinessID, ns(s.CreatedAt), ns(s.LastSeenAt), ns(s.ExpiresAt), s.UserAgent, s.ClientIP, s.TokenVersion, s.ActorID).Scan(&s.ID)
 	return q.wrap("create session", err)
 }
 

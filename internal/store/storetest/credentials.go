@@ -306,23 +306,23 @@ func testRefreshExchange(t *testing.T, s store.Store) {
 }
 
 // testCredentialVersions: sessions and refresh tokens keep the token
-// version they were issued at, and a refresh token its actor, through a
+// version they were issued at, and a session and a refresh token their actor, through a
 // rotation too (SPEC §6: revocation of sign-ins in flight, act carried over).
 func testCredentialVersions(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	b := mkBusiness(t, s, "cv")
 	u := mkUser(t, s, "cv@example.com", b.ID)
 	sess := store.Session{Hash: []byte("cv-s"), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, LastSeenAt: t0,
-		ExpiresAt: t0.Add(time.Hour), TokenVersion: 7}
+		ExpiresAt: t0.Add(time.Hour), TokenVersion: 7, ActorID: 42}
 	must(t, s.CreateSession(ctx, &sess))
 	got, err := s.SessionByHash(ctx, []byte("cv-s"))
 	must(t, err)
-	if got.TokenVersion != 7 {
-		t.Errorf("session version %d, want 7", got.TokenVersion)
+	if got.TokenVersion != 7 || got.ActorID != 42 {
+		t.Errorf("session version %d actor %d, want 7 and 42", got.TokenVersion, got.ActorID)
 	}
 	list, err := s.UserSessions(ctx, u.ID, t0)
 	must(t, err)
-	if len(list) != 1 || list[0].TokenVersion != 7 {
+	if len(list) != 1 || list[0].TokenVersion != 7 || list[0].ActorID != 42 {
 		t.Errorf("listed sessions %+v", list)
 	}
 	must(t, s.CreateRefreshToken(ctx, store.RefreshToken{Hash: []byte("cv-r1"), Family: "cvf", UserID: u.ID, ClientID: "app",

@@ -60,6 +60,13 @@ func testPasskeys(t *testing.T, s store.Store) {
 	if got.SignCount != 5 || string(got.Data) != `{"k":2}` || !got.LastUsedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("after use: %+v", got)
 	}
+	// nil data moves the counter and keeps the record.
+	ok, err = s.UsePasskey(ctx, p.ID, 5, 7, nil, t0.Add(2*time.Minute))
+	must(t, err)
+	got, _ = s.PasskeyByCredentialID(ctx, "a.example", []byte{1, 2, 3})
+	if !ok || got.SignCount != 7 || string(got.Data) != `{"k":2}` || !got.LastUsedAt.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("after use without a record: %v %+v", ok, got)
+	}
 
 	// Another user can neither rename nor delete it.
 	if err := s.RenamePasskey(ctx, bob.ID, p.ID, "mine"); !errors.Is(err, store.ErrNotFound) {
