@@ -97,9 +97,17 @@ func (in *passkeyInput) set(key, v string) {
 	}
 }
 
-// checkCSRF is Server.checkCSRF for a passkey body.
-func (s *Server) passkeyCSRF(r *http.Request, in passkeyInput) bool {
-	return s.checkCSRF(r, fields{"csrf": {text: in.CSRF, kind: kindString}})
+// readPasskeyForm is readPasskeyInput for the pages' ceremonies, whose
+// bodies carry the page's CSRF token: a wrong one is errCSRF.
+func (s *Server) readPasskeyForm(w http.ResponseWriter, r *http.Request) (passkeyInput, error) {
+	in, err := readPasskeyInput(w, r)
+	if err != nil {
+		return passkeyInput{}, err
+	}
+	if !s.checkCSRF(r, fields{"csrf": {text: in.CSRF, kind: kindString}}) {
+		return passkeyInput{}, errCSRF
+	}
+	return in, nil
 }
 
 // ceremonyResponse is the answer to a ceremony's first half.
@@ -107,6 +115,15 @@ type ceremonyResponse struct {
 	Handle    string          `json:"handle"`
 	ExpiresAt time.Time       `json:"expiresAt"`
 	Options   json.RawMessage `json:"options"`
+}
+
+// writeCeremony answers a JSON ceremony's first half (or its error).
+func writeCeremony(w http.ResponseWriter, cer auth.PasskeyCeremony, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
+	return nil
 }
 
 type passkeyView struct {
@@ -132,11 +149,7 @@ func (s *Server) handlePasskeySignInBegin(w http.ResponseWriter, r *http.Request
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeySignIn(r.Context(), b)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
-	return nil
+	return writeCeremony(w, cer, err)
 }
 
 // handlePasskeySignInFinish checks the assertion and answers a one-time
@@ -197,11 +210,7 @@ func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Reque
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeyRegistration(r.Context(), u, b)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
-	return nil
+	return writeCeremony(w, cer, err)
 }
 
 // handlePasskeyRegisterFinish stores the bearer's new passkey.
@@ -294,6 +303,17 @@ func (s *Server) setCeremony(w http.ResponseWriter, handle string, expires time.
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
 }
 
+// sendCeremony answers a page's ceremony's first half (or its error): the
+// options for passkey.js, the handle in a cookie.
+func (s *Server) sendCeremony(w http.ResponseWriter, cer auth.PasskeyCeremony, err error) error {
+	if err != nil {
+		return err
+	}
+	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
+	writeJSON(w, http.StatusOK, cer.Options)
+	return nil
+}
+
 // takeCeremonyCookie returns this browser's ceremony handle and forgets it.
 func (s *Server) takeCeremonyCookie(w http.ResponseWriter, r *http.Request) string {
 	c, err := r.Cookie(webauthnCookie)
@@ -307,32 +327,20 @@ func (s *Server) takeCeremonyCookie(w http.ResponseWriter, r *http.Request) stri
 // handlePortalPasskeyBegin is the sign-in page's first half (fetched by
 // passkey.js): the options, with the handle in a cookie.
 func (s *Server) handlePortalPasskeyBegin(w http.ResponseWriter, r *http.Request) error {
-	in, err := readPasskeyInput(w, r)
-	if err != nil {
+	if _, err := s.readPasskeyForm(w, r); err != nil {
 		return err
-	}
-	if !s.passkeyCSRF(r, in) {
-		return errCSRF
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeySignIn(r.Context(), b)
-	if err != nil {
-		return err
-	}
-	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
-	writeJSON(w, http.StatusOK, cer.Options)
-	return nil
+	return s.sendCeremony(w, cer, err)
 }
 
 // handlePortalPasskeySignIn is the sign-in page's second half: a form
 // carrying the assertion; success opens a portal session like a password.
 func (s *Server) handlePortalPasskeySignIn(w http.ResponseWriter, r *http.Request) error {
-	in, err := readPasskeyInput(w, r)
+	in, err := s.readPasskeyForm(w, r)
 	if err != nil {
 		return err
-	}
-	if !s.passkeyCSRF(r, in) {
-		return errCSRF
 	}
 	redirect := r.URL.Query().Get("redirectUrl")
 	lang := langOf(r)
@@ -375,12 +383,8 @@ func (s *Server) accountSession(w http.ResponseWriter, r *http.Request) (ps auth
 
 // handleAccountPasskeyBegin starts adding a passkey from the account page.
 func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Request) error {
-	in, err := readPasskeyInput(w, r)
-	if err != nil {
+	if _, err := s.readPasskeyForm(w, r); err != nil {
 		return err
-	}
-	if !s.passkeyCSRF(r, in) {
-		return errCSRF
 	}
 	ps, ok, err := s.accountSession(w, r)
 	if !ok {
@@ -388,12 +392,7 @@ func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Reques
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeyRegistration(r.Context(), ps.User, b)
-	if err != nil {
-		return err
-	}
-	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
-	writeJSON(w, http.StatusOK, cer.Options)
-	return nil
+	return s.sendCeremony(w, cer, err)
 }
 
 // accountDone goes back to the account page with a notice.
@@ -403,12 +402,9 @@ func accountDone(w http.ResponseWriter, r *http.Request, notice string) {
 
 // handleAccountPasskeyAdd stores the passkey the account page registered.
 func (s *Server) handleAccountPasskeyAdd(w http.ResponseWriter, r *http.Request) error {
-	in, err := readPasskeyInput(w, r)
+	in, err := s.readPasskeyForm(w, r)
 	if err != nil {
 		return err
-	}
-	if !s.passkeyCSRF(r, in) {
-		return errCSRF
 	}
 	ps, ok, err := s.accountSession(w, r)
 	if !ok {
