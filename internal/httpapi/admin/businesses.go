@@ -40,35 +40,17 @@ func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) error {
 	_, err = c.d.Auth.ConsoleAddBusiness(r.Context(), op, auth.NewBusiness{Slug: f.Get("slug"), Name: f.Get("name"),
 		Language: f.Get("language"), Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"},
 		c.d.Supported, c.d.Client(r))
-	if msgs := c.inputProblems(r, err); msgs != nil {
-		return c.formError(w, r, op, "businesses", msgs)
-	}
-	if err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/admin/businesses?done=business", http.StatusSeeOther)
-	return nil
+	return c.formDone(w, r, op, "businesses", err, "/admin/businesses?done=business")
 }
 
 // UpdateBusiness changes a business's settings (administrators only).
 func (c *Console) UpdateBusiness(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.posted(w, r)
+	op, id, ok, err := c.postedID(w, r)
 	if !ok {
-		return err
-	}
-	id, err := pathID(r)
-	if err != nil {
 		return err
 	}
 	f := r.PostForm
 	_, err = c.d.Auth.ConsoleUpdateBusiness(r.Context(), op, id, auth.BusinessSettings{Name: f.Get("name"), Language: f.Get("language"),
 		Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"}, c.d.Supported, c.d.Client(r))
-	if msgs := c.inputProblems(r, err); msgs != nil {
-		return c.formError(w, r, op, "businesses", msgs)
-	}
-	if err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/admin/businesses?done=business_updated", http.StatusSeeOther)
-	return nil
+	return c.formDone(w, r, op, "businesses", err, "/admin/businesses?done=business_updated")
 }
