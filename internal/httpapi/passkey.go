@@ -260,15 +260,10 @@ func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	u, err := s.passkeyOwner(r)
+	u, b, id, err := s.ownedPasskey(r)
 	if err != nil {
 		return err
 	}
-	id, ok := passkeyID(r)
-	if !ok {
-		return auth.ErrNotFound
-	}
-	b, _ := businessOf(r)
 	if err := s.auth.RenamePasskey(r.Context(), u, b, id, in.Name, s.client(r)); err != nil {
 		return err
 	}
@@ -277,19 +272,30 @@ func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) err
 
 // handlePasskeyDelete removes one of the bearer's passkeys.
 func (s *Server) handlePasskeyDelete(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.passkeyOwner(r)
+	u, b, id, err := s.ownedPasskey(r)
 	if err != nil {
 		return err
 	}
-	id, ok := passkeyID(r)
-	if !ok {
-		return auth.ErrNotFound
-	}
-	b, _ := businessOf(r)
 	if err := s.auth.RemovePasskey(r.Context(), u, b, id, s.client(r)); err != nil {
 		return err
 	}
 	return s.ok(w, r, nil, "ok")
+}
+
+// ownedPasskey is the bearer's user, the host's business and the passkey id
+// of a call about one of the bearer's passkeys (a malformed id is
+// ErrNotFound).
+func (s *Server) ownedPasskey(r *http.Request) (auth.User, auth.Business, int64, error) {
+	u, err := s.passkeyOwner(r)
+	if err != nil {
+		return auth.User{}, auth.Business{}, 0, err
+	}
+	id, ok := passkeyID(r)
+	if !ok {
+		return auth.User{}, auth.Business{}, 0, auth.ErrNotFound
+	}
+	b, _ := businessOf(r)
+	return u, b, id, nil
 }
 
 func passkeyID(r *http.Request) (int64, bool) {

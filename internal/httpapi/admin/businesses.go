@@ -8,15 +8,20 @@ import (
 
 // Businesses lists the businesses and their settings.
 func (c *Console) Businesses(w http.ResponseWriter, r *http.Request) error {
+	return c.showWithBusinesses(w, r, "console.businesses.title", "businesses")
+}
+
+// showWithBusinesses shows a page that lists the operator's businesses.
+func (c *Console) showWithBusinesses(w http.ResponseWriter, r *http.Request, title, name string) error {
 	op, ok, err := c.operator(w, r)
 	if !ok {
 		return err
 	}
-	p := c.newPage(w, r, "console.businesses.title", &op)
+	p := c.newPage(w, r, title, &op)
 	if err := c.withBusinesses(r, op, p); err != nil {
 		return err
 	}
-	c.show(w, r, http.StatusOK, "businesses", p)
+	c.show(w, r, http.StatusOK, name, p)
 	return nil
 }
 

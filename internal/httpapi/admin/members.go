@@ -82,16 +82,7 @@ func (c *Console) MemberAction(w http.ResponseWriter, r *http.Request) error {
 
 // NewMemberForm shows the form that adds a member.
 func (c *Console) NewMemberForm(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.operator(w, r)
-	if !ok {
-		return err
-	}
-	p := c.newPage(w, r, "console.member_new.title", &op)
-	if err := c.withBusinesses(r, op, p); err != nil {
-		return err
-	}
-	c.show(w, r, http.StatusOK, "member_new", p)
-	return nil
+	return c.showWithBusinesses(w, r, "console.member_new.title", "member_new")
 }
 
 // AddMember creates a member from the form.
