@@ -125,32 +125,38 @@ func (s *Server) handleAccountTOTPStart(w http.ResponseWriter, r *http.Request, 
 // handleAccountTOTPConfirm turns two-factor on with a code from the app
 // and shows the recovery codes, once.
 func (s *Server) handleAccountTOTPConfirm(w http.ResponseWriter, r *http.Request, f fields) error {
-	ps, ok, err := s.credentialSession(w, r, auth.ActionTOTPEnrol)
-	if !ok {
-		return err
-	}
-	code, _ := f.str("code")
-	codes, err := s.auth.ConfirmTOTPFor(r.Context(), ps.User, code, s.client(r))
-	if err != nil {
-		return s.accountError(w, r, err)
-	}
-	ps.User.TOTPSecret = "on" // only the page's view of it
-	return s.showRecoveryCodes(w, r, ps, codes, "page.account.totp_enabled")
+	return s.accountNewCodes(w, r, f, auth.ActionTOTPEnrol, func(u *auth.User, code string) ([]string, error) {
+		codes, err := s.auth.ConfirmTOTPFor(r.Context(), *u, code, s.client(r))
+		if err == nil {
+			u.TOTPSecret = "on" // only the page's view of it
+		}
+		return codes, err
+	}, "page.account.totp_enabled")
 }
 
 // handleAccountTOTPRecovery replaces the recovery codes (a current code
 // proves the second factor is at hand).
 func (s *Server) handleAccountTOTPRecovery(w http.ResponseWriter, r *http.Request, f fields) error {
-	ps, ok, err := s.credentialSession(w, r, auth.ActionRecoveryRegenerate)
+	return s.accountNewCodes(w, r, f, auth.ActionRecoveryRegenerate, func(u *auth.User, code string) ([]string, error) {
+		return s.auth.RegenerateRecoveryCodes(r.Context(), *u, code, s.client(r))
+	}, "page.account.recovery_regenerated")
+}
+
+// accountNewCodes is an account-page action that takes a current code and
+// answers new recovery codes: issue gets the session's user (to update
+// the page's view of it) and the code from the form. A session opened by
+// an impersonation is refused action (credentialSession).
+func (s *Server) accountNewCodes(w http.ResponseWriter, r *http.Request, f fields, action string, issue func(u *auth.User, code string) ([]string, error), notice string) error {
+	ps, ok, err := s.credentialSession(w, r, action)
 	if !ok {
 		return err
 	}
 	code, _ := f.str("code")
-	codes, err := s.auth.RegenerateRecoveryCodes(r.Context(), ps.User, code, s.client(r))
+	codes, err := issue(&ps.User, code)
 	if err != nil {
 		return s.accountError(w, r, err)
 	}
-	return s.showRecoveryCodes(w, r, ps, codes, "page.account.recovery_regenerated")
+	return s.showRecoveryCodes(w, r, ps, codes, notice)
 }
 
 func (s *Server) showRecoveryCodes(w http.ResponseWriter, r *http.Request, ps auth.PortalSession, codes []string, notice string) error {

@@ -97,9 +97,17 @@ func (in *passkeyInput) set(key, v string) {
 	}
 }
 
-// checkCSRF is Server.checkCSRF for a passkey body.
-func (s *Server) passkeyCSRF(r *http.Request, in passkeyInput) bool {
-	return s.checkCSRF(r, fields{"csrf": {text: in.CSRF, kind: kindString}})
+// readPasskeyForm is readPasskeyInput for the pages' ceremonies, whose
+// bodies carry the page's CSRF token: a wrong one is errCSRF.
+func (s *Server) readPasskeyForm(w http.ResponseWriter, r *http.Request) (passkeyInput, error) {
+	in, err := readPasskeyInput(w, r)
+	if err != nil {
+		return passkeyInput{}, err
+	}
+	if !s.checkCSRF(r, fields{"csrf": {text: in.CSRF, kind: kindString}}) {
+		return passkeyInput{}, errCSRF
+	}
+	return in, nil
 }
 
 // ceremonyResponse is the answer to a ceremony's first half.
@@ -107,6 +115,15 @@ type ceremonyResponse struct {
 	Handle    string          `json:"handle"`
 	ExpiresAt time.Time       `json:"expiresAt"`
 	Options   json.RawMessage `json:"options"`
+}
+
+// writeCeremony answers a JSON ceremony's first half (or its error).
+func writeCeremony(w http.ResponseWriter, cer auth.PasskeyCeremony, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
+	return nil
 }
 
 type passkeyView struct {
@@ -132,11 +149,7 @@ func (s *Server) handlePasskeySignInBegin(w http.ResponseWriter, r *http.Request
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeySignIn(r.Context(), b)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
-	return nil
+	return writeCeremony(w, cer, err)
 }
 
 // handlePasskeySignInFinish checks the assertion and answers a one-time
@@ -197,11 +210,7 @@ func (s *Server) handlePasskeyRegisterBegin(w http.ResponseWriter, r *http.Reque
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeyRegistration(r.Context(), u, b)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ceremonyResponse{Handle: cer.Handle, ExpiresAt: cer.ExpiresAt, Options: cer.Options})
-	return nil
+	return writeCeremony(w, cer, err)
 }
 
 // handlePasskeyRegisterFinish stores the bearer's new passkey.
@@ -251,15 +260,10 @@ func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	u, err := s.passkeyOwner(r)
+	u, b, id, err := s.ownedPasskey(r)
 	if err != nil {
 		return err
 	}
-	id, ok := passkeyID(r)
-	if !ok {
-		return auth.ErrNotFound
-	}
-	b, _ := businessOf(r)
 	if err := s.auth.RenamePasskey(r.Context(), u, b, id, in.Name, s.client(r)); err != nil {
 		return err
 	}
@@ -268,19 +272,30 @@ func (s *Server) handlePasskeyRename(w http.ResponseWriter, r *http.Request) err
 
 // handlePasskeyDelete removes one of the bearer's passkeys.
 func (s *Server) handlePasskeyDelete(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.passkeyOwner(r)
+	u, b, id, err := s.ownedPasskey(r)
 	if err != nil {
 		return err
 	}
-	id, ok := passkeyID(r)
-	if !ok {
-		return auth.ErrNotFound
-	}
-	b, _ := businessOf(r)
 	if err := s.auth.RemovePasskey(r.Context(), u, b, id, s.client(r)); err != nil {
 		return err
 	}
 	return s.ok(w, r, nil, "ok")
+}
+
+// ownedPasskey is the bearer's user, the host's business and the passkey id
+// of a call about one of the bearer's passkeys (a malformed id is
+// ErrNotFound).
+func (s *Server) ownedPasskey(r *http.Request) (auth.User, auth.Business, int64, error) {
+	u, err := s.passkeyOwner(r)
+	if err != nil {
+		return auth.User{}, auth.Business{}, 0, err
+	}
+	id, ok := passkeyID(r)
+	if !ok {
+		return auth.User{}, auth.Business{}, 0, auth.ErrNotFound
+	}
+	b, _ := businessOf(r)
+	return u, b, id, nil
 }
 
 func passkeyID(r *http.Request) (int64, bool) {
@@ -292,6 +307,17 @@ func passkeyID(r *http.Request) (int64, bool) {
 func (s *Server) setCeremony(w http.ResponseWriter, handle string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{Name: webauthnCookie, Value: handle, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+}
+
+// sendCeremony answers a page's ceremony's first half (or its error): the
+// options for passkey.js, the handle in a cookie.
+func (s *Server) sendCeremony(w http.ResponseWriter, cer auth.PasskeyCeremony, err error) error {
+	if err != nil {
+		return err
+	}
+	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
+	writeJSON(w, http.StatusOK, cer.Options)
+	return nil
 }
 
 // takeCeremonyCookie returns this browser's ceremony handle and forgets it.
@@ -307,32 +333,20 @@ func (s *Server) takeCeremonyCookie(w http.ResponseWriter, r *http.Request) stri
 // handlePortalPasskeyBegin is the sign-in page's first half (fetched by
 // passkey.js): the options, with the handle in a cookie.
 func (s *Server) handlePortalPasskeyBegin(w http.ResponseWriter, r *http.Request) error {
-	in, err := readPasskeyInput(w, r)
-	if err != nil {
+	if _, err := s.readPasskeyForm(w, r); err != nil {
 		return err
-	}
-	if !s.passkeyCSRF(r, in) {
-		return errCSRF
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeySignIn(r.Context(), b)
-	if err != nil {
-		return err
-	}
-	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
-	writeJSON(w, http.StatusOK, cer.Options)
-	return nil
+	return s.sendCeremony(w, cer, err)
 }
 
 // handlePortalPasskeySignIn is the sign-in page's second half: a form
 // carrying the assertion; success opens a portal session like a password.
 func (s *Server) handlePortalPasskeySignIn(w http.ResponseWriter, r *http.Request) error {
-	in, err := readPasskeyInput(w, r)
+	in, err := s.readPasskeyForm(w, r)
 	if err != nil {
 		return err
-	}
-	if !s.passkeyCSRF(r, in) {
-		return errCSRF
 	}
 	redirect := r.URL.Query().Get("redirectUrl")
 	lang := langOf(r)
@@ -389,12 +403,8 @@ func (s *Server) credentialSession(w http.ResponseWriter, r *http.Request, actio
 
 // handleAccountPasskeyBegin starts adding a passkey from the account page.
 func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Request) error {
-	in, err := readPasskeyInput(w, r)
-	if err != nil {
+	if _, err := s.readPasskeyForm(w, r); err != nil {
 		return err
-	}
-	if !s.passkeyCSRF(r, in) {
-		return errCSRF
 	}
 	ps, ok, err := s.credentialSession(w, r, auth.ActionPasskeyRegister)
 	if !ok {
@@ -402,12 +412,7 @@ func (s *Server) handleAccountPasskeyBegin(w http.ResponseWriter, r *http.Reques
 	}
 	b, _ := businessOf(r)
 	cer, err := s.auth.BeginPasskeyRegistration(r.Context(), ps.User, b)
-	if err != nil {
-		return err
-	}
-	s.setCeremony(w, cer.Handle, cer.ExpiresAt)
-	writeJSON(w, http.StatusOK, cer.Options)
-	return nil
+	return s.sendCeremony(w, cer, err)
 }
 
 // accountDone goes back to the account page with a notice.
@@ -417,12 +422,9 @@ func accountDone(w http.ResponseWriter, r *http.Request, notice string) {
 
 // handleAccountPasskeyAdd stores the passkey the account page registered.
 func (s *Server) handleAccountPasskeyAdd(w http.ResponseWriter, r *http.Request) error {
-	in, err := readPasskeyInput(w, r)
+	in, err := s.readPasskeyForm(w, r)
 	if err != nil {
 		return err
-	}
-	if !s.passkeyCSRF(r, in) {
-		return errCSRF
 	}
 	ps, ok, err := s.credentialSession(w, r, auth.ActionPasskeyRegister)
 	if !ok {

@@ -8,15 +8,20 @@ import (
 
 // Businesses lists the businesses and their settings.
 func (c *Console) Businesses(w http.ResponseWriter, r *http.Request) error {
+	return c.showWithBusinesses(w, r, "console.businesses.title", "businesses")
+}
+
+// showWithBusinesses shows a page that lists the operator's businesses.
+func (c *Console) showWithBusinesses(w http.ResponseWriter, r *http.Request, title, name string) error {
 	op, ok, err := c.operator(w, r)
 	if !ok {
 		return err
 	}
-	p := c.newPage(w, r, "console.businesses.title", &op)
+	p := c.newPage(w, r, title, &op)
 	if err := c.withBusinesses(r, op, p); err != nil {
 		return err
 	}
-	c.show(w, r, http.StatusOK, "businesses", p)
+	c.show(w, r, http.StatusOK, name, p)
 	return nil
 }
 
@@ -40,35 +45,17 @@ func (c *Console) AddBusiness(w http.ResponseWriter, r *http.Request) error {
 	_, err = c.d.Auth.ConsoleAddBusiness(r.Context(), op, auth.NewBusiness{Slug: f.Get("slug"), Name: f.Get("name"),
 		Language: f.Get("language"), Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"},
 		c.d.Supported, c.d.Client(r))
-	if msgs := c.inputProblems(r, err); msgs != nil {
-		return c.formError(w, r, op, "businesses", msgs)
-	}
-	if err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/admin/businesses?done=business", http.StatusSeeOther)
-	return nil
+	return c.formDone(w, r, op, "businesses", err, "/admin/businesses?done=business")
 }
 
 // UpdateBusiness changes a business's settings (administrators only).
 func (c *Console) UpdateBusiness(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.posted(w, r)
+	op, id, ok, err := c.postedID(w, r)
 	if !ok {
-		return err
-	}
-	id, err := pathID(r)
-	if err != nil {
 		return err
 	}
 	f := r.PostForm
 	_, err = c.d.Auth.ConsoleUpdateBusiness(r.Context(), op, id, auth.BusinessSettings{Name: f.Get("name"), Language: f.Get("language"),
 		Domain: f.Get("domain"), HideUnknownEmails: f.Get("hide_unknown_emails") == "1"}, c.d.Supported, c.d.Client(r))
-	if msgs := c.inputProblems(r, err); msgs != nil {
-		return c.formError(w, r, op, "businesses", msgs)
-	}
-	if err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/admin/businesses?done=business_updated", http.StatusSeeOther)
-	return nil
+	return c.formDone(w, r, op, "businesses", err, "/admin/businesses?done=business_updated")
 }

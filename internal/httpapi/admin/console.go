@@ -197,6 +197,34 @@ func (c *Console) posted(w http.ResponseWriter, r *http.Request) (auth.Operator,
 	return op, true, nil
 }
 
+// postedID is posted for a form about one record: its id from the path
+// (a malformed one is ErrNotFound).
+func (c *Console) postedID(w http.ResponseWriter, r *http.Request) (auth.Operator, int64, bool, error) {
+	op, ok, err := c.posted(w, r)
+	if !ok {
+		return op, 0, false, err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return op, 0, false, err
+	}
+	return op, id, true, nil
+}
+
+// formDone ends a form's POST: what the form can fix is the form again
+// with messages, any other error goes to the error table, success is a
+// redirect (see other) to done.
+func (c *Console) formDone(w http.ResponseWriter, r *http.Request, op auth.Operator, page string, err error, done string) error {
+	if msgs := c.inputProblems(r, err); msgs != nil {
+		return c.formError(w, r, op, page, msgs)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, done, http.StatusSeeOther)
+	return nil
+}
+
 // form parses a console form and checks its CSRF token (on top of the
 // CrossOriginProtection the routes wrap every POST in).
 func (c *Console) form(w http.ResponseWriter, r *http.Request) error {

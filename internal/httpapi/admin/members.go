@@ -63,12 +63,8 @@ func (c *Console) Member(w http.ResponseWriter, r *http.Request) error {
 // MemberAction disables, enables, requires a reset, sends a reset email or
 // ends the sessions of a member.
 func (c *Console) MemberAction(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.posted(w, r)
+	op, id, ok, err := c.postedID(w, r)
 	if !ok {
-		return err
-	}
-	id, err := pathID(r)
-	if err != nil {
 		return err
 	}
 	action := auth.MemberAction(r.PathValue("action"))
@@ -94,16 +90,7 @@ func (c *Console) MemberAction(w http.ResponseWriter, r *http.Request) error {
 
 // NewMemberForm shows the form that adds a member.
 func (c *Console) NewMemberForm(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.operator(w, r)
-	if !ok {
-		return err
-	}
-	p := c.newPage(w, r, "console.member_new.title", &op)
-	if err := c.withBusinesses(r, op, p); err != nil {
-		return err
-	}
-	c.show(w, r, http.StatusOK, "member_new", p)
-	return nil
+	return c.showWithBusinesses(w, r, "console.member_new.title", "member_new")
 }
 
 // AddMember creates a member from the form.
@@ -127,14 +114,7 @@ func (c *Console) AddMember(w http.ResponseWriter, r *http.Request) error {
 		return c.formError(w, r, op, "member_new", []string{c.d.Catalog.T(c.d.Lang(r), "console.unsupported_language")})
 	}
 	u, err := c.d.Auth.ConsoleAddMember(r.Context(), op, nu, c.d.Client(r))
-	if msgs := c.inputProblems(r, err); msgs != nil {
-		return c.formError(w, r, op, "member_new", msgs)
-	}
-	if err != nil {
-		return err
-	}
-	http.Redirect(w, r, fmt.Sprintf("/admin/members/%d?done=added", u.ID), http.StatusSeeOther)
-	return nil
+	return c.formDone(w, r, op, "member_new", err, fmt.Sprintf("/admin/members/%d?done=added", u.ID))
 }
 
 // inputProblems turns the errors a form can fix into messages; nil for

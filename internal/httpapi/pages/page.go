@@ -58,6 +58,21 @@ type SecurityView struct {
 	TOTPStartURL, TOTPConfirmURL, TOTPRecoveryURL, TOTPDisableURL string
 }
 
+// CodeForm is one of the account page's forms that take a current code
+// while two-factor is on; Button is the catalog key of its button.
+type CodeForm struct {
+	Action, ID, Button string
+}
+
+// CodeForms are the forms that regenerate the recovery codes and turn
+// two-factor off, in that order.
+func (v SecurityView) CodeForms() []CodeForm {
+	return []CodeForm{
+		{Action: v.TOTPRecoveryURL, ID: "recovery-code", Button: "page.account.recovery_regenerate"},
+		{Action: v.TOTPDisableURL, ID: "disable-code", Button: "page.account.totp_disable"},
+	}
+}
+
 // PasskeySignInView is where the sign-in page's passkey script fetches
 // options and posts the assertion.
 type PasskeySignInView struct {
