@@ -84,6 +84,17 @@ func TestPortalLDAPSignIn(t *testing.T) {
 		t.Errorf("ana has %d links, want 1", len(ids))
 	}
 
+	// Directory guesses are sign-in failures like password guesses (SPEC
+	// §6): past the allowance the right directory password is refused too.
+	for i := range 5 {
+		if status, _ := formSignIn(t, "demo", "ana@example.org", "guess-"+itoa(int64(i))); status != 401 {
+			t.Fatalf("guess %d: %d, want 401", i, status)
+		}
+	}
+	if status, _ := formSignIn(t, "demo", "ana@example.org", "ana-ldap-password"); status != http.StatusTooManyRequests {
+		t.Fatalf("right directory password after 5 wrong ones: %d, want 429", status)
+	}
+
 	// The directory goes away: 503 with Retry-After, not a refusal.
 	if _, err := h.svc.AddProvider(ctx, auth.NewProvider{BusinessSlug: "other", Kind: store.ProviderLDAP, Name: "Down",
 		LDAPURL: "ldap://127.0.0.1:1", BindDNTemplate: "uid={user},dc=x"}); err != nil {
