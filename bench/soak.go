@@ -45,7 +45,7 @@ type soakOpts struct {
 }
 
 func (s *soakOpts) register(fs *flag.FlagSet) {
-	fs.DurationVar(&s.dur, "soak", 3*time.Minute, "soak duration; given alone (e.g. -soak 30m) only the soak runs; 0 skips it; the default run ends with a 3-minute soak")
+	fs.DurationVar(&s.dur, "soak", 3*time.Minute, "soak duration in whole minutes; given alone (e.g. -soak 30m) only the soak runs; 0 skips it; the default run ends with a 3-minute soak")
 	fs.Float64Var(&s.rate, "soak-rate", 1, "scale of the soak's request rates (1 = per second 5 sign-ins, 1 password grant, 50 refresh grants, 200 bearer checks, 20 portal links, 5 resets)")
 	fs.StringVar(&s.serveArgs, "serve-args", "--session-ttl 10m --reset-ttl 10m", "extra flags for the soak's `spaceauth serve` (space-separated), e.g. short retentions and --prune-interval")
 	fs.DurationVar(&s.window, "soak-window", 20*time.Minute, "time after which every table must have stopped growing: the longest retention that applies to the soak's rows plus the prune interval")
@@ -148,6 +148,7 @@ func (r *pathRec) minute(m int) pathMinute {
 // before the traffic.
 type soakMinute struct {
 	rssMax float64          // MB, the highest of the once-a-second VmRSS samples
+	load   float64          // the machine's 1-minute load average at the minute's end
 	cpu    float64          // server CPU seconds per wall second
 	tables map[string]int64 // row counts at the minute's end
 }
@@ -241,6 +242,7 @@ type soakResult struct {
 	opts    soakOpts
 	chains  int
 	paths   [nPaths][]pathMinute // [path][minute]
+	lag     []pathMinute         // how late requests went out, per minute
 	minutes []soakMinute         // len = minutes+1, [0] before the traffic
 	hwm     float64              // the server's VmHWM at the end, MB
 	note    string
@@ -249,8 +251,8 @@ type soakResult struct {
 // runSoak runs the soak on a fresh database of kind.
 func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResult, error) {
 	res := soakResult{db: kind, opts: so}
-	if so.dur < time.Minute {
-		return res, errors.New("the soak needs at least one minute")
+	if so.dur < time.Minute || so.dur%time.Minute != 0 {
+		return res, errors.New("-soak must be whole minutes (its figures are per minute)")
 	}
 	if so.rate <= 0 {
 		return res, errors.New("-soak-rate must be positive")
@@ -380,8 +382,12 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 		},
 	}
 
-	minutes := int((so.dur + time.Minute - 1) / time.Minute)
-	recs := make([]*pathRec, nPaths)
+	minutes := int(so.dur / time.Minute)
+	// recs[nPaths] holds how late each request went out after its scheduled
+	// time: a load generator starved of CPU, or all of a path's connections
+	// (a chain's one) still waiting on the server. It is part of every
+	// latency, and tells a busy machine from a slow server.
+	recs := make([]*pathRec, nPaths+1)
 	for p := range recs {
 		recs[p] = newPathRec(minutes)
 	}
@@ -421,6 +427,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 				rc := newRawConn(addr)
 				defer rc.close()
 				for j := range jobs {
+					recs[nPaths].add(minuteOf(j.at), time.Since(j.at), true)
 					ok := ops[p](rc, j.k)
 					recs[p].add(minuteOf(j.at), time.Since(j.at), ok)
 				}
@@ -447,6 +454,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 				defer rc.close()
 				for j := range jobs {
 					m := minuteOf(j.at)
+					recs[nPaths].add(m, time.Since(j.at), true)
 					id := 2 + firstFree + (j.k*104729)%free
 					st, body, err := rc.do(request("POST", "localhost", fmt.Sprintf("/api/sys/users/%d/token/refresh?validityInMinutes=5", id), auth, ""))
 					var env struct {
@@ -477,6 +485,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 			email := fmt.Sprintf("u%d@bench.test", c)
 			offset := time.Duration(float64(c) / rate(pRefresh) * float64(time.Second))
 			schedule(ctx, start, end, offset, rate(pRefresh)/float64(chains), func(k int, at time.Time) {
+				recs[nPaths].add(minuteOf(at), time.Since(at), true)
 				tok, ok := refreshOf(rc.do(request("POST", "localhost", "/api/token", formHeaders,
 					url.Values{"grant_type": {"refresh_token"}, "refresh_token": {chainTok[c]}}.Encode())))
 				recs[pRefresh].add(minuteOf(at), time.Since(at), ok)
@@ -500,6 +509,10 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 		return res, err
 	}
 	res.hwm = rss(srv.pid, "VmHWM")
+	res.lag = make([]pathMinute, minutes)
+	for m := range minutes {
+		res.lag[m] = recs[nPaths].minute(m)
+	}
 	for p := range nPaths {
 		res.paths[p] = make([]pathMinute, minutes)
 		for m := range minutes {
@@ -535,6 +548,7 @@ func (res *soakResult) sample(ctx context.Context, pid int, counter *tableCounte
 			return fmt.Errorf("minute %d: %w", m, err)
 		}
 		res.minutes[m].tables = tables
+		res.minutes[m].load = loadAvg()
 		printed.Add(1)
 		go func() {
 			defer printed.Done()
@@ -542,7 +556,8 @@ func (res *soakResult) sample(ctx context.Context, pid int, counter *tableCounte
 				return
 			}
 			var b strings.Builder
-			fmt.Fprintf(&b, "[%s] soak minute %d/%d: RSS max %.1f MB, CPU %.2f |", res.db, m, minutes, res.minutes[m].rssMax, res.minutes[m].cpu)
+			fmt.Fprintf(&b, "[%s] soak minute %d/%d: RSS max %.1f MB, CPU %.2f, load %.1f, send delay p99 %s |", res.db, m, minutes,
+				res.minutes[m].rssMax, res.minutes[m].cpu, res.minutes[m].load, ms(recs[nPaths].minute(m-1).p99))
 			for p := range nPaths {
 				pm := recs[p].minute(m - 1)
 				fmt.Fprintf(&b, " %s %d/%d err p99 %s |", mix[p].name, pm.n, pm.errs, ms(pm.p99))
@@ -589,6 +604,18 @@ func (c *rawConn) close() {
 	}
 }
 
+// loadAvg is the machine's 1-minute load average: a soak's latency lines
+// mean something only when it stays well below the number of CPUs.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
 func tableLine(t map[string]int64) string {
@@ -614,20 +641,20 @@ func (res soakResult) render() string {
 	mix := soakMix()
 	var b strings.Builder
 	o := res.opts
-	fmt.Fprintf(&b, "\n### Soak [%s]: %v at rate ×%g\n\nPer second: %.3g password sign-ins, %.3g password grants (one user and client), %.3g refresh grants on %d chains, %.3g bearer checks, %.3g impersonations each opened as a portal link, %.3g reset requests. Open-loop: latency counts from each request's scheduled time. Server flags added: `%s`. Cells: requests/errors · p50/p99.\n\n",
+	fmt.Fprintf(&b, "\n### Soak [%s]: %v at rate ×%g\n\nPer second: %.3g password sign-ins, %.3g password grants (one user and client), %.3g refresh grants on %d chains, %.3g bearer checks, %.3g impersonations each opened as a portal link, %.3g reset requests. Open-loop: latency counts from each request's scheduled time; send delay is how late requests went out (the load generator's own delay or all of a path's connections busy; part of every latency). Server flags added: `%s`. Cells: requests/errors · p50/p99.\n\n",
 		res.db, o.dur, o.rate, mix[pSignIn].rate*o.rate, mix[pGrant].rate*o.rate, mix[pRefresh].rate*o.rate, res.chains, mix[pBearer].rate*o.rate, mix[pPortal].rate*o.rate, mix[pReset].rate*o.rate, o.serveArgs)
 	b.WriteString("| minute |")
 	for p := range nPaths {
 		b.WriteString(" " + mix[p].name + " |")
 	}
-	b.WriteString(" server RSS max | server CPU (cores) |\n|" + strings.Repeat(" --- |", nPaths+3) + "\n")
+	b.WriteString(" send delay p99 | load avg | server RSS max | server CPU (cores) |\n|" + strings.Repeat(" --- |", nPaths+5) + "\n")
 	for m := 1; m < len(res.minutes); m++ {
 		fmt.Fprintf(&b, "| %d |", m)
 		for p := range nPaths {
 			pm := res.paths[p][m-1]
 			fmt.Fprintf(&b, " %d/%d · %.2f/%.2f ms |", pm.n, pm.errs, float64(pm.p50)/1e6, float64(pm.p99)/1e6)
 		}
-		fmt.Fprintf(&b, " %.1f MB | %.2f |\n", res.minutes[m].rssMax, res.minutes[m].cpu)
+		fmt.Fprintf(&b, " %s | %.1f | %.1f MB | %.2f |\n", ms(res.lag[m-1].p99), res.minutes[m].load, res.minutes[m].rssMax, res.minutes[m].cpu)
 	}
 
 	// Table sizes: a column for each table whose count moved; the others
@@ -719,7 +746,10 @@ func (res soakResult) verdict() string {
 
 	first, last := res.minutes[1].rssMax, res.minutes[minutes].rssMax
 	verdict := "PASS"
-	if last > rssBound*first {
+	switch {
+	case minutes < 2:
+		verdict = "not judged (one minute)"
+	case last > rssBound*first:
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(&b, "- RSS bounded (the last minute's highest VmRSS ≤ %.1f × the first minute's): %s: %.1f MB against %.1f MB (×%.2f).\n", rssBound, verdict, last, first, last/first)
