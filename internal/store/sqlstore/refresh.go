@@ -108,25 +108,3 @@ func (q *queries) RevokeRefreshTokens(ctx context.Context, userID int64, clientI
 		ns(at), ns(at), userID, clientID)
 	return q.wrap("revoke refresh tokens", err)
 }
-
-func (q *queries) PruneRefreshTokens(ctx context.Context, now time.Time, limit int) (int64, error) {
-	var total int64
-	for _, stmt := range []string{
-		`DELETE FROM refresh_families WHERE id IN (SELECT id FROM refresh_families WHERE expires_at <= ? LIMIT ?)`,
-		`DELETE FROM refresh_legacy WHERE hash IN (SELECT hash FROM refresh_legacy WHERE expires_at <= ? LIMIT ?)`,
-	} {
-		if int64(limit) <= total {
-			break
-		}
-		res, err := q.exec(ctx, stmt, ns(now), int64(limit)-total)
-		if err != nil {
-			return total, q.wrap("prune refresh tokens", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, q.wrap("prune refresh tokens", err)
-		}
-		total += n
-	}
-	return total, nil
-}

@@ -328,8 +328,9 @@ func testRefreshExchange(t *testing.T, s store.Store) {
 	}
 }
 
-// testRefreshPrune: the pruner takes families that are expired or revoked,
-// at most limit rows a call, and never a live one.
+// testRefreshPrune: the pruner takes families that expired or were revoked
+// before its cutoff, at most limit rows a call, and never one that ends at
+// the cutoff or later.
 func testRefreshPrune(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	u := mkUser(t, s, "prune-rt@example.com")
@@ -337,14 +338,14 @@ func testRefreshPrune(t *testing.T, s store.Store) {
 	var dead []string
 	for i := range 5 {
 		id := fmt.Sprintf("expired-%d", i)
-		must(t, s.CreateRefreshFamily(ctx, family(u, id, "app", now.Add(-time.Duration(i)*time.Minute))))
+		must(t, s.CreateRefreshFamily(ctx, family(u, id, "app", now.Add(-time.Duration(i+1)*time.Minute))))
 		dead = append(dead, id)
 	}
 	must(t, s.CreateRefreshFamily(ctx, family(u, "revoked", "app", now.Add(time.Hour))))
 	must(t, s.RevokeRefreshFamily(ctx, []byte("revoked"), now.Add(-time.Second)))
 	dead = append(dead, "revoked")
 	live := []string{"live-app", "live-web"}
-	must(t, s.CreateRefreshFamily(ctx, family(u, "live-app", "app", now.Add(time.Nanosecond))))
+	must(t, s.CreateRefreshFamily(ctx, family(u, "live-app", "app", now)))
 	must(t, s.CreateRefreshFamily(ctx, family(u, "live-web", "web", now.Add(time.Hour))))
 
 	var total int64
@@ -366,8 +367,8 @@ func testRefreshPrune(t *testing.T, s store.Store) {
 			t.Errorf("%s pruned while live: %v", id, err)
 		}
 	}
-	if n, err := s.PruneRefreshTokens(ctx, now, 0); n != 0 || err != nil {
-		t.Errorf("limit 0 pruned %d (%v)", n, err)
+	if n, err := s.PruneRefreshTokens(ctx, now, 0); n != 0 || err == nil {
+		t.Errorf("limit 0: pruned %d, error %v; want 0 and an error", n, err)
 	}
 }
 
