@@ -15,7 +15,7 @@ import (
 func cmdPrune(ctx context.Context, e env, args []string) error {
 	cfg := config.Default()
 	fs := newFlags("prune", e, &cfg)
-	cfg.RegisterAuditRetention(fs)
+	cfg.RegisterRetention(fs)
 	if err := parse(fs, args, e); err != nil {
 		return err
 	}

@@ -41,6 +41,9 @@ type Config struct {
 	PruneInterval time.Duration
 	// AuditRetention is how long audit events are kept; 0 keeps them forever.
 	AuditRetention time.Duration
+	// PruneGrace is how long past its expiry a row is kept (clock skew
+	// between processes, the tokens' leeway); at least a minute.
+	PruneGrace     time.Duration
 	LogFormat      string
 	LogLevel       string
 	TrustedProxies []netip.Prefix
@@ -63,6 +66,7 @@ func Default() Config {
 		MailLease:       time.Minute,
 		PruneInterval:   10 * time.Minute,
 		AuditRetention:  400 * 24 * time.Hour,
+		PruneGrace:      time.Hour,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
@@ -106,7 +110,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MailPoll, "mail-poll", c.MailPoll, "how often the outbox is polled for due mail")
 	fs.DurationVar(&c.MailLease, "mail-lease", c.MailLease, "how long a claimed message is reserved; after a crash it is retried once this passes")
 	fs.DurationVar(&c.PruneInterval, "prune-interval", c.PruneInterval, "how often rows past retention are deleted (also at start-up); 0 turns pruning off")
-	c.RegisterAuditRetention(fs)
+	c.RegisterRetention(fs)
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.Func("trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is believed (repeatable, or comma-separated)", func(s string) error {
@@ -129,8 +133,9 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	})
 }
 
-// RegisterAuditRetention adds --audit-retention (serve and prune).
-func (c *Config) RegisterAuditRetention(fs *flag.FlagSet) {
+// RegisterRetention adds --audit-retention and --prune-grace (serve and prune).
+func (c *Config) RegisterRetention(fs *flag.FlagSet) {
+	fs.DurationVar(&c.PruneGrace, "prune-grace", c.PruneGrace, "how long past its expiry a revocation, spent mark or other expiring row is kept (at least 1m)")
 	fs.Func("audit-retention", "how long audit events are kept: days (400d) or a duration (9600h); 0 keeps them forever (default 400d)", func(s string) error {
 		d, err := ParseRetention(s)
 		if err != nil {
@@ -165,6 +170,11 @@ func ParseRetention(s string) (time.Duration, error) {
 func (c *Config) ValidateRetention() error {
 	if c.AuditRetention < 0 || c.AuditRetention > 0 && c.AuditRetention < 24*time.Hour {
 		return fmt.Errorf("--audit-retention %s: must be 0 (forever) or at least 1d", c.AuditRetention)
+	}
+	// Tokens verify for 10 s past their expiry; a shorter grace could
+	// drop a revocation while its token still verifies somewhere.
+	if c.PruneGrace != 0 && c.PruneGrace < time.Minute {
+		return fmt.Errorf("--prune-grace %s: must be at least 1m", c.PruneGrace)
 	}
 	return nil
 }

@@ -122,6 +122,9 @@ func TestRetentionFlags(t *testing.T) {
 		{[]string{"--audit-retention", "-1d"}, 0, "whole days"},
 		{[]string{"--audit-retention", "soon"}, 0, "whole days"},
 		{[]string{"--prune-interval", "-1s"}, 400 * 24 * time.Hour, "must not be negative"},
+		{[]string{"--prune-grace", "1m"}, 400 * 24 * time.Hour, ""},
+		{[]string{"--prune-grace", "10s"}, 400 * 24 * time.Hour, "--prune-grace 10s: must be at least 1m"},
+		{[]string{"--prune-grace", "-5m"}, 400 * 24 * time.Hour, "must be at least 1m"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			c := Default()
@@ -141,7 +144,7 @@ func TestRetentionFlags(t *testing.T) {
 			}
 		})
 	}
-	if c := Default(); c.PruneInterval != 10*time.Minute {
-		t.Errorf("default prune interval %v", c.PruneInterval)
+	if c := Default(); c.PruneInterval != 10*time.Minute || c.PruneGrace != time.Hour {
+		t.Errorf("default prune interval %v, grace %v", c.PruneInterval, c.PruneGrace)
 	}
 }
