@@ -43,10 +43,13 @@ type Config struct {
 	AuditRetention time.Duration
 	// PruneGrace is how long past its expiry a row is kept (clock skew
 	// between processes, the tokens' leeway); at least a minute.
-	PruneGrace     time.Duration
-	LogFormat      string
-	LogLevel       string
-	TrustedProxies []netip.Prefix
+	PruneGrace time.Duration
+	// OutboxRetention is how long a sent or abandoned message's row is
+	// kept (its body is erased when it settles).
+	OutboxRetention time.Duration
+	LogFormat       string
+	LogLevel        string
+	TrustedProxies  []netip.Prefix
 }
 
 // Default returns the defaults documented in the README.
@@ -67,6 +70,7 @@ func Default() Config {
 		PruneInterval:   10 * time.Minute,
 		AuditRetention:  400 * 24 * time.Hour,
 		PruneGrace:      time.Hour,
+		OutboxRetention: 7 * 24 * time.Hour,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
@@ -135,6 +139,14 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 
 // RegisterRetention adds --audit-retention and --prune-grace (serve and prune).
 func (c *Config) RegisterRetention(fs *flag.FlagSet) {
+	fs.Func("outbox-retention", "how long the row of a sent or abandoned message is kept: days (7d) or a duration (1h); at least 1m (default 7d)", func(s string) error {
+		d, err := ParseRetention(s)
+		if err != nil {
+			return err
+		}
+		c.OutboxRetention = d
+		return nil
+	})
 	fs.DurationVar(&c.PruneGrace, "prune-grace", c.PruneGrace, "how long past its expiry a revocation, spent mark or other expiring row is kept (at least 1m)")
 	fs.Func("audit-retention", "how long audit events are kept: days (400d) or a duration (9600h); 0 keeps them forever (default 400d)", func(s string) error {
 		d, err := ParseRetention(s)
@@ -173,6 +185,9 @@ func (c *Config) ValidateRetention() error {
 	}
 	// Tokens verify for 10 s past their expiry; a shorter grace could
 	// drop a revocation while its token still verifies somewhere.
+	if c.OutboxRetention < time.Minute {
+		return fmt.Errorf("--outbox-retention %s: must be at least 1m", c.OutboxRetention)
+	}
 	if c.PruneGrace != 0 && c.PruneGrace < time.Minute {
 		return fmt.Errorf("--prune-grace %s: must be at least 1m", c.PruneGrace)
 	}

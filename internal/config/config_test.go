@@ -123,6 +123,9 @@ func TestRetentionFlags(t *testing.T) {
 		{[]string{"--audit-retention", "soon"}, 0, "whole days"},
 		{[]string{"--prune-interval", "-1s"}, 400 * 24 * time.Hour, "must not be negative"},
 		{[]string{"--prune-grace", "1m"}, 400 * 24 * time.Hour, ""},
+		{[]string{"--outbox-retention", "1d"}, 400 * 24 * time.Hour, ""},
+		{[]string{"--outbox-retention", "2m"}, 400 * 24 * time.Hour, ""},
+		{[]string{"--outbox-retention", "0"}, 400 * 24 * time.Hour, "--outbox-retention 0s: must be at least 1m"},
 		{[]string{"--prune-grace", "10s"}, 400 * 24 * time.Hour, "--prune-grace 10s: must be at least 1m"},
 		{[]string{"--prune-grace", "-5m"}, 400 * 24 * time.Hour, "must be at least 1m"},
 	} {

@@ -243,7 +243,7 @@ func (a *App) Pruner() *prune.Pruner {
 	if policy == (auth.ThrottlePolicy{}) {
 		policy = auth.DefaultThrottlePolicy()
 	}
-	rules := prune.Rules(a.Store, prune.Retention{Audit: a.Config.AuditRetention, Throttle: policy.Retention(), Grace: a.Config.PruneGrace})
+	rules := prune.Rules(a.Store, prune.Retention{Audit: a.Config.AuditRetention, Throttle: policy.Retention(), Grace: a.Config.PruneGrace, Outbox: a.Config.OutboxRetention})
 	o := prune.Options{Clock: a.Config.Clock, Logger: a.Log}
 	if a.Metrics != nil {
 		o.Pruned, o.Failed = a.Metrics.Pruned, a.Metrics.PruneFailed
