@@ -93,6 +93,7 @@ type stateSource interface {
 	BusinessBySlug(ctx context.Context, slug string) (store.Business, error)
 	BusinessByDomain(ctx context.Context, domain string) (store.Business, error)
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
+	PasskeyByCredentialID(ctx context.Context, rpID string, credentialID []byte) (store.Passkey, error)
 }
 
 // FederationStore keeps the identity providers of each business, the
