@@ -283,7 +283,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 	if err := prepareUsers(bin, dsn, users); err != nil {
 		return res, err
 	}
-	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-soak-"+kind), strings.Fields(so.serveArgs))
+	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-soak-"+kind), strings.Fields(so.serveArgs), nil)
 	if err != nil {
 		return res, err
 	}

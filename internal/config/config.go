@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -50,6 +51,10 @@ type Config struct {
 	LogFormat       string
 	LogLevel        string
 	TrustedProxies  []netip.Prefix
+	// MemoryLimit is the Go runtime's soft memory limit: "auto" (sized
+	// from the hashing pool; GOMEMLIMIT wins when set), "off", or a size
+	// such as 96MiB (ParseSize).
+	MemoryLimit string
 }
 
 // Default returns the defaults documented in the README.
@@ -73,6 +78,7 @@ func Default() Config {
 		OutboxRetention: 7 * 24 * time.Hour,
 		LogFormat:       "text",
 		LogLevel:        "info",
+		MemoryLimit:     "auto",
 	}
 }
 
@@ -117,6 +123,7 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	c.RegisterRetention(fs)
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "Go soft memory limit: auto (hashing slots × Argon2id memory + a base; GOMEMLIMIT wins), off, or a size such as 96MiB")
 	fs.Func("trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is believed (repeatable, or comma-separated)", func(s string) error {
 		for _, part := range strings.Split(s, ",") {
 			part = strings.TrimSpace(part)
@@ -280,7 +287,36 @@ func (c *Config) Validate(serving bool) error {
 	default:
 		errs = append(errs, fmt.Errorf("--log-level %q: must be debug, info, warn or error", c.LogLevel))
 	}
+	if c.MemoryLimit != "auto" && c.MemoryLimit != "off" {
+		if _, err := ParseSize(c.MemoryLimit); err != nil {
+			errs = append(errs, fmt.Errorf("--memory-limit %q: must be auto, off or a size such as 96MiB", c.MemoryLimit))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// ParseSize reads a size in GOMEMLIMIT's syntax: a whole number of bytes
+// with an optional unit B, KiB, MiB, GiB or TiB ("96MiB", "100000000").
+// Sizes below 1 MiB are refused: a limit that small only makes the
+// collector run without pause.
+func ParseSize(s string) (int64, error) {
+	num, unit := s, ""
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		num, unit = s[:i], s[i:]
+	}
+	shift := map[string]uint{"": 0, "B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}
+	sh, ok := shift[unit]
+	if num == "" || !ok {
+		return 0, fmt.Errorf("size %q: want a number with an optional unit B, KiB, MiB, GiB or TiB", s)
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n > math.MaxInt64>>sh {
+		return 0, fmt.Errorf("size %q: out of range", s)
+	}
+	if n<<sh < 1<<20 {
+		return 0, fmt.Errorf("size %q: below 1MiB", s)
+	}
+	return n << sh, nil
 }
 
 // SecureCookies reports whether cookies must carry Secure (https public URL).
