@@ -24,10 +24,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -44,6 +46,7 @@ type result struct {
 	dur          time.Duration
 	p50, p99     time.Duration
 	cpu          float64 // server CPU seconds per wall second
+	clientCPU    float64 // the load generator's (this process's) CPU seconds per wall second
 	rssMB        float64 // peak RSS during the scenario
 	faults       int64   // minor page faults during the scenario
 	ceiling      float64 // password sign-in: the raw Argon2id ceiling measured just before
@@ -258,9 +261,13 @@ func benchOne(bin, kind, dsn, work string, o opts) ([]result, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("passkeys: %w", err)
 		}
+		clients := make([]*passkeyClient, len(creds))
+		for w, c := range creds {
+			clients[w] = newPasskeyClient(c, origin, "demo.localhost")
+		}
 		var refused atomic.Int64
 		out = b.run(out, "passkey sign-in", func(rc *rawConn, w, i int) bool {
-			return passkeySignIn(rc, creds[w], origin, &refused)
+			return clients[w].signIn(rc, &refused)
 		})
 	}
 	refresh := make([]string, conns)
@@ -403,6 +410,16 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 	if b.profile != "" {
 		secs := int(b.dur.Seconds())
 		base := filepath.Join(b.profile, b.db+"-"+strings.Fields(name)[0]+"-"+strings.Fields(name)[1])
+		// The load generator's own CPU profile beside the server's: both
+		// share the cores, so the client's cost is the server's loss.
+		if f, err := os.Create(base + ".client.cpu.pprof"); err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+		} else if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			f.Close()
+		} else {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
 		for _, p := range []struct{ kind, file string }{{"profile", base + ".cpu.pprof"}, {"allocs", base + ".allocs.pprof"}} {
 			profWG.Add(1)
 			go func() {
@@ -414,6 +431,7 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 		}
 	}
 	cpu0 := cpuSeconds(b.pid)
+	self0 := selfCPUSeconds()
 	peak := startPeak(b.pid)
 	start := time.Now()
 	stop := start.Add(b.dur)
@@ -442,13 +460,14 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 	all := slices.Concat(lats...)
 	slices.Sort(all)
 	r := result{db: b.db, scenario: name, n: int64(len(all)), errs: errs.Load(), dur: wall,
-		cpu: (cpuSeconds(b.pid) - cpu0) / wall.Seconds()}
+		cpu: (cpuSeconds(b.pid) - cpu0) / wall.Seconds(), clientCPU: (selfCPUSeconds() - self0) / wall.Seconds()}
 	r.rssMB, r.faults = peak.end()
 	if len(all) > 0 {
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
 	}
-	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d  cpu %.2f (%.3f ms/req)  peak RSS %.1f MB  faults/req %.0f\n", b.db, name, float64(r.n)/wall.Seconds(),
-		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, 1000*r.cpu*wall.Seconds()/float64(max(r.n, 1)), r.rssMB, float64(r.faults)/float64(max(r.n, 1)))
+	perReq := func(cores float64) float64 { return 1000 * cores * wall.Seconds() / float64(max(r.n, 1)) }
+	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d  cpu %.2f (%.3f ms/req)  client cpu %.2f (%.3f ms/req)  peak RSS %.1f MB  faults/req %.0f\n", b.db, name, float64(r.n)/wall.Seconds(),
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, perReq(r.cpu), r.clientCPU, perReq(r.clientCPU), r.rssMB, float64(r.faults)/float64(max(r.n, 1)))
 	profWG.Wait()
 	return r
 }
@@ -538,6 +557,16 @@ func fetch(u, path string) error {
 	return err
 }
 
+// selfCPUSeconds is the CPU time (user and system) of this process, the
+// load generator, so far.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
 func cpuSeconds(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -564,15 +593,16 @@ func rss(pid int, field string) float64 {
 
 func render(rs []result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| database | scenario | req/s | p50 | p99 | errors | server CPU (cores) | peak RSS | page faults/req | Argon2id ceiling (%d CPUs) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n", runtime.NumCPU())
+	fmt.Fprintf(&b, "\n| database | scenario | req/s | p50 | p99 | errors | server CPU (cores) | server CPU/req | load generator CPU/req | peak RSS | page faults/req | Argon2id ceiling (%d CPUs) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n", runtime.NumCPU())
 	for _, r := range rs {
 		rate := float64(r.n) / r.dur.Seconds()
 		vs := ""
 		if r.ceiling > 0 {
 			vs = fmt.Sprintf("%.1f/s; req/s = %.0f%% of it", r.ceiling, 100*rate/r.ceiling)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %v | %v | %d | %.2f | %.1f MB | %.0f | %s |\n", r.db, r.scenario, rate,
-			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, r.rssMB, float64(r.faults)/float64(max(r.n, 1)), vs)
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %v | %v | %d | %.2f | %.3f ms | %.3f ms | %.1f MB | %.0f | %s |\n", r.db, r.scenario, rate,
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, 1000*r.cpu/max(rate, 1e-9), 1000*r.clientCPU/max(rate, 1e-9),
+			r.rssMB, float64(r.faults)/float64(max(r.n, 1)), vs)
 	}
 	return b.String()
 }
