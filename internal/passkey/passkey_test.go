@@ -2,6 +2,7 @@ package passkey_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -97,4 +98,73 @@ func mustFinish(t *testing.T, v *passkey.Verifier, rp passkey.RP, cred *passkeyt
 		t.Fatalf("sign-in with counter %d: %v (clone %v)", counter, err, got.CloneWarning)
 	}
 	return got.Data
+}
+
+// TestSigner checks the load generator's lean assertions against the
+// verifier: they sign in, their counter moves, and they carry the same
+// client data and authenticator data as Assert's.
+func TestSigner(t *testing.T) {
+	v := passkey.NewVerifier(time.Minute)
+	rp := passkey.RP{ID: "demo.localhost", Origin: "http://demo.localhost:8080", Name: "Demo"}
+	acct := passkey.Account{Handle: []byte("user-1"), Name: "ana@example.com", DisplayName: "Ana"}
+	opts, sess, err := v.BeginRegistration(rp, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a passkeytest.Authenticator
+	resp, cred, err := a.Register(rp.Origin, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := v.FinishRegistration(rp, acct, sess, resp)
+	if err != nil {
+		t.Fatalf("registration: %v", err)
+	}
+	count := reg.SignCount
+	lookup := func(id, handle []byte) (passkey.Account, error) {
+		acct.Credentials, acct.SignCounts = [][]byte{reg.Data}, []uint32{count}
+		return acct, nil
+	}
+	s := passkeytest.NewSigner(cred, rp.Origin, rp.ID)
+	var buf []byte
+	for i := range 3 {
+		opts, sess, err := v.BeginLogin(rp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := passkeytest.Challenge(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if buf, err = s.AppendAssertion(buf[:0], []byte(ch)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := v.FinishLogin(rp, sess, buf, lookup)
+		if err != nil || got.CloneWarning {
+			t.Fatalf("sign-in %d: %v (clone %v)", i, err, got.CloneWarning)
+		}
+		if got.SignCount != count+1 {
+			t.Fatalf("sign-in %d: counter %d, want %d", i, got.SignCount, count+1)
+		}
+		count = got.SignCount
+		// Apart from the signature, the same JSON as Assert's.
+		want, err := cred.AssertWithCounter(rp.Origin, rp.ID, ch, count)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := withoutSignature(t, buf), withoutSignature(t, want); a != b {
+			t.Fatalf("assertion %s\nwant %s", a, b)
+		}
+	}
+}
+
+func withoutSignature(t *testing.T, cred []byte) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(cred, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m["response"].(map[string]any), "signature")
+	out, _ := json.Marshal(m)
+	return string(out)
 }

@@ -192,3 +192,65 @@ func authData(rpID string, flags byte, counter uint32) []byte {
 	out := append(h[:], flags)
 	return binary.BigEndian.AppendUint32(out, counter)
 }
+
+// Signer is a lean form of Credential.Assert for the load generator: the
+// parts of an assertion that do not change between sign-ins (the ids, the
+// RP id's hash, the JSON around the values) are made once, and each
+// assertion is appended to a caller's buffer. It signs the same bytes
+// Assert does, with the same key. One Signer serves one goroutine.
+type Signer struct {
+	c          *Credential
+	counter    uint32
+	clientPre  []byte // clientDataJSON up to the challenge
+	clientPost []byte // clientDataJSON after the challenge
+	auth       []byte // authenticator data; the counter is its last 4 bytes
+	head, tail []byte // the credential JSON around clientDataJSON, and after the userHandle
+	signed     []byte // authenticator data || SHA-256(clientDataJSON)
+	client     []byte
+}
+
+// NewSigner returns a Signer of c's assertions for rpID from origin. Its
+// counter starts where c's is and moves apart from it.
+func NewSigner(c *Credential, origin, rpID string) *Signer {
+	c.mu.Lock()
+	n := c.counter
+	c.mu.Unlock()
+	id := b64.EncodeToString(c.ID)
+	s := &Signer{c: c, counter: n,
+		clientPre:  []byte(`{"challenge":"`),
+		clientPost: []byte(`","crossOrigin":false,"origin":` + strconvQuote(origin) + `,"type":"webauthn.get"}`),
+		auth:       authData(rpID, 0x01|0x04, 0),
+		head:       []byte(`{"clientExtensionResults":{},"id":"` + id + `","rawId":"` + id + `","response":{"authenticatorData":"`),
+		tail:       []byte(`"},"type":"public-key"}`),
+	}
+	return s
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// AppendAssertion appends the PublicKeyCredential JSON of the next
+// assertion (the counter moves by one) over the base64url challenge.
+func (s *Signer) AppendAssertion(dst []byte, challenge []byte) ([]byte, error) {
+	s.counter++
+	binary.BigEndian.PutUint32(s.auth[len(s.auth)-4:], s.counter)
+	s.client = append(append(append(s.client[:0], s.clientPre...), challenge...), s.clientPost...)
+	cdh := sha256.Sum256(s.client)
+	s.signed = append(append(s.signed[:0], s.auth...), cdh[:]...)
+	digest := sha256.Sum256(s.signed)
+	sig, err := ecdsa.SignASN1(rand.Reader, s.c.Key, digest[:])
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, s.head...)
+	dst = b64.AppendEncode(dst, s.auth)
+	dst = append(dst, `","clientDataJSON":"`...)
+	dst = b64.AppendEncode(dst, s.client)
+	dst = append(dst, `","signature":"`...)
+	dst = b64.AppendEncode(dst, sig)
+	dst = append(dst, `","userHandle":"`...)
+	dst = b64.AppendEncode(dst, s.c.UserHandle)
+	return append(dst, s.tail...), nil
+}
