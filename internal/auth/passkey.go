@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -85,7 +86,59 @@ func (s *Service) beginCeremony(ctx context.Context, kind string, userID int64, 
 	if err != nil {
 		return PasskeyCeremony{}, fmt.Errorf("passkey %s: %w", kind, err)
 	}
+	if kind == "login" {
+		s.begun.put(ch)
+	}
 	return PasskeyCeremony{Handle: raw, Options: options, ExpiresAt: ch.ExpiresAt}, nil
+}
+
+// begunMax bounds the sign-in challenges a process remembers: beyond it
+// (many begun, few finished) a finish reads its challenge from the database
+// as it would from another process.
+const begunMax = 4096
+
+// begunChallenges are the sign-in challenges this process stored, by hash,
+// until their finish takes them. A copy only saves the finish a read: the
+// row in the database stays the one that counts (the transaction of a
+// sign-in must delete it, so a challenge is spent once across processes),
+// and an entry is taken from here at the first finish that names it, so a
+// second one reads the database and finds the row gone or about to go.
+type begunChallenges struct {
+	mu    sync.Mutex
+	m     map[string]store.WebAuthnChallenge
+	swept time.Time
+}
+
+func newBegunChallenges() *begunChallenges {
+	return &begunChallenges{m: map[string]store.WebAuthnChallenge{}}
+}
+
+func (b *begunChallenges) put(ch store.WebAuthnChallenge) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.m) >= begunMax && ch.CreatedAt.Sub(b.swept) > time.Second {
+		// Abandoned ceremonies: drop the expired, at most once a second.
+		b.swept = ch.CreatedAt
+		for k, v := range b.m {
+			if !ch.CreatedAt.Before(v.ExpiresAt) {
+				delete(b.m, k)
+			}
+		}
+	}
+	if len(b.m) < begunMax {
+		b.m[string(ch.Hash)] = ch
+	}
+}
+
+// take returns and forgets the challenge of hash, if this process has it.
+func (b *begunChallenges) take(hash []byte) (store.WebAuthnChallenge, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ch, ok := b.m[string(hash)]
+	if ok {
+		delete(b.m, string(hash))
+	}
+	return ch, ok
 }
 
 // takeCeremony spends the challenge named by handle: it must exist, be of
@@ -202,6 +255,20 @@ var errUnknownPasskey = errors.New("unknown passkey")
 // database by refusedAtCommit.
 var errCounterBehind = errors.New("passkey counter behind the stored one")
 
+// errChallengeSpent is a verified assertion whose challenge was gone at
+// commit: spent by a concurrent finish (a replay), by another process, or
+// swept. Refused like a challenge not found before verification.
+var errChallengeSpent = errors.New("passkey challenge spent")
+
+// refusedSpent audits a sign-in refused by errChallengeSpent.
+func (s *Service) refusedSpent(ctx context.Context, b store.Business, c Client) error {
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", BusinessID: b.ID,
+		Detail: `{"method":"passkey","reason":"challenge"}`}, c); err != nil {
+		return err
+	}
+	return ErrPasskeyInvalid
+}
+
 // passkeyLogin is a verified passkey assertion not yet committed: commit
 // spends its challenge and moves the passkey's counter, in the caller's
 // transaction, so that the success path of a sign-in is one transaction.
@@ -219,7 +286,7 @@ func (l passkeyLogin) commit(ctx context.Context, q store.Queries, at time.Time)
 	// challenge; the other finds it gone (a replay).
 	if _, err := q.TakeWebAuthnChallenge(ctx, l.challenge); err != nil {
 		if isNotFound(err) {
-			return ErrPasskeyInvalid
+			return errChallengeSpent
 		}
 		return fmt.Errorf("passkey sign-in: %w", err)
 	}
@@ -311,12 +378,16 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 		return fail(0, "challenge")
 	}
 	rp := s.passkeyRP(b)
-	ch, err := s.passkeyDB.WebAuthnChallengeByHash(ctx, secretHash(handle))
-	if isNotFound(err) {
-		return fail(0, "challenge")
-	}
-	if err != nil {
-		return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
+	ch, ok := s.begun.take(secretHash(handle))
+	if !ok {
+		var err error
+		ch, err = s.passkeyDB.WebAuthnChallengeByHash(ctx, secretHash(handle))
+		if isNotFound(err) {
+			return fail(0, "challenge")
+		}
+		if err != nil {
+			return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
+		}
 	}
 	hash = ch.Hash
 	if ch.Kind != "login" || ch.BusinessID != b.ID || ch.UserID != 0 || ch.RPID != rp.ID || !s.now().Before(ch.ExpiresAt) {
@@ -397,6 +468,9 @@ func (s *Service) PortalPasskeySignIn(ctx context.Context, b store.Business, han
 	if errors.Is(err, errCounterBehind) {
 		return "", PortalSession{}, s.refusedAtCommit(ctx, b, l, c)
 	}
+	if errors.Is(err, errChallengeSpent) {
+		return "", PortalSession{}, s.refusedSpent(ctx, b, c)
+	}
 	if err != nil {
 		return "", PortalSession{}, err
 	}
@@ -429,8 +503,8 @@ func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, hand
 		if errors.Is(err, errCounterBehind) {
 			return Token{}, s.refusedAtCommit(ctx, b, l, c)
 		}
-		if errors.Is(err, ErrPasskeyInvalid) {
-			return Token{}, err
+		if errors.Is(err, errChallengeSpent) {
+			return Token{}, s.refusedSpent(ctx, b, c)
 		}
 		return Token{}, fmt.Errorf("passkey sign-in: %w", err)
 	}

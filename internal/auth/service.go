@@ -119,7 +119,11 @@ type Service struct {
 	// ceremonies counts begun passkey ceremonies (for the sweep of
 	// expired challenges).
 	ceremonies atomic.Uint64
-	hashCost   hashCost
+	// begun holds the sign-in challenges this process stored, so that
+	// their finish need not read them back (the database still decides
+	// their single use).
+	begun    *begunChallenges
+	hashCost hashCost
 	// Known and unknown emails cost the same on these requests.
 	codeFloor, resetFloor workFloor
 	rps                   *rpCache
@@ -174,7 +178,7 @@ func New(st Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*Servic
 		scheme: u.Scheme, port: u.Port(),
 		pool: newHashPool(o.HashSlots, o.HashQueue, o.AfterHash), throttle: o.Throttle,
 		now: o.Clock, log: o.Logger, cache: newStateCache(st),
-		passkeys: passkey.NewVerifier(passkeyCeremonyTTL), passkeyDB: st,
+		passkeys: passkey.NewVerifier(passkeyCeremonyTTL), passkeyDB: st, begun: newBegunChallenges(),
 		rps: newRPCache(o.Clock),
 	}, nil
 }
