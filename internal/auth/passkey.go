@@ -261,8 +261,8 @@ var errCounterBehind = errors.New("passkey counter behind the stored one")
 var errChallengeSpent = errors.New("passkey challenge spent")
 
 // refusedSpent audits a sign-in refused by errChallengeSpent.
-func (s *Service) refusedSpent(ctx context.Context, b store.Business, c Client) error {
-	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", BusinessID: b.ID,
+func (s *Service) refusedSpent(ctx context.Context, b store.Business, l passkeyLogin, c Client) error {
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: l.user.ID, BusinessID: b.ID,
 		Detail: `{"method":"passkey","reason":"challenge"}`}, c); err != nil {
 		return err
 	}
@@ -469,7 +469,7 @@ func (s *Service) PortalPasskeySignIn(ctx context.Context, b store.Business, han
 		return "", PortalSession{}, s.refusedAtCommit(ctx, b, l, c)
 	}
 	if errors.Is(err, errChallengeSpent) {
-		return "", PortalSession{}, s.refusedSpent(ctx, b, c)
+		return "", PortalSession{}, s.refusedSpent(ctx, b, l, c)
 	}
 	if err != nil {
 		return "", PortalSession{}, err
@@ -504,7 +504,7 @@ func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, hand
 			return Token{}, s.refusedAtCommit(ctx, b, l, c)
 		}
 		if errors.Is(err, errChallengeSpent) {
-			return Token{}, s.refusedSpent(ctx, b, c)
+			return Token{}, s.refusedSpent(ctx, b, l, c)
 		}
 		return Token{}, fmt.Errorf("passkey sign-in: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -22,7 +23,8 @@ import (
 // process has overtaken is a clone warning even when this process's cache
 // has not seen it, one challenge finished 20 times at once on both
 // processes signs in once, and a passkey removed on one process is refused
-// by the other at once.
+// by the other at once. A challenge begun on one process and spent on the
+// other is refused on the first, though it kept a copy.
 func TestPasskeySignInAcrossProcesses(t *testing.T) {
 	for _, be := range []struct {
 		name string
@@ -149,8 +151,53 @@ func TestPasskeySignInAcrossProcesses(t *testing.T) {
 				}
 			})
 
+			// A keeps the challenges it began, so a finish there need not
+			// read them; the row in the database still decides.
+			t.Run("begun on A, spent on B, refused on A", func(t *testing.T) {
+				cer, err := a.BeginPasskeySignIn(ctx, biz)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ch, err := passkeytest.Challenge(cer.Options)
+				if err != nil {
+					t.Fatal(err)
+				}
+				first, err := cred.AssertWithCounter(origin, rpID, ch, 13)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := b.PasskeySignInToken(ctx, biz, cer.Handle, first, auth.Client{}); err != nil {
+					t.Fatalf("B: %v", err)
+				}
+				// A second answer to the same challenge, with a counter ahead
+				// of every one stored: only the spent challenge can refuse it.
+				second, err := cred.AssertWithCounter(origin, rpID, ch, 14)
+				if err != nil {
+					t.Fatal(err)
+				}
+				failures := func() (n int) {
+					events, err := ast.ListAudit(ctx, store.AuditFilter{UserID: u.ID, Type: "signin.failure"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, e := range events {
+						if strings.Contains(e.Detail, `"reason":"challenge"`) {
+							n++
+						}
+					}
+					return n
+				}
+				before := failures()
+				if _, err := a.PasskeySignInToken(ctx, biz, cer.Handle, second, auth.Client{}); !errors.Is(err, auth.ErrPasskeyInvalid) {
+					t.Fatalf("A after B spent the challenge: %v, want ErrPasskeyInvalid", err)
+				}
+				if got := failures() - before; got != 1 {
+					t.Errorf("%d failures audited as a spent challenge, want 1", got)
+				}
+			})
+
 			t.Run("removed on B, refused on A at once", func(t *testing.T) {
-				handle, assertion := answer(t, a, 13)
+				handle, assertion := answer(t, a, 15)
 				if err := b.RemovePasskey(ctx, u, biz, pk.ID, auth.Client{}); err != nil {
 					t.Fatal(err)
 				}
