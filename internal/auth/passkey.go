@@ -284,7 +284,7 @@ type passkeyLogin struct {
 func (l passkeyLogin) commit(ctx context.Context, q store.Queries, at time.Time) error {
 	// Of two requests that verified the same answer, one takes the
 	// challenge; the other finds it gone (a replay).
-	if _, err := q.TakeWebAuthnChallenge(ctx, l.challenge); err != nil {
+	if err := q.SpendWebAuthnChallenge(ctx, l.challenge); err != nil {
 		if isNotFound(err) {
 			return errChallengeSpent
 		}
@@ -333,7 +333,7 @@ func (l passkeyLogin) committed(at time.Time) {
 // spent either way.
 func (s *Service) refusedAtCommit(ctx context.Context, b store.Business, l passkeyLogin, c Client) error {
 	s.cache.forgetPasskey(l.rpID, l.passkey.CredentialID)
-	if _, err := s.passkeyDB.TakeWebAuthnChallenge(ctx, l.challenge); err != nil && !isNotFound(err) {
+	if err := s.passkeyDB.SpendWebAuthnChallenge(ctx, l.challenge); err != nil && !isNotFound(err) {
 		return fmt.Errorf("passkey sign-in: %w", err)
 	}
 	reason := "unknown_passkey"
@@ -363,7 +363,7 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 	var hash []byte
 	fail := func(userID int64, reason string) (passkeyLogin, error) {
 		if hash != nil {
-			if _, err := s.passkeyDB.TakeWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
+			if err := s.passkeyDB.SpendWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
 				return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
 			}
 		}
@@ -449,7 +449,7 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 		return fail(u.ID, "no_profile")
 	}
 	if u.MustReset {
-		if _, err := s.passkeyDB.TakeWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
+		if err := s.passkeyDB.SpendWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
 			return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
 		}
 		return passkeyLogin{}, s.mustReset(ctx, u, &b)

@@ -121,6 +121,7 @@ type PasskeyStore interface {
 	RenamePasskey(ctx context.Context, userID, id int64, name string) error
 	WebAuthnChallengeByHash(ctx context.Context, hash []byte) (store.WebAuthnChallenge, error)
 	TakeWebAuthnChallenge(ctx context.Context, hash []byte) (store.WebAuthnChallenge, error)
+	SpendWebAuthnChallenge(ctx context.Context, hash []byte) error
 }
 
 // AuditLog records security events outside a transaction (inside one,

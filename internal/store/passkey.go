@@ -42,6 +42,10 @@ type Passkeys interface {
 	// of concurrent takers exactly one gets it, the others ErrNotFound.
 	// Expiry is the caller's check.
 	TakeWebAuthnChallenge(ctx context.Context, hash []byte) (WebAuthnChallenge, error)
+	// SpendWebAuthnChallenge is TakeWebAuthnChallenge for a caller that
+	// already holds the row: it removes the challenge, and of concurrent
+	// spenders (and takers) exactly one succeeds, the others ErrNotFound.
+	SpendWebAuthnChallenge(ctx context.Context, hash []byte) error
 	// DeleteExpiredWebAuthnChallenges removes challenges expired before t.
 	DeleteExpiredWebAuthnChallenges(ctx context.Context, t time.Time) error
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
@@ -115,6 +116,16 @@ func (q *queries) TakeWebAuthnChallenge(ctx context.Context, hash []byte) (store
 		Scan(&c.Kind, &c.UserID, &c.BusinessID, &c.RPID, &c.Data, &created, &expires)
 	c.CreatedAt, c.ExpiresAt = tm(created), tm(expires)
 	return c, q.wrap("take webauthn challenge", err)
+}
+
+func (q *queries) SpendWebAuthnChallenge(ctx context.Context, hash []byte) error {
+	// A plain DELETE: the sign-in verified against the row it read, so only
+	// the count matters (no RETURNING of the session record).
+	gone, err := q.execOne(ctx, "spend webauthn challenge", `DELETE FROM webauthn_challenges WHERE hash = ?`, hash)
+	if err == nil && !gone {
+		err = fmt.Errorf("spend webauthn challenge: %w", store.ErrNotFound)
+	}
+	return err
 }
 
 func (q *queries) DeleteExpiredWebAuthnChallenges(ctx context.Context, t time.Time) error {

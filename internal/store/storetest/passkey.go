@@ -145,6 +145,35 @@ func testWebAuthnChallenges(t *testing.T, s store.Store) {
 	if _, err := s.WebAuthnChallengeByHash(ctx, []byte("h1")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("read after take: %v", err)
 	}
+	// Spending (the sign-in's commit, which holds the row already): one
+	// of concurrent spenders and takers succeeds.
+	spent := store.WebAuthnChallenge{Hash: []byte("h2"), Kind: "login", BusinessID: 7, RPID: "a.example", Data: []byte(`{}`),
+		CreatedAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
+	must(t, s.CreateWebAuthnChallenge(ctx, spent))
+	wins.Store(0)
+	for i := range 8 {
+		wg.Go(func() {
+			var err error
+			if i%2 == 0 {
+				err = s.SpendWebAuthnChallenge(ctx, []byte("h2"))
+			} else {
+				_, err = s.TakeWebAuthnChallenge(ctx, []byte("h2"))
+			}
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, store.ErrNotFound):
+				t.Errorf("spend: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d spenders got the challenge, want 1", wins.Load())
+	}
+	if err := s.SpendWebAuthnChallenge(ctx, []byte("h2")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("spent twice: %v", err)
+	}
 	must(t, s.DeleteExpiredWebAuthnChallenges(ctx, t0))
 	if _, err := s.TakeWebAuthnChallenge(ctx, []byte("h0")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("expired challenge still there: %v", err)
