@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -27,7 +28,11 @@ import (
 type walIndex struct {
 	db   *sql.DB
 	hold *sql.Conn
-	mem  []byte
+	// mu is held for reading while mem is read: close unmaps it under the
+	// write lock, so a check still running when the store closes reads
+	// nothing rather than an unmapped page.
+	mu  sync.RWMutex
+	mem []byte
 }
 
 // walIndexVersion is the wal-index header's iVersion (WALINDEX_MAX_VERSION),
@@ -101,6 +106,11 @@ func openWALIndex(ctx context.Context, path, dsn string) (*walIndex, error) {
 // complete header. ok is false while a commit is writing it, or when it is
 // not a header this code knows.
 func (w *walIndex) header() (h walHeader, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.mem == nil {
+		return h, false
+	}
 	p := unsafe.Pointer(unsafe.SliceData(w.mem))
 	var second walHeader
 	for i := range h {
@@ -114,10 +124,12 @@ func (w *walIndex) header() (h walHeader, ok bool) {
 
 func (w *walIndex) close() error {
 	var errs []error
+	w.mu.Lock()
 	if w.mem != nil {
 		errs = append(errs, syscall.Munmap(w.mem))
 		w.mem = nil
 	}
+	w.mu.Unlock()
 	if w.hold != nil {
 		errs = append(errs, w.hold.Close())
 	}
