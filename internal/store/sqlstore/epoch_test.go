@@ -88,3 +88,22 @@ func TestStateEpochFollowsOtherConnections(t *testing.T) {
 		})
 	}
 }
+
+// TestStateEpochAfterClose: a check still running when the store closes
+// gets "not trusted", not a read of the unmapped wal-index.
+func TestStateEpochAfterClose(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.StateEpoch(ctx); !ok {
+		t.Fatal("state epoch not trusted on an open store")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := s.StateEpoch(ctx); ok {
+		t.Fatalf("state epoch %d trusted after Close", n)
+	}
+}
