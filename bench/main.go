@@ -44,7 +44,8 @@ type result struct {
 	dur          time.Duration
 	p50, p99     time.Duration
 	cpu          float64 // server CPU seconds per wall second
-	rssMB        float64
+	rssMB        float64 // peak RSS during the scenario
+	faults       int64   // minor page faults during the scenario
 	ceiling      float64 // password sign-in: the raw Argon2id ceiling measured just before
 }
 
@@ -58,7 +59,16 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "run only the scenarios whose name contains this")
 	flag.StringVar(&o.dbs, "db", "all", "sqlite, postgres or all (postgres needs -postgres)")
 	flag.StringVar(&o.profile, "profile", "", "save CPU and allocation profiles of each scenario into this directory")
+	o.soak.register(flag.CommandLine)
+	flag.Func("server-env", "KEY=VALUE added to the server's environment only (repeatable), e.g. GOGC=50 or SPACEAUTH_MEMORY_LIMIT=off", func(s string) error {
+		if !strings.Contains(s, "=") {
+			return errors.New("want KEY=VALUE")
+		}
+		o.serverEnv = append(o.serverEnv, s)
+		return nil
+	})
 	flag.Parse()
+	o.soak.parsed(flag.CommandLine, o.only)
 	o.dur, o.conns, o.users = *dur, *conns, *users
 	if err := run(o, *pg, *appendTo); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -72,6 +82,8 @@ type opts struct {
 	conns, users int
 	only, dbs    string
 	profile      string
+	soak         soakOpts // soak.go
+	serverEnv    []string
 }
 
 func run(o opts, pg, appendTo string) error {
@@ -105,6 +117,9 @@ func run(o opts, pg, appendTo string) error {
 	if pg != "" && o.dbs != "sqlite" {
 		dbs = append(dbs, "postgres")
 	}
+	if o.soak.alone {
+		return runSoaks(bin, work, pg, dbs, users, o.soak, appendTo)
+	}
 	for _, kind := range dbs {
 		dsn, cleanup, err := freshDB(kind, work, pg)
 		if err != nil {
@@ -121,7 +136,12 @@ func run(o opts, pg, appendTo string) error {
 	table := render(all) + "\n" + strings.Join(notes, " ") + "\n"
 	fmt.Print(table)
 	if appendTo != "" {
-		return appendResults(appendTo, table, dur, conns, users, pg != "")
+		if err := appendResults(appendTo, table, dur, conns, users, pg != ""); err != nil {
+			return err
+		}
+	}
+	if o.soak.wanted(o.only) {
+		return runSoaks(bin, work, pg, dbs, users, o.soak, appendTo)
 	}
 	return nil
 }
@@ -180,33 +200,10 @@ func cli(bin, stdin string, args ...string) error {
 // benchOne prepares kind's database and runs every scenario against it.
 func benchOne(bin, kind, dsn, work string, o opts) ([]result, string, error) {
 	dur, conns, users := o.dur, o.conns, o.users
-	if err := cli(bin, "", "business", "add", "--db", dsn, "--slug", "demo", "--name", "Bench Space"); err != nil {
+	if err := prepareUsers(bin, dsn, users); err != nil {
 		return nil, "", err
 	}
-	// One real Argon2id hash (the binary's parameters) shared by every user,
-	// so that preparing thousands of users takes a second, not minutes.
-	hash, err := password.NewHasher(password.DefaultParams()).Hash(benchPW)
-	if err != nil {
-		return nil, "", err
-	}
-	var csv bytes.Buffer
-	csv.WriteString("email,name,password_hash,businesses,roles,admin\n")
-	// The PHC string holds commas: quote it.
-	csv.WriteString("admin@bench.test,Bench Admin,\"" + hash + "\",demo,,true\n")
-	for i := range users {
-		fmt.Fprintf(&csv, "u%d@bench.test,User %d,\"%s\",demo,,false\n", i, i, hash)
-	}
-	if err := cli(bin, csv.String(), "user", "import", "--db", dsn, "-"); err != nil {
-		return nil, "", err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	args := []string{"serve", "--db", dsn, "--listen", "127.0.0.1:" + port, "--public-url", "http://localhost:" + port,
-		"--mail-dir", filepath.Join(work, "mail-"+kind), "--log-level", "error", "--trusted-proxy", "127.0.0.1"}
+	var extra []string
 	debug := ""
 	if o.profile != "" {
 		dl, err := net.Listen("tcp", "127.0.0.1:0")
@@ -215,52 +212,25 @@ func benchOne(bin, kind, dsn, work string, o opts) ([]result, string, error) {
 		}
 		debug = dl.Addr().String()
 		dl.Close()
-		args = append(args, "--debug-listen", debug)
+		extra = []string{"--debug-listen", debug}
 	}
-	srv := exec.Command(bin, args...)
-	srv.Stderr = os.Stderr
-	started := time.Now()
-	if err := srv.Start(); err != nil {
+	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-"+kind), extra, o.serverEnv)
+	if err != nil {
 		return nil, "", err
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
+	defer srv.stop()
+	port := srv.port
 	c := newClient(port, conns)
-	for {
-		if resp, err := c.Get("http://localhost/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Since(started) > 20*time.Second {
-			return nil, "", errors.New("server not ready in 20s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	note := fmt.Sprintf("[%s] ready in %v; idle RSS %.1f MB.", kind, time.Since(started).Round(time.Millisecond), rss(srv.Process.Pid, "VmRSS"))
+	note := fmt.Sprintf("[%s] ready in %v; idle RSS %.1f MB.", kind, srv.ready.Round(time.Millisecond), rss(srv.pid, "VmRSS"))
 	fmt.Println(note)
-	b := &bencher{c: c, addr: "127.0.0.1:" + port, pid: srv.Process.Pid, db: kind, dur: dur, conns: conns, users: users,
+	b := &bencher{c: c, addr: "127.0.0.1:" + port, pid: srv.pid, db: kind, dur: dur, conns: conns, users: users,
 		only: o.only, profile: o.profile, debug: debug}
 	adminTok, ok := b.token("admin@bench.test")
 	if !ok {
 		return nil, "", errors.New("admin sign-in failed")
 	}
 	var out []result
-	signin := func(rc *rawConn, email string) bool {
-		st, _, err := rc.do(request("POST", "localhost", "/api/sys/users/token", formHeaders,
-			url.Values{"email": {email}, "password": {benchPW}}.Encode()))
-		return err == nil && st == http.StatusOK
-	}
-	if o.only == "" || strings.Contains("password sign-in", o.only) {
-		// The ceiling is measured right before, with the server idle, so
-		// that both figures see the machine in the same state.
-		ceiling := argonCeiling(password.DefaultParams(), 3*time.Second)
-		fmt.Printf("[%s] raw Argon2id ceiling on %d CPUs: %.1f hashes/s\n", kind, runtime.NumCPU(), ceiling)
-		out = b.run(out, "password sign-in", func(rc *rawConn, w, i int) bool {
-			return signin(rc, fmt.Sprintf("u%d@bench.test", rand.IntN(users)))
-		})
-		out[len(out)-1].ceiling = ceiling
-	}
+	out = b.passwordScenarios(out)
 	if o.only == "" || strings.Contains("starvation", o.only) {
 		out = append(out, b.starvation())
 	}
@@ -444,6 +414,7 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 		}
 	}
 	cpu0 := cpuSeconds(b.pid)
+	peak := startPeak(b.pid)
 	start := time.Now()
 	stop := start.Add(b.dur)
 	lats := make([][]time.Duration, b.conns)
@@ -471,12 +442,13 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 	all := slices.Concat(lats...)
 	slices.Sort(all)
 	r := result{db: b.db, scenario: name, n: int64(len(all)), errs: errs.Load(), dur: wall,
-		cpu: (cpuSeconds(b.pid) - cpu0) / wall.Seconds(), rssMB: rss(b.pid, "VmHWM")}
+		cpu: (cpuSeconds(b.pid) - cpu0) / wall.Seconds()}
+	r.rssMB, r.faults = peak.end()
 	if len(all) > 0 {
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
 	}
-	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d  cpu %.2f\n", b.db, name, float64(r.n)/wall.Seconds(),
-		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu)
+	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d  cpu %.2f (%.3f ms/req)  peak RSS %.1f MB  faults/req %.0f\n", b.db, name, float64(r.n)/wall.Seconds(),
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, 1000*r.cpu*wall.Seconds()/float64(max(r.n, 1)), r.rssMB, float64(r.faults)/float64(max(r.n, 1)))
 	profWG.Wait()
 	return r
 }
@@ -489,6 +461,7 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 // the attackers' figures are printed.
 func (b *bencher) starvation() result {
 	const attackers, addresses = 40, 64
+	peak := startPeak(b.pid)
 	start := time.Now()
 	stop := start.Add(b.dur)
 	var wg sync.WaitGroup
@@ -536,8 +509,8 @@ func (b *bencher) starvation() result {
 	wg.Wait()
 	wall := time.Since(start)
 	slices.Sort(lats)
-	r := result{db: b.db, scenario: "starvation: real user under 40 attackers", n: int64(len(lats)), errs: fails, dur: wall,
-		rssMB: rss(b.pid, "VmHWM")}
+	r := result{db: b.db, scenario: "starvation: real user under 40 attackers", n: int64(len(lats)), errs: fails, dur: wall}
+	r.rssMB, r.faults = peak.end()
 	if len(lats) > 0 {
 		r.p50, r.p99 = lats[len(lats)/2], lats[len(lats)*99/100]
 	}
@@ -591,15 +564,15 @@ func rss(pid int, field string) float64 {
 
 func render(rs []result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| database | scenario | req/s | p50 | p99 | errors | server CPU (cores) | peak RSS | Argon2id ceiling (%d CPUs) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n", runtime.NumCPU())
+	fmt.Fprintf(&b, "\n| database | scenario | req/s | p50 | p99 | errors | server CPU (cores) | peak RSS | page faults/req | Argon2id ceiling (%d CPUs) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n", runtime.NumCPU())
 	for _, r := range rs {
 		rate := float64(r.n) / r.dur.Seconds()
 		vs := ""
 		if r.ceiling > 0 {
-			vs = fmt.Sprintf("%.1f/s; sign-in = %.0f%%", r.ceiling, 100*rate/r.ceiling)
+			vs = fmt.Sprintf("%.1f/s; req/s = %.0f%% of it", r.ceiling, 100*rate/r.ceiling)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %v | %v | %d | %.2f | %.1f MB | %s |\n", r.db, r.scenario, rate,
-			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, r.rssMB, vs)
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %v | %v | %d | %.2f | %.1f MB | %.0f | %s |\n", r.db, r.scenario, rate,
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, r.rssMB, float64(r.faults)/float64(max(r.n, 1)), vs)
 	}
 	return b.String()
 }

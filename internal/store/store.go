@@ -33,7 +33,47 @@ type Store interface {
 	// this process or any other. ok is false when it cannot be trusted at
 	// the moment; callers then must not serve anything from a cache.
 	StateEpoch(ctx context.Context) (epoch int64, ok bool)
+	Pruning
 	Close() error
+}
+
+// Pruning deletes rows that can no longer matter (docs/retention.md): each
+// call deletes at most limit rows past before, in a short write of its
+// own, and returns how many went. The caller picks before (the retention
+// rule); a caller loops until fewer than limit go. Pruners in several
+// processes on one database delete disjoint rows or none, never an error.
+type Pruning interface {
+	// PruneRefreshTokens: refresh-token families that expired, or were
+	// revoked (a revocation is the family's expiry), before before, then
+	// legacy tokens (migration 18) whose family's end at the migration is
+	// before before: rows that can never again yield a token or detect a
+	// reuse.
+	PruneRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneRevokedTokens: revocations of tokens that expired before before.
+	PruneRevokedTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneSpentTokens: spent one-time tokens that expired before before.
+	PruneSpentTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneSessions: sessions that expired or were revoked before before
+	// (with their sso_sessions rows, by the foreign key's cascade).
+	PruneSessions(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneResetTokens: reset tokens that expired before before.
+	PruneResetTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneOTPCodes: sign-in codes that expired before before, except a
+	// code while an older code of its user has not (so that deleting the
+	// newest never makes an older, replaced code the user's latest).
+	PruneOTPCodes(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PrunePendingSignIns: pending second-factor steps that expired before before.
+	PrunePendingSignIns(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneOIDCFlows: OIDC flows that expired before before.
+	PruneOIDCFlows(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneWebAuthnChallenges: ceremony challenges that expired before before.
+	PruneWebAuthnChallenges(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneThrottle: counters whose last event is before before.
+	PruneThrottle(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneOutbox: settled messages (sent or dead) created before before.
+	PruneOutbox(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneAudit: audit events that happened before before.
+	PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // Queries is every read and write a backend offers.
@@ -204,22 +244,27 @@ type OTPs interface {
 	SpendOTP(ctx context.Context, id int64, at time.Time) (bool, error)
 }
 
-// Refresh stores OAuth2 refresh tokens.
+// Refresh stores OAuth2 refresh-token families, one row per family.
 type Refresh interface {
-	CreateRefreshToken(ctx context.Context, t RefreshToken) error
-	RefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error)
-	// RotateRefreshToken marks a live token as replaced; true only for the
-	// one call that did, however many race.
-	RotateRefreshToken(ctx context.Context, hash []byte, at time.Time) (bool, error)
-	// ExchangeRefreshToken rotates the live token hash at at and, in the
-	// same transaction, stores next (in hash's family, for its user and
-	// client, with its token version and actor, whatever next says of
-	// those) and appends e. It reports false,
-	// and stores nothing, when hash was not live.
-	ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next RefreshToken, e AuditEvent) (bool, error)
-	RevokeRefreshFamily(ctx context.Context, family string, at time.Time) error
-	// RevokeRefreshTokens revokes the user's live tokens of clientID, or of
-	// every client when clientID is "".
+	CreateRefreshFamily(ctx context.Context, f RefreshFamily) error
+	// RefreshFamilyByID returns the family, live or not; ErrNotFound when
+	// there is none (never was, or pruned).
+	RefreshFamilyByID(ctx context.Context, id []byte) (RefreshFamily, error)
+	// LegacyRefreshFamily returns the family of a token issued before
+	// migration 18 that was rotated away (before or since): ErrNotFound
+	// when hash is no such token or its family is gone.
+	LegacyRefreshFamily(ctx context.Context, hash []byte) (RefreshFamily, error)
+	// ExchangeRefreshToken rotates family cur.ID from its current token
+	// (cur.Generation, cur.Hash) to next, one generation up, and in the
+	// same transaction appends e for the family's user. It reports false,
+	// and stores nothing, when that token is no longer current or the
+	// family is revoked: of racing exchanges of one token, one wins.
+	ExchangeRefreshToken(ctx context.Context, cur RefreshFamily, next RefreshRotation, e AuditEvent) (bool, error)
+	// RevokeRefreshFamily revokes the family (a no-op when revoked).
+	RevokeRefreshFamily(ctx context.Context, id []byte, at time.Time) error
+	// RevokeRefreshTokens revokes the user's live families of clientID, or
+	// of every client when clientID is ""; revoked families are not
+	// touched again, so the cost follows the live families only.
 	RevokeRefreshTokens(ctx context.Context, userID int64, clientID string, at time.Time) error
 }
 

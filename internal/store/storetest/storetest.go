@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"TwoFactor", testTwoFactor},
 		{"RefreshRotationRace", testRefreshRace},
 		{"RefreshExchange", testRefreshExchange},
+		{"RefreshPrune", testRefreshPrune},
 		{"CredentialVersions", testCredentialVersions},
 		{"PendingSignIns", testPendingSignIns},
 		{"PendingSignInSpentOnceUnderRace", testPendingSignInRace},
@@ -52,6 +53,8 @@ func Run(t *testing.T, open Opener) {
 		{"OIDCFlowSpentOnce", testOIDCFlowSpentOnce},
 		{"Passkeys", testPasskeys},
 		{"WebAuthnChallengeTakenOnce", testWebAuthnChallenges},
+		{"Prune", testPrune},
+		{"PruneBatchesAndConcurrentPruners", testPruneBatches},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
