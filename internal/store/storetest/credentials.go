@@ -12,8 +12,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-func testSigningKeys(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testSigningKeys(ctx context.Context, t *testing.T, s store.Store) {
 	k1 := store.SigningKey{ID: "k1", Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateKey: []byte{2}, CreatedAt: t0}
 	k2 := store.SigningKey{ID: "k2", Algorithm: "EdDSA", PublicKey: []byte{3}, PrivateKey: []byte{4}, Sealed: true, CreatedAt: t0.Add(time.Hour)}
 	must(t, s.CreateSigningKey(ctx, k1))
@@ -35,8 +34,7 @@ func testSigningKeys(t *testing.T, s store.Store) {
 	}
 }
 
-func testRevokedTokens(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testRevokedTokens(ctx context.Context, t *testing.T, s store.Store) {
 	ok, err := s.TokenRevoked(ctx, "j1")
 	must(t, err)
 	if ok {
@@ -51,8 +49,7 @@ func testRevokedTokens(t *testing.T, s store.Store) {
 	}
 }
 
-func testSpendTokenRace(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testSpendTokenRace(ctx context.Context, t *testing.T, s store.Store) {
 	if wins := concurrentWins(t, 16, func() (bool, error) { return s.SpendToken(ctx, "jti-race", t0) }); wins != 1 {
 		t.Fatalf("token spent %d times, want exactly once", wins)
 	}
@@ -63,8 +60,7 @@ func testSpendTokenRace(t *testing.T, s store.Store) {
 	}
 }
 
-func testSessions(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testSessions(ctx context.Context, t *testing.T, s store.Store) {
 	b := mkBusiness(t, s, "s")
 	u := mkUser(t, s, "s@example.com", b.ID)
 	sess := store.Session{Hash: []byte("h-one"), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, LastSeenAt: t0,
@@ -93,8 +89,7 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 }
 
-func testResetTokens(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testResetTokens(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "r@example.com")
 	for _, h := range []string{"r1", "r2"} {
 		must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte(h), UserID: u.ID, Language: "de", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), TokenVersion: 5}))
@@ -117,8 +112,7 @@ func testResetTokens(t *testing.T, s store.Store) {
 	}
 }
 
-func testResetTokenRace(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testResetTokenRace(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "race@example.com")
 	must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte("race"), UserID: u.ID, Language: "en", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 	wins := concurrentWins(t, 8, func() (won bool, err error) {
@@ -133,8 +127,7 @@ func testResetTokenRace(t *testing.T, s store.Store) {
 	}
 }
 
-func testOTP(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testOTP(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "otp@example.com")
 	if _, err := s.LatestOTP(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("no code yet: %v", err)
@@ -156,8 +149,7 @@ func testOTP(t *testing.T, s store.Store) {
 	}
 }
 
-func testRefresh(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testRefresh(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "rt@example.com")
 	mk := func(hash, family, client string) {
 		must(t, s.CreateRefreshToken(ctx, store.RefreshToken{Hash: []byte(hash), Family: family, UserID: u.ID, ClientID: client,
@@ -199,8 +191,7 @@ func testRefresh(t *testing.T, s store.Store) {
 	}
 }
 
-func testRefreshRace(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testRefreshRace(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "race-rt@example.com")
 	must(t, s.CreateRefreshToken(ctx, store.RefreshToken{Hash: []byte("r"), Family: "f", UserID: u.ID, ClientID: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 	if wins := concurrentWins(t, 8, func() (bool, error) { return s.RotateRefreshToken(ctx, []byte("r"), t0) }); wins != 1 {
@@ -208,8 +199,7 @@ func testRefreshRace(t *testing.T, s store.Store) {
 	}
 }
 
-func testTwoFactor(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testTwoFactor(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "2fa@example.com")
 	must(t, s.SetTOTPPending(ctx, u.ID, "PENDING"))
 	got, err := s.UserByID(ctx, u.ID)
@@ -246,8 +236,7 @@ func testTwoFactor(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealth(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testHealth(ctx context.Context, t *testing.T, s store.Store) {
 	must(t, s.Ping(ctx))
 	ok, err := s.Migrated(ctx)
 	must(t, err)
@@ -259,8 +248,7 @@ func testHealth(t *testing.T, s store.Store) {
 	must(t, s.ProbeWrite(ctx))
 }
 
-func testRefreshExchange(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testRefreshExchange(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "rx@example.com")
 	must(t, s.CreateRefreshToken(ctx, store.RefreshToken{Hash: []byte("x1"), Family: "fx", UserID: u.ID, ClientID: "app",
 		CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
@@ -308,8 +296,7 @@ func testRefreshExchange(t *testing.T, s store.Store) {
 // testCredentialVersions: sessions and refresh tokens keep the token
 // version they were issued at, and a session and a refresh token their actor, through a
 // rotation too (SPEC §6: revocation of sign-ins in flight, act carried over).
-func testCredentialVersions(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testCredentialVersions(ctx context.Context, t *testing.T, s store.Store) {
 	b := mkBusiness(t, s, "cv")
 	u := mkUser(t, s, "cv@example.com", b.ID)
 	sess := store.Session{Hash: []byte("cv-s"), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, LastSeenAt: t0,
@@ -352,8 +339,7 @@ func testCredentialVersions(t *testing.T, s store.Store) {
 	}
 }
 
-func testPendingSignIns(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testPendingSignIns(ctx context.Context, t *testing.T, s store.Store) {
 	b := mkBusiness(t, s, "ps")
 	u := mkUser(t, s, "ps@example.com", b.ID)
 	p := store.PendingSignIn{Hash: []byte("step"), BrowserHash: []byte("browser"), UserID: u.ID, BusinessID: b.ID,
@@ -380,8 +366,7 @@ func testPendingSignIns(t *testing.T, s store.Store) {
 	}
 }
 
-func testPendingSignInRace(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testPendingSignInRace(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "ps-race@example.com")
 	must(t, s.CreatePendingSignIn(ctx, store.PendingSignIn{Hash: []byte("race"), BrowserHash: []byte("b"), UserID: u.ID,
 		CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}))

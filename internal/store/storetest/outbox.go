@@ -14,8 +14,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-func testOutbox(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testOutbox(ctx context.Context, t *testing.T, s store.Store) {
 	m := store.Mail{Kind: "reset", FromName: "Space", To: "a@example.com", Subject: "S", Text: "T secret-link", HTML: "<p>H secret-link</p>", CreatedAt: t0}
 	must(t, s.EnqueueMail(ctx, &m))
 	later := store.Mail{Kind: "reset", To: "b@example.com", Text: "code 123456", CreatedAt: t0, NextAttemptAt: t0.Add(time.Hour)}
@@ -106,8 +105,7 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 }
 
-func testOutboxConcurrentClaims(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testOutboxConcurrentClaims(ctx context.Context, t *testing.T, s store.Store) {
 	const msgs = 60
 	for i := range msgs {
 		m := store.Mail{Kind: "k", To: fmt.Sprintf("u%d@example.com", i), CreatedAt: t0}
@@ -148,8 +146,7 @@ func testOutboxConcurrentClaims(t *testing.T, s store.Store) {
 	}
 }
 
-func testTxRollback(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testTxRollback(ctx context.Context, t *testing.T, s store.Store) {
 	boom := errors.New("boom")
 	err := s.InTx(ctx, func(q store.Queries) error {
 		u := store.User{Email: "tx@example.com", FullName: "T", PasswordHash: "h", Active: true}
@@ -186,8 +183,7 @@ func testTxRollback(t *testing.T, s store.Store) {
 	}
 }
 
-func testAudit(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testAudit(ctx context.Context, t *testing.T, s store.Store) {
 	events := []store.AuditEvent{
 		{At: t0, Type: "signin.success", UserID: 1, BusinessID: 10, ClientIP: "10.0.0.1", UserAgent: "curl"},
 		{At: t0.Add(time.Minute), Type: "signin.failure", UserID: 1, BusinessID: 10},
