@@ -113,29 +113,23 @@ func testOutboxConcurrentClaims(ctx context.Context, t *testing.T, s store.Store
 	}
 	var mu sync.Mutex
 	seen := map[int64]int{}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				got, err := s.ClaimMail(ctx, "w", t0, t0.Add(time.Hour), 7)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, m := range got {
-					seen[m.ID]++
-				}
-				mu.Unlock()
+	concurrently(4, func() {
+		for {
+			got, err := s.ClaimMail(ctx, "w", t0, t0.Add(time.Hour), 7)
+			if err != nil {
+				t.Error(err)
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			if len(got) == 0 {
+				return
+			}
+			mu.Lock()
+			for _, m := range got {
+				seen[m.ID]++
+			}
+			mu.Unlock()
+		}
+	})
 	if len(seen) != msgs {
 		t.Errorf("claimed %d distinct messages, want %d", len(seen), msgs)
 	}

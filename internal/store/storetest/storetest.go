@@ -64,27 +64,35 @@ func Run(t *testing.T, open Opener) {
 	}
 }
 
-// concurrentWins runs fn on n goroutines released at once and counts the
-// calls that report a win; errors fail the test.
-func concurrentWins(t *testing.T, n int, fn func() (bool, error)) int {
-	t.Helper()
-	var wins atomic.Int32
+// concurrently runs fn on n goroutines released at once and waits for
+// them all.
+func concurrently(n int, fn func()) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for range n {
 		wg.Go(func() {
 			<-start
-			ok, err := fn()
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
+			fn()
 		})
 	}
 	close(start)
 	wg.Wait()
+}
+
+// concurrentWins runs fn concurrently on n goroutines and counts the calls
+// that report a win; errors fail the test.
+func concurrentWins(t *testing.T, n int, fn func() (bool, error)) int {
+	t.Helper()
+	var wins atomic.Int32
+	concurrently(n, func() {
+		ok, err := fn()
+		if err != nil {
+			t.Error(err)
+		}
+		if ok {
+			wins.Add(1)
+		}
+	})
 	return int(wins.Load())
 }
 

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,17 +46,11 @@ func testThrottle(ctx context.Context, t *testing.T, s store.Store) {
 
 func testThrottleRace(ctx context.Context, t *testing.T, s store.Store) {
 	const n = 20
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := s.ThrottleHit(ctx, "ip:1.2.3.4", t0, time.Hour); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	concurrently(n, func() {
+		if _, err := s.ThrottleHit(ctx, "ip:1.2.3.4", t0, time.Hour); err != nil {
+			t.Error(err)
+		}
+	})
 	st, err := s.ThrottleGet(ctx, "ip:1.2.3.4")
 	must(t, err)
 	if st.Count != n {
