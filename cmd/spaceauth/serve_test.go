@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,30 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) []string {
+func waitFor(t *testing.T, buf *testkit.Buffer, re *regexp.Regexp) []string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -49,7 +31,7 @@ func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) []string {
 // running is the command's run function started in the test process.
 type running struct {
 	cancel         context.CancelFunc // the stop signal (SIGTERM)
-	stdout, stderr syncBuffer
+	stdout, stderr testkit.Buffer
 	done           chan int // the exit code
 }
 

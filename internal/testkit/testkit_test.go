@@ -1,0 +1,57 @@
+package testkit
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestServerCertificateVerifies(t *testing.T) {
+	ca := NewCA(t)
+	cert := ca.ServerCertificate(t)
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"127.0.0.1", true},
+		{"localhost", true},
+		{"example.com", false},
+	}
+	for _, tt := range tests {
+		_, err := leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), DNSName: tt.name})
+		if (err == nil) != tt.ok {
+			t.Errorf("verify for %s: %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: NewCA(t).Pool(), DNSName: "localhost"}); err == nil {
+		t.Error("a certificate verified against another authority")
+	}
+}
+
+func TestBufferConcurrentWrites(t *testing.T) {
+	var b Buffer
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() { fmt.Fprintf(&b, "line %d\n", i) })
+		_ = b.String()
+	}
+	wg.Wait()
+	if n := strings.Count(b.String(), "\n"); n != 10 {
+		t.Errorf("%d lines, want 10", n)
+	}
+}
+
+func TestFreePortListens(t *testing.T) {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", FreePort(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+}
