@@ -62,21 +62,6 @@ func (r *running) stop(t *testing.T) int {
 	}
 }
 
-// getBody fetches url and returns its status and body.
-func getBody(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
 // TestDemo runs `spaceauth demo` on an empty directory: it prints how to
 // try it, the printed password signs in, and SIGTERM (context cancel) stops
 // it cleanly with exit code 0.
@@ -122,11 +107,11 @@ func TestDemo(t *testing.T) {
 	}
 	// /metrics carries what an operator watches (issue 5's list), on its
 	// own listener only (issue #10.5: never on the API listener).
-	if status, _ := getBody(t, "http://127.0.0.1:"+port+"/metrics"); status != http.StatusNotFound {
+	if status, _ := testkit.Get(t, "http://127.0.0.1:"+port+"/metrics"); status != http.StatusNotFound {
 		t.Fatalf("/metrics on the API listener: %d", status)
 	}
 	maddr := waitFor(t, stderr, regexp.MustCompile(`msg="metrics listener" addr=(\S+)`))[1]
-	_, mb := getBody(t, "http://"+maddr+"/metrics")
+	_, mb := testkit.Get(t, "http://"+maddr+"/metrics")
 	for _, want := range []string{
 		`spaceauth_http_request_duration_seconds_bucket{method="POST",route="POST /api/sys/users/token",status="200"`,
 		`spaceauth_security_events_total{type="signin.success"} 1`,

@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -54,4 +56,15 @@ func TestFreePortListens(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
+}
+
+func TestGet(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+		fmt.Fprint(w, r.Method+" "+r.URL.Path)
+	}))
+	defer srv.Close()
+	if status, body := Get(t, srv.URL+"/x"); status != http.StatusTeapot || body != "GET /x" {
+		t.Errorf("Get: %d %q", status, body)
+	}
 }
