@@ -182,18 +182,14 @@ func userList(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, 
 		if err != nil {
 			return err
 		}
-		all, err := a.Store.ListBusinesses(ctx)
+		byID, err := businessesByID(ctx, a)
 		if err != nil {
 			return err
-		}
-		slugs := map[int64]string{}
-		for _, b := range all {
-			slugs[b.ID] = b.Slug
 		}
 		return table(e.stdout, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES", func(w io.Writer) {
 			for _, u := range users {
 				fmt.Fprintf(w, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, safe(u.Email), safe(u.FullName), u.Active, u.IsAdmin,
-					safe(dash(strings.Join(u.Roles, ","))), safe(dash(joinSlugs(u.BusinessIDs, slugs))))
+					safe(dash(strings.Join(u.Roles, ","))), safe(dash(joinSlugs(u.BusinessIDs, byID))))
 			}
 		})
 	})
@@ -385,13 +381,27 @@ func dash(s string) string {
 	return s
 }
 
+// businessesByID reads every business, keyed by id, for the lists that
+// name them.
+func businessesByID(ctx context.Context, a *app) (map[int64]store.Business, error) {
+	all, err := a.Store.ListBusinesses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]store.Business, len(all))
+	for _, b := range all {
+		byID[b.ID] = b
+	}
+	return byID, nil
+}
+
 // joinSlugs names businesses by slug in `user list` (issue #15.7); an id
 // with no business left shows as the number.
-func joinSlugs(ids []int64, slugs map[int64]string) string {
+func joinSlugs(ids []int64, byID map[int64]store.Business) string {
 	parts := make([]string, len(ids))
 	for i, id := range ids {
-		if slug, ok := slugs[id]; ok {
-			parts[i] = slug
+		if b, ok := byID[id]; ok {
+			parts[i] = b.Slug
 		} else {
 			parts[i] = fmt.Sprint(id)
 		}

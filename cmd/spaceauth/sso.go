@@ -130,13 +130,9 @@ func ssoList(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, a
 		if err != nil {
 			return err
 		}
-		businesses, err := a.Store.ListBusinesses(ctx)
+		byID, err := businessesByID(ctx, a)
 		if err != nil {
 			return err
-		}
-		byID := map[int64]store.Business{}
-		for _, b := range businesses {
-			byID[b.ID] = b
 		}
 		return table(e.stdout, "ID\tBUSINESS\tKIND\tNAME\tENDPOINT\tREDIRECT-URI\tOPTIONS", func(w io.Writer) {
 			for _, p := range list {
