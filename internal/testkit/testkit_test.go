@@ -68,3 +68,32 @@ func TestGet(t *testing.T) {
 		t.Errorf("Get: %d %q", status, body)
 	}
 }
+
+// recorder is a testing.TB that records failures instead of failing.
+type recorder struct {
+	testing.TB
+	failures int
+}
+
+func (r *recorder) Errorf(string, ...any) { r.failures++ }
+func (r *recorder) Helper()               {}
+
+func TestContains(t *testing.T) {
+	tests := []struct {
+		name      string
+		want, not []string
+		failures  int
+	}{
+		{"all there, none forbidden", []string{"a", "b"}, []string{"z"}, 0},
+		{"one missing", []string{"a", "x"}, nil, 1},
+		{"one forbidden", nil, []string{"b", "z"}, 1},
+		{"both", []string{"x"}, []string{"a"}, 2},
+	}
+	for _, tt := range tests {
+		r := &recorder{TB: t}
+		Contains(r, "text", "a b c", tt.want, tt.not)
+		if r.failures != tt.failures {
+			t.Errorf("%s: %d failures, want %d", tt.name, r.failures, tt.failures)
+		}
+	}
+}
