@@ -58,7 +58,9 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "run only the scenarios whose name contains this")
 	flag.StringVar(&o.dbs, "db", "all", "sqlite, postgres or all (postgres needs -postgres)")
 	flag.StringVar(&o.profile, "profile", "", "save CPU and allocation profiles of each scenario into this directory")
+	o.soak.register(flag.CommandLine)
 	flag.Parse()
+	o.soak.parsed(flag.CommandLine, o.only)
 	o.dur, o.conns, o.users = *dur, *conns, *users
 	if err := run(o, *pg, *appendTo); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -72,6 +74,7 @@ type opts struct {
 	conns, users int
 	only, dbs    string
 	profile      string
+	soak         soakOpts // soak.go
 }
 
 func run(o opts, pg, appendTo string) error {
@@ -105,6 +108,9 @@ func run(o opts, pg, appendTo string) error {
 	if pg != "" && o.dbs != "sqlite" {
 		dbs = append(dbs, "postgres")
 	}
+	if o.soak.alone {
+		return runSoaks(bin, work, pg, dbs, users, o.soak, appendTo)
+	}
 	for _, kind := range dbs {
 		dsn, cleanup, err := freshDB(kind, work, pg)
 		if err != nil {
@@ -121,7 +127,12 @@ func run(o opts, pg, appendTo string) error {
 	table := render(all) + "\n" + strings.Join(notes, " ") + "\n"
 	fmt.Print(table)
 	if appendTo != "" {
-		return appendResults(appendTo, table, dur, conns, users, pg != "")
+		if err := appendResults(appendTo, table, dur, conns, users, pg != ""); err != nil {
+			return err
+		}
+	}
+	if o.soak.wanted(o.only) {
+		return runSoaks(bin, work, pg, dbs, users, o.soak, appendTo)
 	}
 	return nil
 }
@@ -180,33 +191,10 @@ func cli(bin, stdin string, args ...string) error {
 // benchOne prepares kind's database and runs every scenario against it.
 func benchOne(bin, kind, dsn, work string, o opts) ([]result, string, error) {
 	dur, conns, users := o.dur, o.conns, o.users
-	if err := cli(bin, "", "business", "add", "--db", dsn, "--slug", "demo", "--name", "Bench Space"); err != nil {
+	if err := prepareUsers(bin, dsn, users); err != nil {
 		return nil, "", err
 	}
-	// One real Argon2id hash (the binary's parameters) shared by every user,
-	// so that preparing thousands of users takes a second, not minutes.
-	hash, err := password.NewHasher(password.DefaultParams()).Hash(benchPW)
-	if err != nil {
-		return nil, "", err
-	}
-	var csv bytes.Buffer
-	csv.WriteString("email,name,password_hash,businesses,roles,admin\n")
-	// The PHC string holds commas: quote it.
-	csv.WriteString("admin@bench.test,Bench Admin,\"" + hash + "\",demo,,true\n")
-	for i := range users {
-		fmt.Fprintf(&csv, "u%d@bench.test,User %d,\"%s\",demo,,false\n", i, i, hash)
-	}
-	if err := cli(bin, csv.String(), "user", "import", "--db", dsn, "-"); err != nil {
-		return nil, "", err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	args := []string{"serve", "--db", dsn, "--listen", "127.0.0.1:" + port, "--public-url", "http://localhost:" + port,
-		"--mail-dir", filepath.Join(work, "mail-"+kind), "--log-level", "error", "--trusted-proxy", "127.0.0.1"}
+	var extra []string
 	debug := ""
 	if o.profile != "" {
 		dl, err := net.Listen("tcp", "127.0.0.1:0")
@@ -215,31 +203,18 @@ func benchOne(bin, kind, dsn, work string, o opts) ([]result, string, error) {
 		}
 		debug = dl.Addr().String()
 		dl.Close()
-		args = append(args, "--debug-listen", debug)
+		extra = []string{"--debug-listen", debug}
 	}
-	srv := exec.Command(bin, args...)
-	srv.Stderr = os.Stderr
-	started := time.Now()
-	if err := srv.Start(); err != nil {
+	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-"+kind), extra)
+	if err != nil {
 		return nil, "", err
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
+	defer srv.stop()
+	port := srv.port
 	c := newClient(port, conns)
-	for {
-		if resp, err := c.Get("http://localhost/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Since(started) > 20*time.Second {
-			return nil, "", errors.New("server not ready in 20s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	note := fmt.Sprintf("[%s] ready in %v; idle RSS %.1f MB.", kind, time.Since(started).Round(time.Millisecond), rss(srv.Process.Pid, "VmRSS"))
+	note := fmt.Sprintf("[%s] ready in %v; idle RSS %.1f MB.", kind, srv.ready.Round(time.Millisecond), rss(srv.pid, "VmRSS"))
 	fmt.Println(note)
-	b := &bencher{c: c, addr: "127.0.0.1:" + port, pid: srv.Process.Pid, db: kind, dur: dur, conns: conns, users: users,
+	b := &bencher{c: c, addr: "127.0.0.1:" + port, pid: srv.pid, db: kind, dur: dur, conns: conns, users: users,
 		only: o.only, profile: o.profile, debug: debug}
 	adminTok, ok := b.token("admin@bench.test")
 	if !ok {

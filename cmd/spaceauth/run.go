@@ -34,6 +34,7 @@ Usage:
                 [--create-users] [--no-member-passwords] [--no-admin-passwords]
   spaceauth sso list [--business SLUG]               (prints each provider's redirect URI)
   spaceauth sso remove ID
+  spaceauth prune [--audit-retention 400d]          (delete rows past retention once; serve does it every --prune-interval)
   spaceauth audit [--user ID|EMAIL] [--business SLUG] [--type T] [--since T] [--until T] [--format table|json]
 
 Every subcommand accepts --db (default ./data/spaceauth.db); every flag has an
@@ -65,6 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"user":     cmdUser,
 		"keys":     cmdKeys,
 		"audit":    cmdAudit,
+		"prune":    cmdPrune,
 		"sso":      cmdSSO,
 	}
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {

@@ -74,6 +74,8 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
+	stopPruning := startPruning(ctx, cfg, a, log)
+	defer stopPruning()
 	return serveUntilDone(ctx, httpapi.NewHTTPServer(h), ln, worker, log, cfg.ShutdownTimeout, func() {
 		log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "db", cfg.DB,
 			"startup_ms", time.Since(started).Milliseconds())
@@ -146,6 +148,23 @@ func mailWorker(cfg config.Config, a *app, log *slog.Logger) (*mail.Worker, erro
 		return nil, usageError{msg: err.Error()}
 	}
 	return a.MailWorker(sender, mail.WorkerOptions{Logger: log, RetryBase: cfg.MailRetryBase, PollInterval: cfg.MailPoll, Lease: cfg.MailLease}), nil
+}
+
+// startPruning runs the pruner at start-up and every --prune-interval in
+// the background (docs/retention.md); stop ends it and waits for it.
+func startPruning(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) (stop func()) {
+	if cfg.PruneInterval <= 0 {
+		log.Info("pruning off (--prune-interval 0): tables keep every row")
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	p := a.Pruner()
+	wg.Go(func() { p.Loop(ctx, cfg.PruneInterval) })
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // serveUntilDone runs the mail worker and the HTTP server on ln (calling

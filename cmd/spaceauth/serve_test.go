@@ -111,11 +111,14 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("/metrics on the API listener: %d", status)
 	}
 	maddr := waitFor(t, stderr, regexp.MustCompile(`msg="metrics listener" addr=(\S+)`))[1]
+	// The pruner ran at start-up: one line with the count per table.
+	waitFor(t, stderr, regexp.MustCompile(`msg=pruned .*sessions=0 .*total=0`))
 	_, mb := testkit.Get(t, "http://"+maddr+"/metrics")
 	for _, want := range []string{
 		`spaceauth_http_request_duration_seconds_bucket{method="POST",route="POST /api/sys/users/token",status="200"`,
 		`spaceauth_security_events_total{type="signin.success"} 1`,
 		"spaceauth_hash_queue 0", "spaceauth_outbox_pending ", "spaceauth_mail_failures_total 0",
+		`spaceauth_pruned_rows_total{table="sessions"} 0`, `spaceauth_pruned_rows_total{table="audit_events"} 0`,
 		`go_sql_open_connections{db_name="writer"}`, `go_sql_in_use_connections{db_name="reader"}`,
 	} {
 		if !strings.Contains(mb, want) {

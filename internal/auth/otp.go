@@ -22,10 +22,12 @@ var ErrCodeInvalid = errors.New("auth: sign-in code invalid")
 
 // Passwordless sign-in codes (SPEC §5.5).
 const (
-	codeTTL      = 10 * time.Minute
-	codeMaxTries = 5
-	codePerMail  = 5 // code requests per email per hour
-	codePerAddr  = 50
+	codeTTL = 10 * time.Minute
+	// codeRequestWindow is the window of the code-request counters.
+	codeRequestWindow = time.Hour
+	codeMaxTries      = 5
+	codePerMail       = 5 // code requests per email per hour
+	codePerAddr       = 50
 )
 
 // SignInCodeRequest is the input of SendSignInCode.
@@ -40,7 +42,7 @@ type SignInCodeRequest struct {
 // answers the same whether or not the email belongs to anyone (nil), except
 // when the caller is over its request limit.
 func (s *Service) SendSignInCode(ctx context.Context, r SignInCodeRequest) error {
-	if err := s.countRequest(ctx, "otp", r.Email, r.Client, codePerMail, codePerAddr, time.Hour); err != nil {
+	if err := s.countRequest(ctx, "otp", r.Email, r.Client, codePerMail, codePerAddr, codeRequestWindow); err != nil {
 		return err
 	}
 	return s.codeFloor.pad(ctx, func() (bool, error) { return s.sendSignInCode(ctx, r) },

@@ -33,6 +33,14 @@ func DefaultThrottlePolicy() ThrottlePolicy {
 	}
 }
 
+// Retention is the longest window of any throttle counter this policy (and
+// the fixed windows of code requests and single sign-on starts) uses: a
+// counter whose last event is older counts nothing any more, in every
+// check (wait, ThrottleHit, ThrottleTake), and may be deleted.
+func (p ThrottlePolicy) Retention() time.Duration {
+	return max(p.Window, p.ResetWindow, codeRequestWindow, ssoFlowTTL)
+}
+
 // wait is how long a key in state st must wait before one more attempt:
 // the first free attempts of a window go at once, and each further one only
 // after a delay past the previous attempt that doubles, up to MaxDelay.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,9 +36,14 @@ type Config struct {
 	MailRetryBase   time.Duration
 	MailPoll        time.Duration
 	MailLease       time.Duration
-	LogFormat       string
-	LogLevel        string
-	TrustedProxies  []netip.Prefix
+	// PruneInterval is how often the server deletes rows past retention
+	// (docs/retention.md); 0 turns the pruner off.
+	PruneInterval time.Duration
+	// AuditRetention is how long audit events are kept; 0 keeps them forever.
+	AuditRetention time.Duration
+	LogFormat      string
+	LogLevel       string
+	TrustedProxies []netip.Prefix
 }
 
 // Default returns the defaults documented in the README.
@@ -55,6 +61,8 @@ func Default() Config {
 		MailRetryBase:   5 * time.Second,
 		MailPoll:        time.Second,
 		MailLease:       time.Minute,
+		PruneInterval:   10 * time.Minute,
+		AuditRetention:  400 * 24 * time.Hour,
 		LogFormat:       "text",
 		LogLevel:        "info",
 	}
@@ -97,6 +105,8 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MailRetryBase, "mail-retry-base", c.MailRetryBase, "first retry delay of a failed delivery; doubles each attempt")
 	fs.DurationVar(&c.MailPoll, "mail-poll", c.MailPoll, "how often the outbox is polled for due mail")
 	fs.DurationVar(&c.MailLease, "mail-lease", c.MailLease, "how long a claimed message is reserved; after a crash it is retried once this passes")
+	fs.DurationVar(&c.PruneInterval, "prune-interval", c.PruneInterval, "how often rows past retention are deleted (also at start-up); 0 turns pruning off")
+	c.RegisterAuditRetention(fs)
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.Func("trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is believed (repeatable, or comma-separated)", func(s string) error {
@@ -117,6 +127,46 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 		}
 		return nil
 	})
+}
+
+// RegisterAuditRetention adds --audit-retention (serve and prune).
+func (c *Config) RegisterAuditRetention(fs *flag.FlagSet) {
+	fs.Func("audit-retention", "how long audit events are kept: days (400d) or a duration (9600h); 0 keeps them forever (default 400d)", func(s string) error {
+		d, err := ParseRetention(s)
+		if err != nil {
+			return err
+		}
+		c.AuditRetention = d
+		return nil
+	})
+}
+
+// ParseRetention reads a retention period: whole days ("400d") or a Go
+// duration ("9600h"); "0" is forever.
+func ParseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseInt(days, 10, 32)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q: want whole days such as 400d, or a duration such as 9600h", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want whole days such as 400d, or a duration such as 9600h", s)
+	}
+	return d, nil
+}
+
+// ValidateRetention refuses an audit retention that is negative or, unless
+// 0 (forever), shorter than a day: "12m" is twelve minutes, not months,
+// and would erase almost the whole audit trail.
+func (c *Config) ValidateRetention() error {
+	if c.AuditRetention < 0 || c.AuditRetention > 0 && c.AuditRetention < 24*time.Hour {
+		return fmt.Errorf("--audit-retention %s: must be 0 (forever) or at least 1d", c.AuditRetention)
+	}
+	return nil
 }
 
 // EnvName is the environment twin of a flag: --public-url is SPACEAUTH_PUBLIC_URL.
@@ -190,6 +240,12 @@ func (c *Config) Validate(serving bool) error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
 		}
+	}
+	if c.PruneInterval < 0 {
+		errs = append(errs, errors.New("--prune-interval must not be negative (0 turns pruning off)"))
+	}
+	if err := c.ValidateRetention(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", c.LogFormat))

@@ -107,3 +107,41 @@ func TestTrustedProxyFlag(t *testing.T) {
 		t.Fatal("bad proxy accepted")
 	}
 }
+
+func TestRetentionFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    time.Duration
+		wantErr string // from parsing or validation; "" for none
+	}{
+		{nil, 400 * 24 * time.Hour, ""},
+		{[]string{"--audit-retention", "30d"}, 30 * 24 * time.Hour, ""},
+		{[]string{"--audit-retention", "9600h"}, 9600 * time.Hour, ""},
+		{[]string{"--audit-retention", "0"}, 0, ""},
+		{[]string{"--audit-retention", "12m"}, 12 * time.Minute, "at least 1d"},
+		{[]string{"--audit-retention", "-1d"}, 0, "whole days"},
+		{[]string{"--audit-retention", "soon"}, 0, "whole days"},
+		{[]string{"--prune-interval", "-1s"}, 400 * 24 * time.Hour, "must not be negative"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			c := Default()
+			c.MailDir = t.TempDir()
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c.RegisterServe(fs)
+			err := fs.Parse(tc.args)
+			if err == nil {
+				err = c.Validate(true)
+			}
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			if err == nil && c.AuditRetention != tc.want {
+				t.Errorf("audit retention %v, want %v", c.AuditRetention, tc.want)
+			}
+		})
+	}
+	if c := Default(); c.PruneInterval != 10*time.Minute {
+		t.Errorf("default prune interval %v", c.PruneInterval)
+	}
+}

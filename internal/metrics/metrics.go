@@ -17,6 +17,8 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.HistogramVec
 	events   *prometheus.CounterVec
+	pruned   *prometheus.CounterVec
+	pruneErr *prometheus.CounterVec
 }
 
 // New makes a registry with the Go runtime and process collectors.
@@ -34,8 +36,16 @@ func New() *Metrics {
 			Name: "spaceauth_security_events_total",
 			Help: "Security events by type (signin.success, signin.failure, token.impersonated, reset.requested, ...).",
 		}, []string{"type"}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spaceauth_pruned_rows_total",
+			Help: "Rows deleted by this process's pruner, by table (docs/retention.md).",
+		}, []string{"table"}),
+		pruneErr: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spaceauth_prune_failures_total",
+			Help: "Failed prune batches in this process, by table; the rows stay for the next run.",
+		}, []string{"table"}),
 	}
-	reg.MustRegister(m.requests, m.events)
+	reg.MustRegister(m.requests, m.events, m.pruned, m.pruneErr)
 	return m
 }
 
@@ -46,6 +56,12 @@ func (m *Metrics) Handler() http.Handler {
 
 // Event counts one security event.
 func (m *Metrics) Event(typ string) { m.events.WithLabelValues(typ).Inc() }
+
+// Pruned counts n rows deleted from table by the pruner.
+func (m *Metrics) Pruned(table string, n int64) { m.pruned.WithLabelValues(table).Add(float64(n)) }
+
+// PruneFailed counts one failed prune batch of table.
+func (m *Metrics) PruneFailed(table string) { m.pruneErr.WithLabelValues(table).Inc() }
 
 // Instrument records every request that next routes. It must wrap the
 // ServeMux itself, which sets Request.Pattern; unrouted requests count

@@ -33,7 +33,41 @@ type Store interface {
 	// this process or any other. ok is false when it cannot be trusted at
 	// the moment; callers then must not serve anything from a cache.
 	StateEpoch(ctx context.Context) (epoch int64, ok bool)
+	Pruning
 	Close() error
+}
+
+// Pruning deletes rows that can no longer matter (docs/retention.md): each
+// call deletes at most limit rows past before, in a short write of its
+// own, and returns how many went. The caller picks before (the retention
+// rule); a caller loops until fewer than limit go. Pruners in several
+// processes on one database delete disjoint rows or none, never an error.
+type Pruning interface {
+	// PruneRevokedTokens: revocations of tokens that expired before before.
+	PruneRevokedTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneSpentTokens: spent one-time tokens that expired before before.
+	PruneSpentTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneSessions: sessions that expired or were revoked before before
+	// (with their sso_sessions rows, by the foreign key's cascade).
+	PruneSessions(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneResetTokens: reset tokens that expired before before.
+	PruneResetTokens(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneOTPCodes: sign-in codes that expired before before, except a
+	// code while an older code of its user has not (so that deleting the
+	// newest never makes an older, replaced code the user's latest).
+	PruneOTPCodes(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PrunePendingSignIns: pending second-factor steps that expired before before.
+	PrunePendingSignIns(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneOIDCFlows: OIDC flows that expired before before.
+	PruneOIDCFlows(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneWebAuthnChallenges: ceremony challenges that expired before before.
+	PruneWebAuthnChallenges(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneThrottle: counters whose last event is before before.
+	PruneThrottle(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneOutbox: settled messages (sent or dead) created before before.
+	PruneOutbox(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneAudit: audit events that happened before before.
+	PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // Queries is every read and write a backend offers.

@@ -29,6 +29,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/mail/compose"
 	"github.com/spaceauth/spaceauth/internal/metrics"
 	"github.com/spaceauth/spaceauth/internal/password"
+	"github.com/spaceauth/spaceauth/internal/prune"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
 	"github.com/spaceauth/spaceauth/internal/token"
 )
@@ -231,6 +232,28 @@ func (a *App) MailWorker(sender mail.Sender, o mail.WorkerOptions) *mail.Worker 
 	a.Metrics.Counter("spaceauth_mail_failures_total", "Failed delivery attempts in this process.", func() float64 { return float64(w.Stats().Failed) })
 	a.Metrics.Counter("spaceauth_mail_dead_total", "Messages given up by this process.", func() float64 { return float64(w.Stats().Dead) })
 	return w
+}
+
+// Pruner makes the pruner of the app's store (docs/retention.md): the
+// standard rules with the configured audit retention and the throttle
+// policy's longest window; its counts become metrics when the app has
+// them. It works on an app that has only its store (the prune command).
+func (a *App) Pruner() *prune.Pruner {
+	policy := a.Config.Throttle
+	if policy == (auth.ThrottlePolicy{}) {
+		policy = auth.DefaultThrottlePolicy()
+	}
+	rules := prune.Rules(a.Store, prune.Retention{Audit: a.Config.AuditRetention, Throttle: policy.Retention()})
+	// The refresh-token families' rule (issue #17.1) joins the list here:
+	// prune.Rule{Name: "refresh_tokens", Prune: a.Store.PruneRefreshTokens}.
+	o := prune.Options{Clock: a.Config.Clock, Logger: a.Log}
+	if a.Metrics != nil {
+		o.Pruned, o.Failed = a.Metrics.Pruned, a.Metrics.PruneFailed
+		for _, r := range rules {
+			a.Metrics.Pruned(r.Name, 0) // every table's series exists from the start
+		}
+	}
+	return prune.New(rules, o)
 }
 
 // Handler builds the HTTP surface over the app.

@@ -52,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"OIDCFlowSpentOnce", testOIDCFlowSpentOnce},
 		{"Passkeys", testPasskeys},
 		{"WebAuthnChallengeTakenOnce", testWebAuthnChallenges},
+		{"Prune", testPrune},
+		{"PruneBatchesAndConcurrentPruners", testPruneBatches},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,142 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+)
+
+// pruneSpec is one table's retention condition: where selects, by key,
+// the rows past cutoff (every ? in where is the cutoff).
+type pruneSpec struct {
+	table, key, where string
+}
+
+// pruneSpecs lists the conditions; each has an index that serves it
+// (migration 00019, and TestPrunePlansUseIndexes).
+func pruneSpecs(d *dialect) []pruneSpec {
+	return []pruneSpec{
+		{"revoked_tokens", "jti", `expires_at < ?`},
+		{"spent_tokens", "jti", `expires_at < ?`},
+		{"sessions", "id", `expires_at < ? OR (revoked_at <> 0 AND revoked_at < ?)`},
+		{"reset_tokens", "hash", `expires_at < ?`},
+		// The user's newest code is the one checked (LatestOTP): were it to
+		// go while an older one could still be valid, the older, replaced
+		// code would count again. So a code waits for every older code of
+		// its user.
+		{"otp_codes", "id", `expires_at < ? AND NOT EXISTS (SELECT 1 FROM otp_codes o
+			WHERE o.user_id = otp_codes.user_id AND o.id < otp_codes.id AND o.expires_at >= ?)`},
+		{"twofactor_pending", "hash", `expires_at < ?`},
+		{"oidc_flows", "state_hash", `expires_at < ?`},
+		{"webauthn_challenges", "hash", `expires_at < ?`},
+		{"throttle", "key", `last_at < ?`},
+		// The condition repeats outbox_settled's, so the partial index serves it.
+		{"outbox", "id", `(sent_at <> 0 OR dead <> ` + d.falseLit + `) AND created_at < ?`},
+		{"audit_events", "id", `at < ?`},
+	}
+}
+
+// query is the statement that deletes at most one batch: on PostgreSQL the
+// rows are taken with SKIP LOCKED, so two pruners at once take disjoint
+// rows instead of waiting on (or deadlocking over) each other's; on SQLite
+// writes are serial anyway.
+func (p pruneSpec) query(d *dialect) string {
+	return `DELETE FROM ` + p.table + ` WHERE ` + p.key + ` IN (SELECT ` + p.key + ` FROM ` + p.table +
+		` WHERE ` + p.where + ` LIMIT ?` + d.skipLocked + `)`
+}
+
+// prune deletes at most limit rows of table past before: one statement, in
+// one short transaction.
+func (s *Store) prune(ctx context.Context, table string, before time.Time, limit int) (int64, error) {
+	op := "prune " + table
+	if limit <= 0 {
+		return 0, fmt.Errorf("%s: limit %d must be positive", op, limit)
+	}
+	i := slices.IndexFunc(pruneSpecs(s.d), func(p pruneSpec) bool { return p.table == table })
+	if i < 0 {
+		return 0, fmt.Errorf("%s: no such rule", op)
+	}
+	spec := pruneSpecs(s.d)[i]
+	var args []any
+	for range strings.Count(spec.where, "?") {
+		args = append(args, ns(before))
+	}
+	args = append(args, limit)
+	run := func(q *queries) (int64, error) {
+		res, err := q.exec(ctx, spec.query(s.d), args...)
+		if err != nil {
+			return 0, q.wrap(op, err)
+		}
+		n, err := res.RowsAffected()
+		return n, q.wrap(op, err)
+	}
+	if s.batch == nil {
+		// Deleted rows change nothing the bearer-check cache holds (a
+		// revocation goes only after its token expired): no epoch move.
+		q := s.queries
+		q.wrote = nil
+		return run(&q)
+	}
+	// SQLite: through the group commit like every other write, so a batch
+	// waits its turn behind (and shares a commit with) the sign-ins instead
+	// of holding the one writer for longer than a statement.
+	var n int64
+	err := s.InTx(ctx, func(tq store.Queries) error {
+		q, ok := tq.(*queries)
+		if !ok {
+			return fmt.Errorf("%s: unexpected transaction type %T", op, tq)
+		}
+		var err error
+		n, err = run(q)
+		return err
+	})
+	return n, err
+}
+
+func (s *Store) PruneRevokedTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "revoked_tokens", before, limit)
+}
+
+func (s *Store) PruneSpentTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "spent_tokens", before, limit)
+}
+
+func (s *Store) PruneSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "sessions", before, limit)
+}
+
+func (s *Store) PruneResetTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "reset_tokens", before, limit)
+}
+
+func (s *Store) PruneOTPCodes(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "otp_codes", before, limit)
+}
+
+func (s *Store) PrunePendingSignIns(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "twofactor_pending", before, limit)
+}
+
+func (s *Store) PruneOIDCFlows(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "oidc_flows", before, limit)
+}
+
+func (s *Store) PruneWebAuthnChallenges(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "webauthn_challenges", before, limit)
+}
+
+func (s *Store) PruneThrottle(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "throttle", before, limit)
+}
+
+func (s *Store) PruneOutbox(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "outbox", before, limit)
+}
+
+func (s *Store) PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return s.prune(ctx, "audit_events", before, limit)
+}
