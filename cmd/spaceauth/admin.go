@@ -21,9 +21,8 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, e env, args []string) error {
-	cfg := config.Default()
-	fs := newFlags("migrate", e, &cfg)
-	if err := parse(fs, args, e); err != nil {
+	cfg, _, err := parseCommand("migrate", e, args, nil)
+	if err != nil {
 		return err
 	}
 	a, err := openStoreOnly(ctx, cfg)
@@ -279,10 +278,8 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 	if isHelp(args[0]) {
 		return subcommandHelp(e, "keys")
 	}
-	cfg := config.Default()
-	fs := newFlags("keys "+args[0], e, &cfg)
-	cfg.RegisterKeys(fs)
-	if err := parse(fs, args[1:], e); err != nil {
+	cfg, _, err := parseCommand("keys "+args[0], e, args[1:], (*config.Config).RegisterKeys)
+	if err != nil {
 		return err
 	}
 	if err := cfg.Validate(false); err != nil {
