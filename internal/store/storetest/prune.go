@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,8 +263,7 @@ func testPruneBatches(ctx context.Context, t *testing.T, s store.Store) {
 	if _, err := s.PruneRevokedTokens(ctx, cut, 0); err == nil {
 		t.Error("a limit of 0 was accepted")
 	}
-	var total int64
-	var mu sync.Mutex
+	var total atomic.Int64
 	concurrently(4, func() {
 		for {
 			n, err := s.PruneRevokedTokens(ctx, cut, 10)
@@ -272,9 +271,7 @@ func testPruneBatches(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("concurrent prune: %v", err)
 				return
 			}
-			mu.Lock()
-			total += n
-			mu.Unlock()
+			total.Add(n)
 			if n < 10 {
 				return
 			}
@@ -285,13 +282,13 @@ func testPruneBatches(ctx context.Context, t *testing.T, s store.Store) {
 	for {
 		n, err := s.PruneRevokedTokens(ctx, cut, 10)
 		must(t, err)
-		total += n
+		total.Add(n)
 		if n == 0 {
 			break
 		}
 	}
-	if total != rows-7 {
-		t.Errorf("concurrent pruners deleted %d rows, want %d", total, rows-7)
+	if got := total.Load(); got != rows-7 {
+		t.Errorf("concurrent pruners deleted %d rows, want %d", got, rows-7)
 	}
 	if ok, err := s.TokenRevoked(ctx, "b-live"); err != nil || !ok {
 		t.Errorf("live revocation: %v %v", ok, err)
