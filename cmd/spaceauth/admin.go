@@ -181,11 +181,7 @@ func userList(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, 
 		if err != nil {
 			return err
 		}
-		byID, err := businessesByID(ctx, a)
-		if err != nil {
-			return err
-		}
-		return table(e.stdout, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES", func(w io.Writer) {
+		return businessTable(ctx, a, e.stdout, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES", func(w io.Writer, byID map[int64]store.Business) {
 			for _, u := range users {
 				fmt.Fprintf(w, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, safe(u.Email), safe(u.FullName), u.Active, u.IsAdmin,
 					safe(dash(strings.Join(u.Roles, ","))), safe(dash(joinSlugs(u.BusinessIDs, byID))))
@@ -378,18 +374,18 @@ func dash(s string) string {
 	return s
 }
 
-// businessesByID reads every business, keyed by id, for the lists that
-// name them.
-func businessesByID(ctx context.Context, a *app) (map[int64]store.Business, error) {
+// businessTable is table for rows that name businesses: rows has every
+// business at hand by id.
+func businessTable(ctx context.Context, a *app, w io.Writer, header string, rows func(w io.Writer, byID map[int64]store.Business)) error {
 	all, err := a.Store.ListBusinesses(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	byID := make(map[int64]store.Business, len(all))
 	for _, b := range all {
 		byID[b.ID] = b
 	}
-	return byID, nil
+	return table(w, header, func(w io.Writer) { rows(w, byID) })
 }
 
 // joinSlugs names businesses by slug in `user list` (issue #15.7); an id

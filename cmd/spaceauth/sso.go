@@ -130,11 +130,7 @@ func ssoList(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, a
 		if err != nil {
 			return err
 		}
-		byID, err := businessesByID(ctx, a)
-		if err != nil {
-			return err
-		}
-		return table(e.stdout, "ID\tBUSINESS\tKIND\tNAME\tENDPOINT\tREDIRECT-URI\tOPTIONS", func(w io.Writer) {
+		return businessTable(ctx, a, e.stdout, "ID\tBUSINESS\tKIND\tNAME\tENDPOINT\tREDIRECT-URI\tOPTIONS", func(w io.Writer, byID map[int64]store.Business) {
 			for _, p := range list {
 				b := byID[p.BusinessID]
 				endpoint, redirect := p.Issuer, a.Auth.SSORedirectURI(b)
