@@ -44,7 +44,8 @@ type result struct {
 	dur          time.Duration
 	p50, p99     time.Duration
 	cpu          float64 // server CPU seconds per wall second
-	rssMB        float64
+	rssMB        float64 // peak RSS during the scenario
+	faults       int64   // minor page faults during the scenario
 	ceiling      float64 // password sign-in: the raw Argon2id ceiling measured just before
 }
 
@@ -59,6 +60,13 @@ func main() {
 	flag.StringVar(&o.dbs, "db", "all", "sqlite, postgres or all (postgres needs -postgres)")
 	flag.StringVar(&o.profile, "profile", "", "save CPU and allocation profiles of each scenario into this directory")
 	o.soak.register(flag.CommandLine)
+	flag.Func("server-env", "KEY=VALUE added to the server's environment only (repeatable), e.g. GOGC=50 or SPACEAUTH_MEMORY_LIMIT=off", func(s string) error {
+		if !strings.Contains(s, "=") {
+			return errors.New("want KEY=VALUE")
+		}
+		o.serverEnv = append(o.serverEnv, s)
+		return nil
+	})
 	flag.Parse()
 	o.soak.parsed(flag.CommandLine, o.only)
 	o.dur, o.conns, o.users = *dur, *conns, *users
@@ -75,6 +83,7 @@ type opts struct {
 	only, dbs    string
 	profile      string
 	soak         soakOpts // soak.go
+	serverEnv    []string
 }
 
 func run(o opts, pg, appendTo string) error {
@@ -205,7 +214,7 @@ func benchOne(bin, kind, dsn, work string, o opts) ([]result, string, error) {
 		dl.Close()
 		extra = []string{"--debug-listen", debug}
 	}
-	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-"+kind), extra)
+	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-"+kind), extra, o.serverEnv)
 	if err != nil {
 		return nil, "", err
 	}
@@ -221,21 +230,7 @@ func benchOne(bin, kind, dsn, work string, o opts) ([]result, string, error) {
 		return nil, "", errors.New("admin sign-in failed")
 	}
 	var out []result
-	signin := func(rc *rawConn, email string) bool {
-		st, _, err := rc.do(request("POST", "localhost", "/api/sys/users/token", formHeaders,
-			url.Values{"email": {email}, "password": {benchPW}}.Encode()))
-		return err == nil && st == http.StatusOK
-	}
-	if o.only == "" || strings.Contains("password sign-in", o.only) {
-		// The ceiling is measured right before, with the server idle, so
-		// that both figures see the machine in the same state.
-		ceiling := argonCeiling(password.DefaultParams(), 3*time.Second)
-		fmt.Printf("[%s] raw Argon2id ceiling on %d CPUs: %.1f hashes/s\n", kind, runtime.NumCPU(), ceiling)
-		out = b.run(out, "password sign-in", func(rc *rawConn, w, i int) bool {
-			return signin(rc, fmt.Sprintf("u%d@bench.test", rand.IntN(users)))
-		})
-		out[len(out)-1].ceiling = ceiling
-	}
+	out = b.passwordScenarios(out)
 	if o.only == "" || strings.Contains("starvation", o.only) {
 		out = append(out, b.starvation())
 	}
@@ -419,6 +414,7 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 		}
 	}
 	cpu0 := cpuSeconds(b.pid)
+	peak := startPeak(b.pid)
 	start := time.Now()
 	stop := start.Add(b.dur)
 	lats := make([][]time.Duration, b.conns)
@@ -446,12 +442,13 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 	all := slices.Concat(lats...)
 	slices.Sort(all)
 	r := result{db: b.db, scenario: name, n: int64(len(all)), errs: errs.Load(), dur: wall,
-		cpu: (cpuSeconds(b.pid) - cpu0) / wall.Seconds(), rssMB: rss(b.pid, "VmHWM")}
+		cpu: (cpuSeconds(b.pid) - cpu0) / wall.Seconds()}
+	r.rssMB, r.faults = peak.end()
 	if len(all) > 0 {
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
 	}
-	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d  cpu %.2f\n", b.db, name, float64(r.n)/wall.Seconds(),
-		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu)
+	fmt.Printf("[%s] %-28s %8.0f req/s  p50 %-9v p99 %-9v errors %d  cpu %.2f (%.3f ms/req)  peak RSS %.1f MB  faults/req %.0f\n", b.db, name, float64(r.n)/wall.Seconds(),
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, 1000*r.cpu*wall.Seconds()/float64(max(r.n, 1)), r.rssMB, float64(r.faults)/float64(max(r.n, 1)))
 	profWG.Wait()
 	return r
 }
@@ -464,6 +461,7 @@ func (b *bencher) scenario(name string, op func(rc *rawConn, worker, i int) bool
 // the attackers' figures are printed.
 func (b *bencher) starvation() result {
 	const attackers, addresses = 40, 64
+	peak := startPeak(b.pid)
 	start := time.Now()
 	stop := start.Add(b.dur)
 	var wg sync.WaitGroup
@@ -511,8 +509,8 @@ func (b *bencher) starvation() result {
 	wg.Wait()
 	wall := time.Since(start)
 	slices.Sort(lats)
-	r := result{db: b.db, scenario: "starvation: real user under 40 attackers", n: int64(len(lats)), errs: fails, dur: wall,
-		rssMB: rss(b.pid, "VmHWM")}
+	r := result{db: b.db, scenario: "starvation: real user under 40 attackers", n: int64(len(lats)), errs: fails, dur: wall}
+	r.rssMB, r.faults = peak.end()
 	if len(lats) > 0 {
 		r.p50, r.p99 = lats[len(lats)/2], lats[len(lats)*99/100]
 	}
@@ -566,15 +564,15 @@ func rss(pid int, field string) float64 {
 
 func render(rs []result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| database | scenario | req/s | p50 | p99 | errors | server CPU (cores) | peak RSS | Argon2id ceiling (%d CPUs) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n", runtime.NumCPU())
+	fmt.Fprintf(&b, "\n| database | scenario | req/s | p50 | p99 | errors | server CPU (cores) | peak RSS | page faults/req | Argon2id ceiling (%d CPUs) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n", runtime.NumCPU())
 	for _, r := range rs {
 		rate := float64(r.n) / r.dur.Seconds()
 		vs := ""
 		if r.ceiling > 0 {
-			vs = fmt.Sprintf("%.1f/s; sign-in = %.0f%%", r.ceiling, 100*rate/r.ceiling)
+			vs = fmt.Sprintf("%.1f/s; req/s = %.0f%% of it", r.ceiling, 100*rate/r.ceiling)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %v | %v | %d | %.2f | %.1f MB | %s |\n", r.db, r.scenario, rate,
-			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, r.rssMB, vs)
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %v | %v | %d | %.2f | %.1f MB | %.0f | %s |\n", r.db, r.scenario, rate,
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpu, r.rssMB, float64(r.faults)/float64(max(r.n, 1)), vs)
 	}
 	return b.String()
 }

@@ -45,8 +45,9 @@ type benchServer struct {
 }
 
 // startServer starts `spaceauth serve` on dsn on a free loopback port with
-// the harness's fixed flags followed by extra, and waits until it is ready.
-func startServer(bin, dsn, mailDir string, extra []string) (*benchServer, error) {
+// the harness's fixed flags followed by extra, with env added to the
+// harness's environment (-server-env), and waits until it is ready.
+func startServer(bin, dsn, mailDir string, extra, env []string) (*benchServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -56,6 +57,7 @@ func startServer(bin, dsn, mailDir string, extra []string) (*benchServer, error)
 	args := []string{"serve", "--db", dsn, "--listen", "127.0.0.1:" + port, "--public-url", "http://localhost:" + port,
 		"--mail-dir", mailDir, "--log-level", "error", "--trusted-proxy", "127.0.0.1"}
 	srv := exec.Command(bin, append(args, extra...)...)
+	srv.Env = append(os.Environ(), env...)
 	srv.Stderr = os.Stderr
 	started := time.Now()
 	if err := srv.Start(); err != nil {

@@ -47,8 +47,8 @@ type soakOpts struct {
 func (s *soakOpts) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.dur, "soak", 3*time.Minute, "soak duration in whole minutes; given alone (e.g. -soak 30m) only the soak runs; 0 skips it; the default run ends with a 3-minute soak")
 	fs.Float64Var(&s.rate, "soak-rate", 1, "scale of the soak's request rates (1 = per second 5 sign-ins, 1 password grant, 50 refresh grants, 200 bearer checks, 20 portal links, 5 resets)")
-	fs.StringVar(&s.serveArgs, "serve-args", "--session-ttl 10m --reset-ttl 10m", "extra flags for the soak's `spaceauth serve` (space-separated), e.g. short retentions and --prune-interval")
-	fs.DurationVar(&s.window, "soak-window", 20*time.Minute, "time after which every table must have stopped growing: the longest retention that applies to the soak's rows plus the prune interval")
+	fs.StringVar(&s.serveArgs, "serve-args", "--session-ttl 5m --reset-ttl 5m --prune-interval 1m --prune-grace 1m --outbox-retention 5m", "extra flags for the soak's `spaceauth serve` (space-separated), e.g. short retentions and --prune-interval")
+	fs.DurationVar(&s.window, "soak-window", 10*time.Minute, "time after which every table must have stopped growing: the longest retention that applies to the soak's rows plus the prune interval")
 	fs.StringVar(&s.exempt, "soak-exempt", "audit_events,throttle", "tables whose retention is longer than any soak (audit: 400 days; throttle rows: their 1-hour windows), reported but not judged")
 }
 
@@ -283,7 +283,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 	if err := prepareUsers(bin, dsn, users); err != nil {
 		return res, err
 	}
-	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-soak-"+kind), strings.Fields(so.serveArgs))
+	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-soak-"+kind), strings.Fields(so.serveArgs), nil)
 	if err != nil {
 		return res, err
 	}

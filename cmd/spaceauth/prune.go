@@ -13,7 +13,7 @@ import (
 // --prune-interval (docs/retention.md), and prints the counts per table.
 // It runs until nothing is left, run after run.
 func cmdPrune(ctx context.Context, e env, args []string) error {
-	cfg, fs, err := parseCommand("prune", e, args, (*config.Config).RegisterAuditRetention)
+	cfg, fs, err := parseCommand("prune", e, args, (*config.Config).RegisterRetention)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,11 @@ func cmdServe(ctx context.Context, e env, args []string, demo bool) error {
 		return err
 	}
 	defer a.Close()
+	restore, err := applyMemoryLimit(cfg.MemoryLimit, e.getenv("GOMEMLIMIT"), a.HashingMemory(), log)
+	if err != nil {
+		return usageError{msg: err.Error()}
+	}
+	defer restore()
 	stop, err := sideListeners(cfg, a, append([]string{os.Args[0], name}, args...), log)
 	defer stop()
 	if err != nil {

@@ -68,11 +68,11 @@ func (s *Service) Introspect(ctx context.Context, cred Credentials, raw string, 
 		}
 		return Introspection{Active: true, TokenType: "access_token", Claims: claims}, nil
 	}
-	t, err := s.revocable.RefreshTokenByHash(ctx, secretHash(raw))
-	if err != nil && !isNotFound(err) {
+	t, _, standing, err := s.findRefresh(ctx, raw, s.now())
+	if err != nil {
 		return Introspection{}, fmt.Errorf("introspect: %w", err)
 	}
-	if err != nil || !t.RotatedAt.IsZero() || !t.RevokedAt.IsZero() || !s.now().Before(t.ExpiresAt) {
+	if standing != refreshCurrent {
 		return Introspection{}, nil
 	}
 	if ok, err := s.mayAct(ctx, caller, t.UserID); err != nil || !ok {
@@ -86,7 +86,7 @@ func (s *Service) Introspect(ctx context.Context, cred Credentials, raw string, 
 		return Introspection{}, nil
 	}
 	return Introspection{Active: true, TokenType: "refresh_token", ClientID: t.ClientID,
-		Claims: token.Claims{Subject: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.FullName, IssuedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}}, nil
+		Claims: token.Claims{Subject: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.FullName, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}}, nil
 }
 
 // Revoke revokes raw for an API user (RFC 7009): an access token by its
@@ -111,17 +111,17 @@ func (s *Service) Revoke(ctx context.Context, cred Credentials, raw string, c Cl
 		}
 		return s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: claims.UserID(), ActorID: caller.ID, Detail: `{"jti":"` + claims.ID + `"}`}, c)
 	}
-	t, err := s.revocable.RefreshTokenByHash(ctx, secretHash(raw))
-	if err != nil && !isNotFound(err) {
+	t, _, standing, err := s.findRefresh(ctx, raw, now)
+	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
-	if err != nil {
-		return nil // not ours: nothing to revoke
+	if standing == refreshUnknown {
+		return nil // not ours, or dead already: nothing to revoke
 	}
 	if ok, err := s.mayAct(ctx, caller, t.UserID); err != nil || !ok {
 		return wrapIf("revoke", err)
 	}
-	if err := s.revocable.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
+	if err := s.revocable.RevokeRefreshFamily(ctx, t.ID, now); err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
 	return s.audit(ctx, nil, store.AuditEvent{Type: "token.revoked", UserID: t.UserID, ActorID: caller.ID, Detail: `{"kind":"refresh_token"}`}, c)

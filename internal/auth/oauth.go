@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,11 +55,11 @@ func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, cli
 	if err != nil {
 		return Grant{}, err
 	}
-	raw, hash, err := newSecret()
+	fid, err := newFamilyID()
 	if err != nil {
 		return Grant{}, err
 	}
-	family, err := newFamily()
+	raw, hash, err := newRefreshToken(fid, 0)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -75,8 +73,8 @@ func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, cli
 		if err := q.RevokeRefreshTokens(ctx, u.ID, clientID, now); err != nil {
 			return err
 		}
-		if err := q.CreateRefreshToken(ctx, store.RefreshToken{Hash: hash, Family: family, UserID: u.ID, ClientID: clientID,
-			CreatedAt: now, ExpiresAt: now.Add(RefreshTTL), TokenVersion: u.TokenVersion, ActorID: actorID}); err != nil {
+		if err := q.CreateRefreshFamily(ctx, store.RefreshFamily{ID: familyKey(fid), Hash: hash, UserID: u.ID, ClientID: clientID,
+			CreatedAt: now, IssuedAt: now, ExpiresAt: now.Add(RefreshTTL), TokenVersion: u.TokenVersion, ActorID: actorID}); err != nil {
 			return err
 		}
 		return s.auditSignIn(ctx, q, u, u.DefaultBusinessID, actorID, method, tok.Claims.ID, c)
@@ -137,14 +135,6 @@ func (s *Service) OneTimeToken(ctx context.Context, u store.User) (Token, error)
 	return s.issue(ctx, u, token.KindOneTime, 0, LinkTokenTTL)
 }
 
-func newFamily() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("random: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
 // RefreshGrant is grant_type=refresh_token: it rotates raw into a new pair.
 // Presenting a token that was already rotated away is taken as theft: the
 // whole family, including its newest token, is revoked.
@@ -152,52 +142,65 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 	if raw == "" || len(raw) > 256 {
 		return Grant{}, ErrInvalidGrant
 	}
-	hash := secretHash(raw)
-	old, err := s.revocable.RefreshTokenByHash(ctx, hash)
-	if isNotFound(err) {
-		return Grant{}, ErrInvalidGrant
-	}
+	now := s.now().UTC()
+	f, ref, standing, err := s.findRefresh(ctx, raw, now)
 	if err != nil {
 		return Grant{}, fmt.Errorf("refresh grant: %w", err)
 	}
-	now := s.now().UTC()
-	if !old.RotatedAt.IsZero() && old.RevokedAt.IsZero() {
-		if err := s.refreshReuse(ctx, old, c, now); err != nil {
+	switch standing {
+	case refreshUnknown:
+		return Grant{}, ErrInvalidGrant
+	case refreshRotated:
+		if err := s.refreshReuse(ctx, f, c, now); err != nil {
 			return Grant{}, err
 		}
 		return Grant{}, ErrInvalidGrant
 	}
-	if !old.RevokedAt.IsZero() || !now.Before(old.ExpiresAt) || clientID != "" && clientID != old.ClientID {
+	if clientID != "" && clientID != f.ClientID {
 		return Grant{}, ErrInvalidGrant
 	}
 	// The family dies with any revocation after its grant began (SPEC §6),
 	// and a user who must reset gets nothing but the reset.
-	u, holds, err := holder(ctx, s.cache.view(ctx), old.UserID, old.TokenVersion)
+	u, holds, err := holder(ctx, s.cache.view(ctx), f.UserID, f.TokenVersion)
 	if err != nil {
 		return Grant{}, fmt.Errorf("refresh grant: %w", err)
 	}
 	if !holds {
 		return Grant{}, ErrInvalidGrant
 	}
-	tok, err := s.issue(ctx, u, token.KindAccess, old.ActorID, s.opts.DefaultValidity)
+	tok, err := s.issue(ctx, u, token.KindAccess, f.ActorID, s.opts.DefaultValidity)
 	if err != nil {
 		return Grant{}, err
 	}
-	newRaw, newHash, err := newSecret()
+	fid := ref.fid
+	if ref.legacy { // its first rotation gives a migrated family an id
+		if fid, err = newFamilyID(); err != nil {
+			return Grant{}, err
+		}
+	}
+	newRaw, newHash, err := newRefreshToken(fid, f.Generation+1)
 	if err != nil {
 		return Grant{}, err
 	}
-	// Rotation, the successor and the audit event in one transaction (one
+	// The rotation in place and the audit event in one transaction (one
 	// statement on PostgreSQL).
-	ok, err := s.revocable.ExchangeRefreshToken(ctx, hash, now,
-		store.RefreshToken{Hash: newHash, Family: old.Family, UserID: u.ID, ClientID: old.ClientID, CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)},
-		store.AuditEvent{Type: "token.refreshed", UserID: u.ID, ActorID: old.ActorID, Detail: `{"jti":"` + tok.Claims.ID + `"}`, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512), At: now})
+	ok, err := s.revocable.ExchangeRefreshToken(ctx, f,
+		store.RefreshRotation{ID: familyKey(fid), Hash: newHash, IssuedAt: now, ExpiresAt: now.Add(RefreshTTL)},
+		store.AuditEvent{Type: "token.refreshed", UserID: u.ID, ActorID: f.ActorID, Detail: `{"jti":"` + tok.Claims.ID + `"}`, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512), At: now})
 	if err != nil {
 		return Grant{}, fmt.Errorf("refresh grant: %w", err)
 	}
-	if !ok { // lost a race with another rotation of the same token: reuse
-		if err := s.refreshReuse(ctx, old, c, now); err != nil {
-			return Grant{}, err
+	if !ok {
+		// Another rotation of the same token won (a reuse), or the family
+		// was revoked or pruned meanwhile (nothing more to do): look again.
+		f, _, standing, err := s.findRefresh(ctx, raw, now)
+		if err != nil {
+			return Grant{}, fmt.Errorf("refresh grant: %w", err)
+		}
+		if standing == refreshRotated {
+			if err := s.refreshReuse(ctx, f, c, now); err != nil {
+				return Grant{}, err
+			}
 		}
 		return Grant{}, ErrInvalidGrant
 	}
@@ -208,11 +211,11 @@ func (s *Service) RefreshGrant(ctx context.Context, raw, clientID string, c Clie
 // refreshReuse revokes the family of a token presented after rotation. Its
 // error (the revocation or its audit not stored) is answered as such, never
 // as a plain invalid grant.
-func (s *Service) refreshReuse(ctx context.Context, t store.RefreshToken, c Client, now time.Time) error {
-	if err := s.revocable.RevokeRefreshFamily(ctx, t.Family, now); err != nil {
+func (s *Service) refreshReuse(ctx context.Context, f store.RefreshFamily, c Client, now time.Time) error {
+	if err := s.revocable.RevokeRefreshFamily(ctx, f.ID, now); err != nil {
 		return fmt.Errorf("refresh reuse: %w", err)
 	}
-	return s.audit(ctx, nil, store.AuditEvent{Type: "refresh.reuse", UserID: t.UserID, Detail: `{"client_id":` + quote(t.ClientID) + `}`}, c)
+	return s.audit(ctx, nil, store.AuditEvent{Type: "refresh.reuse", UserID: f.UserID, Detail: `{"client_id":` + quote(f.ClientID) + `}`}, c)
 }
 
 func quote(s string) string {

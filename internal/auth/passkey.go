@@ -196,12 +196,20 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context, b store.Business) (Pas
 
 var errUnknownPasskey = errors.New("unknown passkey")
 
+// errCounterBehind is a verified assertion whose counter the stored one
+// has overtaken (the cache's hint was stale, another process or request
+// used the passkey meanwhile, or it was removed): judged again from the
+// database by refusedAtCommit.
+var errCounterBehind = errors.New("passkey counter behind the stored one")
+
 // passkeyLogin is a verified passkey assertion not yet committed: commit
 // spends its challenge and moves the passkey's counter, in the caller's
 // transaction, so that the success path of a sign-in is one transaction.
 type passkeyLogin struct {
 	user      store.User
-	passkey   store.Passkey
+	passkey   store.Passkey // as the cache had it: the counter is a hint
+	cached    *cachedPasskey
+	rpID      string
 	challenge []byte
 	ver       passkey.Verified
 }
@@ -215,25 +223,69 @@ func (l passkeyLogin) commit(ctx context.Context, q store.Queries, at time.Time)
 		}
 		return fmt.Errorf("passkey sign-in: %w", err)
 	}
-	// A counter that stayed (an authenticator without one, always 0) and
-	// a record that stayed need no write but last use, at most once a
-	// minute; the challenge taken above already makes the answer one-time.
+	// The assertion was verified against the cache's counter; the stored
+	// one decides, inside this transaction. An authenticator without a
+	// counter (always 0) whose record stayed needs no write but last use,
+	// at most once a minute; the column is still read, so that a counter
+	// that appeared meanwhile (a clone's) or a removed passkey is refused.
 	to := int64(l.ver.SignCount)
-	if to == l.passkey.SignCount && !l.ver.RecordChanged && at.Sub(l.passkey.LastUsedAt) < time.Minute {
+	if to == 0 && l.passkey.SignCount == 0 && !l.ver.RecordChanged && at.Sub(l.passkey.LastUsedAt) < time.Minute {
+		n, err := q.PasskeySignCount(ctx, l.passkey.ID)
+		if isNotFound(err) || (err == nil && n != 0) {
+			return errCounterBehind
+		}
+		if err != nil {
+			return fmt.Errorf("passkey sign-in: %w", err)
+		}
 		return nil
 	}
 	var data []byte // nil keeps the stored record
 	if l.ver.RecordChanged {
 		data = l.ver.Data
 	}
-	moved, err := q.UsePasskey(ctx, l.passkey.ID, l.passkey.SignCount, to, data, at)
+	moved, err := q.UsePasskey(ctx, l.passkey.ID, to, data, at)
 	if err != nil {
 		return fmt.Errorf("passkey sign-in: %w", err)
 	}
 	if !moved {
-		return ErrPasskeyInvalid // the counter moved meanwhile: another use of the key
+		return errCounterBehind
 	}
 	return nil
+}
+
+// committed tells the cache what a committed sign-in stored, so that this
+// process's next sign-in with the passkey verifies against its counter.
+func (l passkeyLogin) committed(at time.Time) {
+	l.cached.used(int64(l.ver.SignCount), at)
+}
+
+// refusedAtCommit settles a sign-in whose commit found the stored counter
+// ahead of the one verified (errCounterBehind): the cached passkey is
+// dropped, and the answer is judged from the database like any refusal,
+// as a clone warning when the passkey is still there. The challenge is
+// spent either way.
+func (s *Service) refusedAtCommit(ctx context.Context, b store.Business, l passkeyLogin, c Client) error {
+	s.cache.forgetPasskey(l.rpID, l.passkey.CredentialID)
+	if _, err := s.passkeyDB.TakeWebAuthnChallenge(ctx, l.challenge); err != nil && !isNotFound(err) {
+		return fmt.Errorf("passkey sign-in: %w", err)
+	}
+	reason := "unknown_passkey"
+	p, err := s.passkeyDB.PasskeyByCredentialID(ctx, l.rpID, l.passkey.CredentialID)
+	switch {
+	case err == nil && p.ID == l.passkey.ID:
+		reason = "clone_warning"
+		if err := s.audit(ctx, nil, store.AuditEvent{Type: "passkey.clone_warning", UserID: p.UserID, BusinessID: b.ID,
+			Detail: fmt.Sprintf(`{"passkey":%d,"stored_count":%d,"presented_count":%d}`, p.ID, p.SignCount, l.ver.SignCount)}, c); err != nil {
+			return err
+		}
+	case err != nil && !isNotFound(err):
+		return fmt.Errorf("passkey sign-in: %w", err)
+	}
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: l.user.ID, BusinessID: b.ID,
+		Detail: `{"method":"passkey","reason":"` + reason + `"}`}, c); err != nil {
+		return err
+	}
+	return ErrPasskeyInvalid
 }
 
 // passkeySignIn verifies an assertion answering the ceremony named by
@@ -270,22 +322,29 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 	if ch.Kind != "login" || ch.BusinessID != b.ID || ch.UserID != 0 || ch.RPID != rp.ID || !s.now().Before(ch.ExpiresAt) {
 		return fail(0, "challenge")
 	}
-	var pk store.Passkey
+	// One reading of the state epoch serves the passkey and its user.
+	view := s.cache.view(ctx)
+	var (
+		pk     store.Passkey
+		cached *cachedPasskey
+	)
 	lookup := func(credID, handle []byte) (passkey.Account, error) {
-		p, err := s.passkeyDB.PasskeyByCredentialID(ctx, rp.ID, credID)
+		e, err := view.passkey(ctx, rp.ID, credID)
 		if isNotFound(err) {
 			return passkey.Account{}, errUnknownPasskey
 		}
 		if err != nil {
 			return passkey.Account{}, err
 		}
+		p := e.snapshot()
 		if subtle.ConstantTimeCompare(handle, userHandle(p.UserID)) != 1 {
 			return passkey.Account{}, errUnknownPasskey
 		}
-		pk = p
-		// The counter column is the current one: the record is rewritten
-		// only when the authenticator's flags move.
-		return passkey.Account{Handle: userHandle(p.UserID), Credentials: [][]byte{p.Data}, SignCounts: []uint32{uint32(p.SignCount)}}, nil
+		pk, cached = p, e
+		// The counter column is the current one (the record is rewritten
+		// only when the authenticator's flags move); the cache's copy of
+		// it is checked again by commit.
+		return passkey.Account{Handle: userHandle(p.UserID), Records: []*passkey.Record{e.rec}, SignCounts: []uint32{uint32(p.SignCount)}}, nil
 	}
 	ver, err := s.passkeys.FinishLogin(rp, ch.Data, response, lookup)
 	switch {
@@ -305,7 +364,7 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 		}
 		return fail(pk.UserID, "clone_warning")
 	}
-	u, err := s.cache.view(ctx).user(ctx, pk.UserID)
+	u, err := view.user(ctx, pk.UserID)
 	if isNotFound(err) {
 		return fail(pk.UserID, "no_user")
 	}
@@ -324,7 +383,7 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 		}
 		return passkeyLogin{}, s.mustReset(ctx, u, &b)
 	}
-	return passkeyLogin{user: u, passkey: pk, challenge: hash, ver: ver}, nil
+	return passkeyLogin{user: u, passkey: pk, cached: cached, rpID: rp.ID, challenge: hash, ver: ver}, nil
 }
 
 // PortalPasskeySignIn signs in to b's portal with a passkey.
@@ -335,9 +394,13 @@ func (s *Service) PortalPasskeySignIn(ctx context.Context, b store.Business, han
 	}
 	now := s.now().UTC()
 	sess, cookie, err := s.openSession(ctx, l.user, b, c, 0, func(q store.Queries) error { return l.commit(ctx, q, now) }, "passkey")
+	if errors.Is(err, errCounterBehind) {
+		return "", PortalSession{}, s.refusedAtCommit(ctx, b, l, c)
+	}
 	if err != nil {
 		return "", PortalSession{}, err
 	}
+	l.committed(now)
 	return cookie, PortalSession{Session: sess, User: l.user}, nil
 }
 
@@ -363,11 +426,15 @@ func (s *Service) PasskeySignInToken(ctx context.Context, b store.Business, hand
 			Detail: fmt.Sprintf(`{"method":"passkey","passkey":%d,"jti":%s}`, l.passkey.ID, quote(tok.Claims.ID))}, c)
 	})
 	if err != nil {
+		if errors.Is(err, errCounterBehind) {
+			return Token{}, s.refusedAtCommit(ctx, b, l, c)
+		}
 		if errors.Is(err, ErrPasskeyInvalid) {
 			return Token{}, err
 		}
 		return Token{}, fmt.Errorf("passkey sign-in: %w", err)
 	}
+	l.committed(now)
 	return tok, nil
 }
 

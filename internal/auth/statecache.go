@@ -2,8 +2,11 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
 
+	"github.com/spaceauth/spaceauth/internal/passkey"
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
@@ -28,6 +31,40 @@ type stateCache struct {
 	bySlug   map[string]cached[store.Business]
 	byDomain map[string]cached[store.Business]
 	live     map[string]cached[bool] // jti -> revoked
+	passkeys map[passkeyKey]cached[*cachedPasskey]
+}
+
+// passkeyKey names a credential: its relying party and its id.
+type passkeyKey struct{ rpID, credentialID string }
+
+// cachedPasskey is a passkey as a sign-in needs it, its record parsed
+// once. The counter and last use held here are hints only: a sign-in's
+// transaction checks the stored counter, and this process moves them
+// after its own sign-ins (other processes' sign-ins do not move the
+// epoch), under mu.
+type cachedPasskey struct {
+	rec *passkey.Record
+
+	mu sync.Mutex
+	p  store.Passkey
+}
+
+// snapshot returns the passkey with the latest counter and last use this
+// process knows of.
+func (c *cachedPasskey) snapshot() store.Passkey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.p
+}
+
+// used records a committed sign-in; counters only move forward.
+func (c *cachedPasskey) used(count int64, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.p.SignCount = max(c.p.SignCount, count)
+	if at.After(c.p.LastUsedAt) {
+		c.p.LastUsedAt = at
+	}
 }
 
 type cached[T any] struct {
@@ -37,7 +74,8 @@ type cached[T any] struct {
 
 func newStateCache(st stateSource) *stateCache {
 	return &stateCache{st: st, users: map[int64]cached[store.User]{}, byID: map[int64]cached[store.Business]{},
-		bySlug: map[string]cached[store.Business]{}, byDomain: map[string]cached[store.Business]{}, live: map[string]cached[bool]{}}
+		bySlug: map[string]cached[store.Business]{}, byDomain: map[string]cached[store.Business]{}, live: map[string]cached[bool]{},
+		passkeys: map[passkeyKey]cached[*cachedPasskey]{}}
 }
 
 // stateView is the cache as of one reading of the state epoch; a function
@@ -101,4 +139,28 @@ func (v stateView) businessByDomain(ctx context.Context, domain string) (store.B
 // revoked reports whether jti is revoked.
 func (v stateView) revoked(ctx context.Context, jti string) (bool, error) {
 	return through(v, v.c.live, jti, func() (bool, error) { return v.c.st.TokenRevoked(ctx, jti) })
+}
+
+// passkey returns the credential credentialID of relying party rpID. The
+// epoch moves when a passkey is removed or its record, owner or id
+// changes (migration 00020), so a removed passkey is never served.
+func (v stateView) passkey(ctx context.Context, rpID string, credentialID []byte) (*cachedPasskey, error) {
+	return through(v, v.c.passkeys, passkeyKey{rpID, string(credentialID)}, func() (*cachedPasskey, error) {
+		p, err := v.c.st.PasskeyByCredentialID(ctx, rpID, credentialID)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := passkey.ParseRecord(p.Data)
+		if err != nil {
+			return nil, fmt.Errorf("passkey %d: %w", p.ID, err)
+		}
+		return &cachedPasskey{rec: rec, p: p}, nil
+	})
+}
+
+// forgetPasskey drops a cached credential whose counter turned out stale.
+func (c *stateCache) forgetPasskey(rpID string, credentialID []byte) {
+	c.mu.Lock()
+	delete(c.passkeys, passkeyKey{rpID, string(credentialID)})
+	c.mu.Unlock()
 }

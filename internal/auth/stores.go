@@ -45,9 +45,10 @@ type BusinessStore interface {
 type TokenStore interface {
 	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
-	RefreshTokenByHash(ctx context.Context, hash []byte) (store.RefreshToken, error)
-	ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next store.RefreshToken, e store.AuditEvent) (bool, error)
-	RevokeRefreshFamily(ctx context.Context, family string, at time.Time) error
+	RefreshFamilyByID(ctx context.Context, id []byte) (store.RefreshFamily, error)
+	LegacyRefreshFamily(ctx context.Context, hash []byte) (store.RefreshFamily, error)
+	ExchangeRefreshToken(ctx context.Context, cur store.RefreshFamily, next store.RefreshRotation, e store.AuditEvent) (bool, error)
+	RevokeRefreshFamily(ctx context.Context, id []byte, at time.Time) error
 	CreateResetToken(ctx context.Context, t store.ResetToken) error
 	ResetTokenByHash(ctx context.Context, hash []byte) (store.ResetToken, error)
 }
@@ -92,6 +93,7 @@ type stateSource interface {
 	BusinessBySlug(ctx context.Context, slug string) (store.Business, error)
 	BusinessByDomain(ctx context.Context, domain string) (store.Business, error)
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
+	PasskeyByCredentialID(ctx context.Context, rpID string, credentialID []byte) (store.Passkey, error)
 }
 
 // FederationStore keeps the identity providers of each business, the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -41,9 +42,19 @@ type Config struct {
 	PruneInterval time.Duration
 	// AuditRetention is how long audit events are kept; 0 keeps them forever.
 	AuditRetention time.Duration
-	LogFormat      string
-	LogLevel       string
-	TrustedProxies []netip.Prefix
+	// PruneGrace is how long past its expiry a row is kept (clock skew
+	// between processes, the tokens' leeway); at least a minute.
+	PruneGrace time.Duration
+	// OutboxRetention is how long a sent or abandoned message's row is
+	// kept (its body is erased when it settles).
+	OutboxRetention time.Duration
+	LogFormat       string
+	LogLevel        string
+	TrustedProxies  []netip.Prefix
+	// MemoryLimit is the Go runtime's soft memory limit: "auto" (sized
+	// from the hashing pool; GOMEMLIMIT wins when set), "off", or a size
+	// such as 96MiB (ParseSize).
+	MemoryLimit string
 }
 
 // Default returns the defaults documented in the README.
@@ -63,8 +74,11 @@ func Default() Config {
 		MailLease:       time.Minute,
 		PruneInterval:   10 * time.Minute,
 		AuditRetention:  400 * 24 * time.Hour,
+		PruneGrace:      time.Hour,
+		OutboxRetention: 7 * 24 * time.Hour,
 		LogFormat:       "text",
 		LogLevel:        "info",
+		MemoryLimit:     "auto",
 	}
 }
 
@@ -106,9 +120,10 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MailPoll, "mail-poll", c.MailPoll, "how often the outbox is polled for due mail")
 	fs.DurationVar(&c.MailLease, "mail-lease", c.MailLease, "how long a claimed message is reserved; after a crash it is retried once this passes")
 	fs.DurationVar(&c.PruneInterval, "prune-interval", c.PruneInterval, "how often rows past retention are deleted (also at start-up); 0 turns pruning off")
-	c.RegisterAuditRetention(fs)
+	c.RegisterRetention(fs)
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "Go soft memory limit: auto (hashing slots × Argon2id memory + a base; GOMEMLIMIT wins), off, or a size such as 96MiB")
 	fs.Func("trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is believed (repeatable, or comma-separated)", func(s string) error {
 		for _, part := range strings.Split(s, ",") {
 			part = strings.TrimSpace(part)
@@ -129,8 +144,17 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 	})
 }
 
-// RegisterAuditRetention adds --audit-retention (serve and prune).
-func (c *Config) RegisterAuditRetention(fs *flag.FlagSet) {
+// RegisterRetention adds --audit-retention and --prune-grace (serve and prune).
+func (c *Config) RegisterRetention(fs *flag.FlagSet) {
+	fs.Func("outbox-retention", "how long the row of a sent or abandoned message is kept: days (7d) or a duration (1h); at least 1m (default 7d)", func(s string) error {
+		d, err := ParseRetention(s)
+		if err != nil {
+			return err
+		}
+		c.OutboxRetention = d
+		return nil
+	})
+	fs.DurationVar(&c.PruneGrace, "prune-grace", c.PruneGrace, "how long past its expiry a revocation, spent mark or other expiring row is kept (at least 1m)")
 	fs.Func("audit-retention", "how long audit events are kept: days (400d) or a duration (9600h); 0 keeps them forever (default 400d)", func(s string) error {
 		d, err := ParseRetention(s)
 		if err != nil {
@@ -165,6 +189,14 @@ func ParseRetention(s string) (time.Duration, error) {
 func (c *Config) ValidateRetention() error {
 	if c.AuditRetention < 0 || c.AuditRetention > 0 && c.AuditRetention < 24*time.Hour {
 		return fmt.Errorf("--audit-retention %s: must be 0 (forever) or at least 1d", c.AuditRetention)
+	}
+	// Tokens verify for 10 s past their expiry; a shorter grace could
+	// drop a revocation while its token still verifies somewhere.
+	if c.OutboxRetention < time.Minute {
+		return fmt.Errorf("--outbox-retention %s: must be at least 1m", c.OutboxRetention)
+	}
+	if c.PruneGrace != 0 && c.PruneGrace < time.Minute {
+		return fmt.Errorf("--prune-grace %s: must be at least 1m", c.PruneGrace)
 	}
 	return nil
 }
@@ -255,7 +287,36 @@ func (c *Config) Validate(serving bool) error {
 	default:
 		errs = append(errs, fmt.Errorf("--log-level %q: must be debug, info, warn or error", c.LogLevel))
 	}
+	if c.MemoryLimit != "auto" && c.MemoryLimit != "off" {
+		if _, err := ParseSize(c.MemoryLimit); err != nil {
+			errs = append(errs, fmt.Errorf("--memory-limit %q: must be auto, off or a size such as 96MiB", c.MemoryLimit))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// ParseSize reads a size in GOMEMLIMIT's syntax: a whole number of bytes
+// with an optional unit B, KiB, MiB, GiB or TiB ("96MiB", "100000000").
+// Sizes below 1 MiB are refused: a limit that small only makes the
+// collector run without pause.
+func ParseSize(s string) (int64, error) {
+	num, unit := s, ""
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		num, unit = s[:i], s[i:]
+	}
+	shift := map[string]uint{"": 0, "B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}
+	sh, ok := shift[unit]
+	if num == "" || !ok {
+		return 0, fmt.Errorf("size %q: want a number with an optional unit B, KiB, MiB, GiB or TiB", s)
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n > math.MaxInt64>>sh {
+		return 0, fmt.Errorf("size %q: out of range", s)
+	}
+	if n<<sh < 1<<20 {
+		return 0, fmt.Errorf("size %q: below 1MiB", s)
+	}
+	return n << sh, nil
 }
 
 // SecureCookies reports whether cookies must carry Secure (https public URL).

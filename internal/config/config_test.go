@@ -73,6 +73,10 @@ func TestValidate(t *testing.T) {
 		{"tiny validity", func(c *Config) { c.MaxValidity = time.Second }, "max-validity"},
 		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "log-format"},
 		{"empty base domain", func(c *Config) { c.BaseDomain = "" }, "base-domain"},
+		{"memory limit off", func(c *Config) { c.MemoryLimit = "off" }, ""},
+		{"memory limit size", func(c *Config) { c.MemoryLimit = "96MiB" }, ""},
+		{"memory limit unit unknown", func(c *Config) { c.MemoryLimit = "96MB" }, "--memory-limit"},
+		{"memory limit empty", func(c *Config) { c.MemoryLimit = "" }, "--memory-limit"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +126,12 @@ func TestRetentionFlags(t *testing.T) {
 		{[]string{"--audit-retention", "-1d"}, 0, "whole days"},
 		{[]string{"--audit-retention", "soon"}, 0, "whole days"},
 		{[]string{"--prune-interval", "-1s"}, 400 * 24 * time.Hour, "must not be negative"},
+		{[]string{"--prune-grace", "1m"}, 400 * 24 * time.Hour, ""},
+		{[]string{"--outbox-retention", "1d"}, 400 * 24 * time.Hour, ""},
+		{[]string{"--outbox-retention", "2m"}, 400 * 24 * time.Hour, ""},
+		{[]string{"--outbox-retention", "0"}, 400 * 24 * time.Hour, "--outbox-retention 0s: must be at least 1m"},
+		{[]string{"--prune-grace", "10s"}, 400 * 24 * time.Hour, "--prune-grace 10s: must be at least 1m"},
+		{[]string{"--prune-grace", "-5m"}, 400 * 24 * time.Hour, "must be at least 1m"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			c := Default()
@@ -141,7 +151,44 @@ func TestRetentionFlags(t *testing.T) {
 			}
 		})
 	}
-	if c := Default(); c.PruneInterval != 10*time.Minute {
-		t.Errorf("default prune interval %v", c.PruneInterval)
+	if c := Default(); c.PruneInterval != 10*time.Minute || c.PruneGrace != time.Hour {
+		t.Errorf("default prune interval %v, grace %v", c.PruneInterval, c.PruneGrace)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	cases := []struct {
+		in   string
+		want int64 // 0: refused
+	}{
+		{"96MiB", 96 << 20},
+		{"1GiB", 1 << 30},
+		{"2048KiB", 2 << 20},
+		{"104857600", 100 << 20},
+		{"104857600B", 100 << 20},
+		{"1TiB", 1 << 40},
+		{"1MiB", 1 << 20},
+		{"1023KiB", 0}, // below 1 MiB
+		{"96MB", 0},    // GOMEMLIMIT's units only: MB is not MiB
+		{"96 MiB", 0},
+		{"-5MiB", 0},
+		{"MiB", 0},
+		{"", 0},
+		{"9999999999TiB", 0}, // overflows int64
+		{"1.5GiB", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseSize(tc.in)
+			if tc.want == 0 {
+				if err == nil {
+					t.Fatalf("ParseSize(%q) = %d, want an error", tc.in, got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("ParseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+			}
+		})
 	}
 }

@@ -63,7 +63,7 @@ func TestStorageFailureIsNotADenial(t *testing.T) {
 	bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
 	// Phase 1: refresh tokens unreadable; the caller still authenticates.
-	breakTables(t, h, "refresh_tokens")
+	breakTables(t, h, "refresh_families")
 	for _, tc := range []struct {
 		name, path string
 		body       string

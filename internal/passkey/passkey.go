@@ -29,11 +29,30 @@ type Account struct {
 	Handle            []byte
 	Name, DisplayName string
 	Credentials       [][]byte
+	// Records, when set, are the Credentials already parsed (ParseRecord),
+	// so that a caller that keeps them need not parse them per ceremony;
+	// they are used instead of Credentials.
+	Records []*Record
 	// SignCounts, when set, are the credentials' current signature
 	// counters (kept apart from the records, so that a sign-in need not
 	// rewrite the record only to move its counter); they replace the
 	// counters inside the records.
 	SignCounts []uint32
+}
+
+// Record is a parsed credential record. It is never changed once parsed,
+// so one Record may serve any number of concurrent ceremonies.
+type Record struct {
+	c webauthn.Credential
+}
+
+// ParseRecord parses a credential record (Verified.Data).
+func ParseRecord(data []byte) (*Record, error) {
+	r := &Record{}
+	if err := json.Unmarshal(data, &r.c); err != nil {
+		return nil, fmt.Errorf("passkey: stored credential: %w", err)
+	}
+	return r, nil
 }
 
 // Verified is a checked ceremony: the credential id and its record (the
@@ -101,11 +120,20 @@ func (u user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
 func newUser(a Account) (user, error) {
 	u := user{a: a}
-	for _, d := range a.Credentials {
-		var c webauthn.Credential
-		if err := json.Unmarshal(d, &c); err != nil {
-			return user{}, fmt.Errorf("passkey: stored credential: %w", err)
+	recs := a.Records
+	if recs == nil {
+		for _, d := range a.Credentials {
+			r, err := ParseRecord(d)
+			if err != nil {
+				return user{}, err
+			}
+			recs = append(recs, r)
 		}
+	}
+	for _, r := range recs {
+		// A copy: the ceremony moves its counter and flags, the Record
+		// stays as parsed (the byte slices are shared but only read).
+		c := r.c
 		if i := len(u.creds); i < len(a.SignCounts) {
 			c.Authenticator.SignCount = a.SignCounts[i]
 		}

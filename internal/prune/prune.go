@@ -55,9 +55,7 @@ const (
 	DefaultGrace  = time.Hour
 )
 
-// Rules are the standard rules over st. The refresh-token rule is added
-// by the caller that has it (refresh-token families are pruned by their
-// own store method).
+// Rules are the standard rules over st.
 func Rules(st store.Pruning, r Retention) []Rule {
 	if r.Grace <= 0 {
 		r.Grace = DefaultGrace
@@ -85,6 +83,7 @@ func Rules(st store.Pruning, r Retention) []Rule {
 		expired("twofactor_pending", st.PrunePendingSignIns),
 		expired("oidc_flows", st.PruneOIDCFlows),
 		expired("webauthn_challenges", st.PruneWebAuthnChallenges),
+		expired("refresh_families", st.PruneRefreshTokens),
 		olderThan("outbox", r.Outbox, st.PruneOutbox),
 	}
 	// Without the windows nothing says when a counter is over: keep them

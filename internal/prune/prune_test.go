@@ -105,7 +105,7 @@ func TestRulesCutoffs(t *testing.T) {
 	want := map[string]time.Time{
 		"sessions": now.Add(-DefaultGrace), "revoked_tokens": now.Add(-DefaultGrace), "spent_tokens": now.Add(-DefaultGrace),
 		"reset_tokens": now.Add(-DefaultGrace), "otp_codes": now.Add(-DefaultGrace), "twofactor_pending": now.Add(-DefaultGrace),
-		"oidc_flows": now.Add(-DefaultGrace), "webauthn_challenges": now.Add(-DefaultGrace),
+		"oidc_flows": now.Add(-DefaultGrace), "webauthn_challenges": now.Add(-DefaultGrace), "refresh_families": now.Add(-DefaultGrace),
 		"throttle": now.Add(-time.Hour - DefaultGrace), "outbox": now.Add(-DefaultOutbox), "audit_events": now.Add(-400 * 24 * time.Hour),
 	}
 	if len(rec) != len(want) || len(rules) != len(want) {
@@ -157,6 +157,9 @@ func (r recorder) PruneThrottle(_ context.Context, b time.Time, _ int) (int64, e
 }
 func (r recorder) PruneOutbox(_ context.Context, b time.Time, _ int) (int64, error) {
 	return r.rec("outbox", b)
+}
+func (r recorder) PruneRefreshTokens(_ context.Context, b time.Time, _ int) (int64, error) {
+	return r.rec("refresh_families", b)
 }
 func (r recorder) PruneAudit(_ context.Context, b time.Time, _ int) (int64, error) {
 	return r.rec("audit_events", b)

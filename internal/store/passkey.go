@@ -17,9 +17,18 @@ type Passkeys interface {
 	// lists those of every relying party.
 	UserPasskeys(ctx context.Context, userID int64, rpID string) ([]Passkey, error)
 	// UsePasskey records an accepted assertion: the new signature counter
-	// and, when data is not nil, the credential record. It reports false, changing nothing, when the
-	// stored counter is no longer fromCount (a concurrent use won).
-	UsePasskey(ctx context.Context, id int64, fromCount, toCount int64, data []byte, at time.Time) (bool, error)
+	// and, when data is not nil, the credential record. The stored counter
+	// is the judge, whatever counter the caller verified against (it may
+	// have read it from a cache): the row moves only when its counter is
+	// below toCount, or when both are 0 (an authenticator without a
+	// counter). It reports false, changing nothing, otherwise: a counter
+	// that did not move forward (a clone, or a concurrent use of the same
+	// counter) or a passkey that is gone.
+	UsePasskey(ctx context.Context, id int64, toCount int64, data []byte, at time.Time) (bool, error)
+	// PasskeySignCount reads a passkey's stored counter (ErrNotFound when
+	// it is gone), for a sign-in that writes nothing but must still check
+	// the counter in its transaction.
+	PasskeySignCount(ctx context.Context, id int64) (int64, error)
 	// RenamePasskey and DeletePasskey act on the user's own credential
 	// only; ErrNotFound otherwise.
 	RenamePasskey(ctx context.Context, userID, id int64, name string) error

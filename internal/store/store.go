@@ -43,6 +43,12 @@ type Store interface {
 // rule); a caller loops until fewer than limit go. Pruners in several
 // processes on one database delete disjoint rows or none, never an error.
 type Pruning interface {
+	// PruneRefreshTokens: refresh-token families that expired, or were
+	// revoked (a revocation is the family's expiry), before before, then
+	// legacy tokens (migration 18) whose family's end at the migration is
+	// before before: rows that can never again yield a token or detect a
+	// reuse.
+	PruneRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 	// PruneRevokedTokens: revocations of tokens that expired before before.
 	PruneRevokedTokens(ctx context.Context, before time.Time, limit int) (int64, error)
 	// PruneSpentTokens: spent one-time tokens that expired before before.
@@ -238,22 +244,27 @@ type OTPs interface {
 	SpendOTP(ctx context.Context, id int64, at time.Time) (bool, error)
 }
 
-// Refresh stores OAuth2 refresh tokens.
+// Refresh stores OAuth2 refresh-token families, one row per family.
 type Refresh interface {
-	CreateRefreshToken(ctx context.Context, t RefreshToken) error
-	RefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error)
-	// RotateRefreshToken marks a live token as replaced; true only for the
-	// one call that did, however many race.
-	RotateRefreshToken(ctx context.Context, hash []byte, at time.Time) (bool, error)
-	// ExchangeRefreshToken rotates the live token hash at at and, in the
-	// same transaction, stores next (in hash's family, for its user and
-	// client, with its token version and actor, whatever next says of
-	// those) and appends e. It reports false,
-	// and stores nothing, when hash was not live.
-	ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next RefreshToken, e AuditEvent) (bool, error)
-	RevokeRefreshFamily(ctx context.Context, family string, at time.Time) error
-	// RevokeRefreshTokens revokes the user's live tokens of clientID, or of
-	// every client when clientID is "".
+	CreateRefreshFamily(ctx context.Context, f RefreshFamily) error
+	// RefreshFamilyByID returns the family, live or not; ErrNotFound when
+	// there is none (never was, or pruned).
+	RefreshFamilyByID(ctx context.Context, id []byte) (RefreshFamily, error)
+	// LegacyRefreshFamily returns the family of a token issued before
+	// migration 18 that was rotated away (before or since): ErrNotFound
+	// when hash is no such token or its family is gone.
+	LegacyRefreshFamily(ctx context.Context, hash []byte) (RefreshFamily, error)
+	// ExchangeRefreshToken rotates family cur.ID from its current token
+	// (cur.Generation, cur.Hash) to next, one generation up, and in the
+	// same transaction appends e for the family's user. It reports false,
+	// and stores nothing, when that token is no longer current or the
+	// family is revoked: of racing exchanges of one token, one wins.
+	ExchangeRefreshToken(ctx context.Context, cur RefreshFamily, next RefreshRotation, e AuditEvent) (bool, error)
+	// RevokeRefreshFamily revokes the family (a no-op when revoked).
+	RevokeRefreshFamily(ctx context.Context, id []byte, at time.Time) error
+	// RevokeRefreshTokens revokes the user's live families of clientID, or
+	// of every client when clientID is ""; revoked families are not
+	// touched again, so the cost follows the live families only.
 	RevokeRefreshTokens(ctx context.Context, userID int64, clientID string, at time.Time) error
 }
 

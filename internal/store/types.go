@@ -165,22 +165,44 @@ type OTP struct {
 	SpentAt    time.Time
 }
 
-// RefreshToken is an OAuth2 refresh token. Only its hash is kept.
-type RefreshToken struct {
-	Hash      []byte
-	Family    string
-	UserID    int64
-	ClientID  string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	RotatedAt time.Time // replaced by a newer token of the family
-	RevokedAt time.Time
+// RefreshFamily is the chain of OAuth2 refresh tokens that one grant
+// began, in one row however often it rotates: a rotation replaces the
+// current token's hash and counts a generation up. Its tokens carry the
+// family id and their generation, so a token of an earlier generation is
+// recognised (reuse) without a row of its own. Only hashes are kept.
+type RefreshFamily struct {
+	// ID is the SHA-256 of the family id the tokens carry. A family
+	// migrated from before families had rows of their own (Legacy set)
+	// is keyed by its token's hash until its first rotation gives it an id.
+	ID         []byte
+	Generation int64  // of the current token; the first is 0
+	Hash       []byte // SHA-256 of the current token
+	UserID     int64
+	ClientID   string
+	CreatedAt  time.Time // the grant that began the family
+	IssuedAt   time.Time // the current token
+	ExpiresAt  time.Time // the current token's end, the family's too
+	RevokedAt  time.Time
 	// TokenVersion is the user's token version when the grant began; the
-	// token is dead once the user's version moves past it (SPEC §6).
+	// family is dead once the user's version moves past it (SPEC §6).
 	TokenVersion int64
 	// ActorID is the impersonating user when the family began with an
 	// impersonation token (0 otherwise); its tokens keep the act claim.
 	ActorID int64
+	// Legacy is the old family name of a family migrated by migration
+	// 18 ("" for a family begun since): the tokens it had rotated away
+	// before the migration still find it, for reuse detection.
+	Legacy string
+}
+
+// RefreshRotation is what a rotation writes into its family: the new
+// token's hash, issue and expiry, and the family's ID (the same, except
+// when a legacy family rotates for the first time).
+type RefreshRotation struct {
+	ID        []byte
+	Hash      []byte
+	IssuedAt  time.Time
+	ExpiresAt time.Time
 }
 
 // PendingSignIn is the portal form's half-done sign-in: the password

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -96,6 +97,30 @@ type App struct {
 	Auth    *auth.Service
 	Metrics *metrics.Metrics
 	queued  atomic.Pointer[func()]
+	// hashParams are the hasher's costs (HashingMemory).
+	hashParams password.Params
+}
+
+// afterHash is the hashing slots' after-hash step: a collection, when
+// memory is bounded (any --memory-limit but off) and a hash's buffer is
+// large enough that freeing it at once pays (the production 19 MiB; not
+// the test suites' cheap parameters). The cost is one collection per hash;
+// BENCHMARKS.md has the measured figures.
+func afterHash(memoryLimit string, p password.Params) func() {
+	if memoryLimit == "off" || memoryLimit == "" || p.Memory < reclaimFromKiB {
+		return nil
+	}
+	return runtime.GC
+}
+
+// reclaimFromKiB is the smallest Argon2id memory cost whose buffer is
+// collected after each hash (afterHash).
+const reclaimFromKiB = 4 << 10
+
+// HashingMemory is the memory password hashing can hold at once: one
+// Argon2id buffer per hashing slot.
+func (a *App) HashingMemory() int64 {
+	return int64(a.Auth.HashSlots()) * int64(a.hashParams.Memory) << 10
 }
 
 // Open opens the database (applying migrations), prepares the signing keys
@@ -163,7 +188,9 @@ func (a *App) build(ctx context.Context) error {
 	if c.HashParams != nil {
 		params = *c.HashParams
 	}
-	var hasher auth.Hasher = password.NewHasher(params)
+	ph := password.NewHasher(params)
+	a.hashParams = ph.Params() // with NewHasher's defaults filled in
+	var hasher auth.Hasher = ph
 	if c.WrapHasher != nil {
 		hasher = c.WrapHasher(hasher)
 	}
@@ -180,6 +207,7 @@ func (a *App) build(ctx context.Context) error {
 		ResetTTL:    c.ResetTTL,
 		SessionTTL:  c.SessionTTL,
 		HashSlots:   c.HashSlots,
+		AfterHash:   afterHash(c.MemoryLimit, a.hashParams),
 		Clock:       c.Clock,
 		Logger:      a.Log,
 		MailQueued:  a.mailQueued,
@@ -243,9 +271,7 @@ func (a *App) Pruner() *prune.Pruner {
 	if policy == (auth.ThrottlePolicy{}) {
 		policy = auth.DefaultThrottlePolicy()
 	}
-	rules := prune.Rules(a.Store, prune.Retention{Audit: a.Config.AuditRetention, Throttle: policy.Retention()})
-	// The refresh-token families' rule (issue #17.1) joins the list here:
-	// prune.Rule{Name: "refresh_tokens", Prune: a.Store.PruneRefreshTokens}.
+	rules := prune.Rules(a.Store, prune.Retention{Audit: a.Config.AuditRetention, Throttle: policy.Retention(), Grace: a.Config.PruneGrace, Outbox: a.Config.OutboxRetention})
 	o := prune.Options{Clock: a.Config.Clock, Logger: a.Log}
 	if a.Metrics != nil {
 		o.Pruned, o.Failed = a.Metrics.Pruned, a.Metrics.PruneFailed

@@ -217,6 +217,6 @@ func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 	return err
 }
 
-func (s *Store) ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next store.RefreshToken, e store.AuditEvent) (bool, error) {
-	return viaBatch(ctx, s, func(q store.Queries) (bool, error) { return q.ExchangeRefreshToken(ctx, hash, at, next, e) })
+func (s *Store) ExchangeRefreshToken(ctx context.Context, cur store.RefreshFamily, next store.RefreshRotation, e store.AuditEvent) (bool, error) {
+	return viaBatch(ctx, s, func(q store.Queries) (bool, error) { return q.ExchangeRefreshToken(ctx, cur, next, e) })
 }

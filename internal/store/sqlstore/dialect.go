@@ -37,9 +37,10 @@ type dialect struct {
 	// integrity checks the database's own consistency ("ok" when sound).
 	integrity func(ctx context.Context, db *sql.DB) (string, error)
 	// exchangeRefresh, when set, is one statement that rotates a refresh
-	// token and records its audit event (one round trip and one commit);
-	// without it the exchange runs as statements in a transaction.
-	exchangeRefresh string
+	// family (keeping its id, or giving it a new one) and records the audit
+	// event (one round trip and one commit); without it the exchange runs
+	// as statements in a transaction.
+	exchangeRefresh [2]string
 	cache           sync.Map // query -> rebound query
 }
 
@@ -87,22 +88,22 @@ func postgresDialect() *dialect {
 			}
 			return "ok", nil
 		},
-		exchangeRefresh: `WITH r AS (
-				UPDATE refresh_tokens SET rotated_at = ?::bigint WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0
-				RETURNING family, user_id, client_id, token_version, actor_id
-			), n AS (
-				INSERT INTO refresh_tokens (hash, family, user_id, client_id, created_at, expires_at, token_version, actor_id)
-				SELECT ?::bytea, family, user_id, client_id, ?::bigint, ?::bigint, token_version, actor_id FROM r
-			), a AS (
-				INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
-				SELECT ?::bigint, ?::text, user_id, ?::bigint, ?::bigint, ?::text, ?::text, ?::text FROM r
-			)
-			SELECT count(*) FROM r`,
+		exchangeRefresh: [2]string{exchangeRefreshPG(rotateFamily), exchangeRefreshPG(rotateFamilyNewID)},
 		isUnique: func(err error) bool {
 			var pe *pgconn.PgError
 			return errors.As(err, &pe) && pe.Code == "23505"
 		},
 	}
+}
+
+// exchangeRefreshPG wraps a rotation of a refresh family in one
+// statement with its audit event.
+func exchangeRefreshPG(rotate string) string {
+	return `WITH r AS (` + rotate + ` RETURNING user_id), a AS (
+			INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
+			SELECT ?::bigint, ?::text, user_id, ?::bigint, ?::bigint, ?::text, ?::text, ?::text FROM r
+		)
+		SELECT count(*) FROM r`
 }
 
 // rebind turns ? placeholders into the dialect's form.

@@ -56,3 +56,10 @@ func PrunePlans(ctx context.Context, s *Store) (map[string]string, error) {
 	}
 	return plans, nil
 }
+
+// UndoMigration rolls back migration version alone, as a database that
+// never had it.
+func UndoMigration(ctx context.Context, s *Store, version int64) error {
+	_, err := s.provider.ApplyVersion(ctx, version, false)
+	return err
+}

@@ -52,11 +52,26 @@ func (q *queries) UserPasskeys(ctx context.Context, userID int64, rpID string) (
 	return out, q.wrap("user passkeys", rows.Err())
 }
 
-func (q *queries) UsePasskey(ctx context.Context, id int64, fromCount, toCount int64, data []byte, at time.Time) (bool, error) {
-	// The counter condition makes two concurrent uses of one assertion (or
-	// of a cloned authenticator) race for one row: only one moves it.
-	return q.execOne(ctx, "use passkey", `UPDATE passkeys SET sign_count = ?, data = COALESCE(?, data), last_used_at = ? WHERE id = ? AND sign_count = ?`,
-		toCount, data, ns(at), id, fromCount)
+func (q *queries) UsePasskey(ctx context.Context, id int64, toCount int64, data []byte, at time.Time) (bool, error) {
+	// The counter condition makes the column the judge: two concurrent
+	// uses of one counter (a cloned authenticator) race for one row and
+	// only one moves it, and a caller that verified against a stale
+	// counter cannot move it backwards. The record is named in the SET
+	// list only when it changes: the state epoch follows changes to it
+	// (migration 00020), not to the counter.
+	const cond = ` WHERE id = ? AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`
+	if data == nil {
+		return q.execOne(ctx, "use passkey", `UPDATE passkeys SET sign_count = ?, last_used_at = ?`+cond,
+			toCount, ns(at), id, toCount, toCount)
+	}
+	return q.execOne(ctx, "use passkey", `UPDATE passkeys SET sign_count = ?, data = ?, last_used_at = ?`+cond,
+		toCount, data, ns(at), id, toCount, toCount)
+}
+
+func (q *queries) PasskeySignCount(ctx context.Context, id int64) (int64, error) {
+	var n int64
+	err := q.queryRow(ctx, `SELECT sign_count FROM passkeys WHERE id = ?`, id).Scan(&n)
+	return n, q.wrap("passkey sign count", err)
 }
 
 func (q *queries) RenamePasskey(ctx context.Context, userID, id int64, name string) error {

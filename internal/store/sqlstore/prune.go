@@ -37,6 +37,9 @@ func pruneSpecs(d *dialect) []pruneSpec {
 		// The condition repeats outbox_settled's, so the partial index serves it.
 		{"outbox", "id", `(sent_at <> 0 OR dead <> ` + d.falseLit + `) AND created_at < ?`},
 		{"audit_events", "id", `at < ?`},
+		// A revoked family's expires_at is its revocation (refresh.go).
+		{"refresh_families", "id", `expires_at < ?`},
+		{"refresh_legacy", "hash", `expires_at < ?`},
 	}
 }
 
@@ -139,4 +142,15 @@ func (s *Store) PruneOutbox(ctx context.Context, before time.Time, limit int) (i
 
 func (s *Store) PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
 	return s.prune(ctx, "audit_events", before, limit)
+}
+
+// PruneRefreshTokens takes the families first, then, within the same
+// limit, the legacy tokens.
+func (s *Store) PruneRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
+	n, err := s.prune(ctx, "refresh_families", before, limit)
+	if err != nil || n >= int64(limit) {
+		return n, err
+	}
+	m, err := s.prune(ctx, "refresh_legacy", before, limit-int(n))
+	return n + m, err
 }

@@ -27,8 +27,8 @@ func TestPrunePlansUseIndexes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(plans) != 11 {
-				t.Errorf("%d plans, want one per rule (11)", len(plans))
+			if len(plans) != 13 {
+				t.Errorf("%d plans, want one per table (13)", len(plans))
 			}
 			for table, plan := range plans {
 				if tc.scan.MatchString(plan) {

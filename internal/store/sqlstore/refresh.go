@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,74 +10,101 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-func (q *queries) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	_, err := q.exec(ctx, `INSERT INTO refresh_tokens (hash, family, user_id, client_id, created_at, expires_at, token_version, actor_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.Hash, t.Family, t.UserID, t.ClientID, ns(t.CreatedAt), ns(t.ExpiresAt), t.TokenVersion, t.ActorID)
-	return q.wrap("create refresh token", err)
+const familyCols = `id, generation, hash, user_id, client_id, created_at, issued_at, expires_at, revoked_at, token_version, actor_id, legacy`
+
+// The rotation: a compare-and-swap on the family's current token. The
+// second form also gives a legacy family its id; the first leaves id out of
+// SET so that SQLite does not rewrite the primary-key index on every
+// rotation.
+const (
+	rotateFamily = `UPDATE refresh_families SET generation = generation + 1, hash = ?, issued_at = ?, expires_at = ?
+		WHERE id = ? AND generation = ? AND hash = ? AND revoked_at = 0`
+	rotateFamilyNewID = `UPDATE refresh_families SET generation = generation + 1, hash = ?, issued_at = ?, expires_at = ?, id = ?
+		WHERE id = ? AND generation = ? AND hash = ? AND revoked_at = 0`
+)
+
+func scanFamily(row interface{ Scan(...any) error }) (store.RefreshFamily, error) {
+	var f store.RefreshFamily
+	var created, issued, expires, revoked int64
+	err := row.Scan(&f.ID, &f.Generation, &f.Hash, &f.UserID, &f.ClientID, &created, &issued, &expires, &revoked,
+		&f.TokenVersion, &f.ActorID, &f.Legacy)
+	f.CreatedAt, f.IssuedAt, f.ExpiresAt, f.RevokedAt = tm(created), tm(issued), tm(expires), tm(revoked)
+	return f, err
 }
 
-func (q *queries) RefreshTokenByHash(ctx context.Context, hash []byte) (store.RefreshToken, error) {
-	var t store.RefreshToken
-	var created, expires, rotated, revoked int64
-	err := q.queryRow(ctx, `SELECT hash, family, user_id, client_id, created_at, expires_at, rotated_at, revoked_at, token_version, actor_id
-		FROM refresh_tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &t.Family, &t.UserID, &t.ClientID, &created, &expires, &rotated, &revoked, &t.TokenVersion, &t.ActorID)
-	t.CreatedAt, t.ExpiresAt, t.RotatedAt, t.RevokedAt = tm(created), tm(expires), tm(rotated), tm(revoked)
-	return t, q.wrap("refresh token by hash", err)
+func (q *queries) CreateRefreshFamily(ctx context.Context, f store.RefreshFamily) error {
+	_, err := q.exec(ctx, `INSERT INTO refresh_families (`+familyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.Generation, f.Hash, f.UserID, f.ClientID, ns(f.CreatedAt), ns(f.IssuedAt), ns(f.ExpiresAt), ns(f.RevokedAt),
+		f.TokenVersion, f.ActorID, f.Legacy)
+	return q.wrap("create refresh family", err)
 }
 
-func (q *queries) RotateRefreshToken(ctx context.Context, hash []byte, at time.Time) (bool, error) {
-	return q.execOne(ctx, "rotate refresh token", `UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ? AND rotated_at = 0 AND revoked_at = 0`, ns(at), hash)
+func (q *queries) RefreshFamilyByID(ctx context.Context, id []byte) (store.RefreshFamily, error) {
+	f, err := scanFamily(q.queryRow(ctx, `SELECT `+familyCols+` FROM refresh_families WHERE id = ?`, id))
+	return f, q.wrap("refresh family", err)
 }
 
-func (q *queries) RevokeRefreshFamily(ctx context.Context, family string, at time.Time) error {
-	_, err := q.exec(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at = 0`, ns(at), family)
-	return q.wrap("revoke refresh family", err)
+func (q *queries) LegacyRefreshFamily(ctx context.Context, hash []byte) (store.RefreshFamily, error) {
+	f, err := scanFamily(q.queryRow(ctx, `SELECT f.id, f.generation, f.hash, f.user_id, f.client_id, f.created_at, f.issued_at,
+			f.expires_at, f.revoked_at, f.token_version, f.actor_id, f.legacy
+		FROM refresh_legacy l JOIN refresh_families f ON f.legacy = l.family AND f.legacy <> ''
+		WHERE l.hash = ?`, hash))
+	return f, q.wrap("legacy refresh family", err)
 }
 
-func (q *queries) RevokeRefreshTokens(ctx context.Context, userID int64, clientID string, at time.Time) error {
-	if clientID == "" {
-		_, err := q.exec(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0`, ns(at), userID)
-		return q.wrap("revoke refresh tokens", err)
-	}
-	_, err := q.exec(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at = 0`,
-		ns(at), userID, clientID)
-	return q.wrap("revoke refresh tokens", err)
-}
-
-func (q *queries) ExchangeRefreshToken(ctx context.Context, hash []byte, at time.Time, next store.RefreshToken, e store.AuditEvent) (bool, error) {
+func (q *queries) ExchangeRefreshToken(ctx context.Context, cur store.RefreshFamily, next store.RefreshRotation, e store.AuditEvent) (bool, error) {
 	if e.At.IsZero() {
 		e.At = q.now().UTC()
 	}
-	if q.d.exchangeRefresh != "" {
-		// One statement: one round trip and one commit, where a transaction
-		// of three statements takes five round trips.
+	rotate, args := rotateFamily, []any{next.Hash, ns(next.IssuedAt), ns(next.ExpiresAt)}
+	newID := len(next.ID) > 0 && !bytes.Equal(next.ID, cur.ID)
+	if newID {
+		rotate, args = rotateFamilyNewID, append(args, next.ID)
+	}
+	args = append(args, cur.ID, cur.Generation, cur.Hash)
+	if ex := q.d.exchangeRefresh; ex[0] != "" {
+		// One statement: one round trip and one commit, where a
+		// transaction of two statements takes four round trips.
+		stmt := ex[0]
+		if newID {
+			stmt = ex[1]
+		}
 		var n int
-		err := q.writeRow(ctx, q.d.exchangeRefresh,
-			ns(at), hash, next.Hash, ns(next.CreatedAt), ns(next.ExpiresAt),
-			ns(e.At), e.Type, e.BusinessID, e.ActorID, e.ClientIP, e.UserAgent, e.Detail).Scan(&n)
+		err := q.writeRow(ctx, stmt, append(args, ns(e.At), e.Type, e.BusinessID, e.ActorID, e.ClientIP, e.UserAgent, e.Detail)...).Scan(&n)
 		return n == 1, q.wrap("exchange refresh token", err)
 	}
 	if q.tx == nil {
 		return false, errors.New("exchange refresh token: needs a transaction on SQLite")
 	}
-	var old store.RefreshToken
-	if err := q.queryRow(ctx, `SELECT family, user_id, client_id, token_version, actor_id FROM refresh_tokens WHERE hash = ?`, hash).
-		Scan(&old.Family, &old.UserID, &old.ClientID, &old.TokenVersion, &old.ActorID); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
+	var userID int64
+	err := q.writeRow(ctx, rotate+` RETURNING user_id`, args...).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
 		return false, q.wrap("exchange refresh token", err)
 	}
-	ok, err := q.RotateRefreshToken(ctx, hash, at)
-	if err != nil || !ok {
-		return false, err
-	}
-	next.Family, next.UserID, next.ClientID = old.Family, old.UserID, old.ClientID
-	next.TokenVersion, next.ActorID = old.TokenVersion, old.ActorID
-	if err := q.CreateRefreshToken(ctx, next); err != nil {
-		return false, err
-	}
-	e.UserID = old.UserID
+	e.UserID = userID
 	return true, q.AppendAudit(ctx, e)
+}
+
+// A revoked family's expiry becomes its revocation: its tokens answer
+// invalid_grant with or without the row, and revoking it again does
+// nothing, so the pruner may take it at once.
+func (q *queries) RevokeRefreshFamily(ctx context.Context, id []byte, at time.Time) error {
+	_, err := q.exec(ctx, `UPDATE refresh_families SET revoked_at = ?, expires_at = ? WHERE id = ? AND revoked_at = 0`, ns(at), ns(at), id)
+	return q.wrap("revoke refresh family", err)
+}
+
+// Both forms name revoked_at = 0 literally: that is what lets SQLite and
+// PostgreSQL use the partial index of live families.
+func (q *queries) RevokeRefreshTokens(ctx context.Context, userID int64, clientID string, at time.Time) error {
+	if clientID == "" {
+		_, err := q.exec(ctx, `UPDATE refresh_families SET revoked_at = ?, expires_at = ? WHERE user_id = ? AND revoked_at = 0`,
+			ns(at), ns(at), userID)
+		return q.wrap("revoke refresh tokens", err)
+	}
+	_, err := q.exec(ctx, `UPDATE refresh_families SET revoked_at = ?, expires_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at = 0`,
+		ns(at), ns(at), userID, clientID)
+	return q.wrap("revoke refresh tokens", err)
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"TwoFactor", testTwoFactor},
 		{"RefreshRotationRace", testRefreshRace},
 		{"RefreshExchange", testRefreshExchange},
+		{"RefreshPrune", testRefreshPrune},
 		{"CredentialVersions", testCredentialVersions},
 		{"PendingSignIns", testPendingSignIns},
 		{"PendingSignInSpentOnceUnderRace", testPendingSignInRace},
