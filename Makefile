@@ -21,13 +21,13 @@ vet:
 # The timing comparison runs with the end-to-end tests: alone and without the
 # race detector, whose instrumentation and parallel packages distort it.
 unit:
-	go test -race -count=1 -skip '^TestSignInTiming|^TestRequestTiming' $$(go list ./... | grep -v /internal/e2e)
+	go test -race -count=1 -timeout 30m -skip '^TestSignInTiming|^TestRequestTiming' $$(go list ./... | grep -v /internal/e2e)
 
 # Browser tests keep screenshots under test-output/<test>/<page>.png.
 e2e:
 	mkdir -p test-output
 	go test -count=1 ./internal/e2e
-	go test -count=1 -run '^TestSignInTiming|^TestRequestTiming' -v ./internal/auth
+	go test -count=1 -timeout 30m -run '^TestSignInTiming|^TestRequestTiming' -v ./internal/auth
 
 fuzz:
 	go test -run='^$$' -fuzz='^FuzzParseBody$$' -fuzztime=$(FUZZTIME) ./internal/httpapi
