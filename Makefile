@@ -26,7 +26,7 @@ unit:
 # Browser tests keep screenshots under test-output/<test>/<page>.png.
 e2e:
 	mkdir -p test-output
-	go test -count=1 ./internal/e2e
+	go test -count=1 -timeout 30m ./internal/e2e
 	go test -count=1 -timeout 30m -run '^TestSignInTiming|^TestRequestTiming' -v ./internal/auth
 
 fuzz:
