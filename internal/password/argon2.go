@@ -187,8 +187,8 @@ func NewHasher(p Params) *Hasher {
 	h := &Hasher{p: p}
 	h.bufs.keep = runtime.NumCPU() // the hashing pool's default slots
 	if p.check() == nil {
-		// A misconfigured hasher hashes nothing and keeps no buffer: its
-		// size could be anything.
+		// Only a hasher within bounds keeps buffers: a misconfigured one
+		// hashes nothing, and its memory cost could be anything.
 		h.bufs.size = argon2.Blocks(p.Memory, p.Threads)
 		// A random salt and a random key in the hasher's own format: as
 		// costly to verify as any real hash, and matched by no password
