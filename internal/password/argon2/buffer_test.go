@@ -163,3 +163,21 @@ func FuzzIDKeyInto(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkIDKey19MiB: the production cost (m=19456 KiB, t=2, p=1) through
+// x/crypto (a fresh buffer per call, left to the collector) and through
+// IDKeyInto on one kept buffer. Run with -count for interleaved pairs.
+func BenchmarkIDKey19MiB(b *testing.B) {
+	pw, salt := []byte("benchmark password"), []byte("0123456789abcdef")
+	b.Run("x-crypto", func(b *testing.B) {
+		for b.Loop() {
+			xargon2.IDKey(pw, salt, 2, 19456, 1, 32)
+		}
+	})
+	b.Run("into", func(b *testing.B) {
+		buf := NewBuffer(19456, 1)
+		for b.Loop() {
+			IDKeyInto(buf, pw, salt, 2, 19456, 1, 32)
+		}
+	})
+}
