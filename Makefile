@@ -21,13 +21,13 @@ vet:
 # The timing comparison runs with the end-to-end tests: alone and without the
 # race detector, whose instrumentation and parallel packages distort it.
 unit:
-	go test -race -count=1 -skip '^TestSignInTiming|^TestRequestTiming' $$(go list ./... | grep -v /internal/e2e)
+	go test -race -count=1 -timeout 30m -skip '^TestSignInTiming|^TestRequestTiming' $$(go list ./... | grep -v /internal/e2e)
 
 # Browser tests keep screenshots under test-output/<test>/<page>.png.
 e2e:
 	mkdir -p test-output
-	go test -count=1 ./internal/e2e
-	go test -count=1 -run '^TestSignInTiming|^TestRequestTiming' -v ./internal/auth
+	go test -count=1 -timeout 30m ./internal/e2e
+	go test -count=1 -timeout 30m -run '^TestSignInTiming|^TestRequestTiming' -v ./internal/auth
 
 fuzz:
 	go test -run='^$$' -fuzz='^FuzzParseBody$$' -fuzztime=$(FUZZTIME) ./internal/httpapi
@@ -36,6 +36,7 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzNumber$$' -fuzztime=$(FUZZTIME) ./internal/httpapi
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/userimport
 	go test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/password
+	go test -run='^$$' -fuzz='^FuzzIDKeyInto$$' -fuzztime=$(FUZZTIME) ./internal/password/argon2
 	go test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/token
 	go test -run='^$$' -fuzz='^FuzzFromAcceptLanguage$$' -fuzztime=$(FUZZTIME) ./internal/i18n
 

@@ -21,9 +21,8 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, e env, args []string) error {
-	cfg := config.Default()
-	fs := newFlags("migrate", e, &cfg)
-	if err := parse(fs, args, e); err != nil {
+	cfg, _, err := parseCommand("migrate", e, args, nil)
+	if err != nil {
 		return err
 	}
 	a, err := openStoreOnly(ctx, cfg)
@@ -182,18 +181,10 @@ func userList(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, 
 		if err != nil {
 			return err
 		}
-		all, err := a.Store.ListBusinesses(ctx)
-		if err != nil {
-			return err
-		}
-		slugs := map[int64]string{}
-		for _, b := range all {
-			slugs[b.ID] = b.Slug
-		}
-		return table(e.stdout, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES", func(w io.Writer) {
+		return businessTable(ctx, a, e.stdout, "ID\tEMAIL\tNAME\tACTIVE\tADMIN\tROLES\tBUSINESSES", func(w io.Writer, byID map[int64]store.Business) {
 			for _, u := range users {
 				fmt.Fprintf(w, "%d\t%s\t%s\t%t\t%t\t%s\t%s\n", u.ID, safe(u.Email), safe(u.FullName), u.Active, u.IsAdmin,
-					safe(dash(strings.Join(u.Roles, ","))), safe(dash(joinSlugs(u.BusinessIDs, slugs))))
+					safe(dash(strings.Join(u.Roles, ","))), safe(dash(joinSlugs(u.BusinessIDs, byID))))
 			}
 		})
 	})
@@ -283,10 +274,8 @@ func cmdKeys(ctx context.Context, e env, args []string) error {
 	if isHelp(args[0]) {
 		return subcommandHelp(e, "keys")
 	}
-	cfg := config.Default()
-	fs := newFlags("keys "+args[0], e, &cfg)
-	cfg.RegisterKeys(fs)
-	if err := parse(fs, args[1:], e); err != nil {
+	cfg, _, err := parseCommand("keys "+args[0], e, args[1:], (*config.Config).RegisterKeys)
+	if err != nil {
 		return err
 	}
 	if err := cfg.Validate(false); err != nil {
@@ -385,13 +374,27 @@ func dash(s string) string {
 	return s
 }
 
+// businessTable is table for rows that name businesses: rows has every
+// business at hand by id.
+func businessTable(ctx context.Context, a *app, w io.Writer, header string, rows func(w io.Writer, byID map[int64]store.Business)) error {
+	all, err := a.Store.ListBusinesses(ctx)
+	if err != nil {
+		return err
+	}
+	byID := make(map[int64]store.Business, len(all))
+	for _, b := range all {
+		byID[b.ID] = b
+	}
+	return table(w, header, func(w io.Writer) { rows(w, byID) })
+}
+
 // joinSlugs names businesses by slug in `user list` (issue #15.7); an id
 // with no business left shows as the number.
-func joinSlugs(ids []int64, slugs map[int64]string) string {
+func joinSlugs(ids []int64, byID map[int64]store.Business) string {
 	parts := make([]string, len(ids))
 	for i, id := range ids {
-		if slug, ok := slugs[id]; ok {
-			parts[i] = slug
+		if b, ok := byID[id]; ok {
+			parts[i] = b.Slug
 		} else {
 			parts[i] = fmt.Sprint(id)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -14,28 +15,24 @@ import (
 
 // cmdAudit lists security events, filtered, as a table or JSON lines.
 func cmdAudit(ctx context.Context, e env, args []string) error {
-	cfg := config.Default()
-	q, err := parseAuditFlags(e, &cfg, args)
+	cfg, q, err := parseAuditFlags(e, args)
 	if err != nil {
 		return err
 	}
-	st, err := openExistingStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	f, err := q.filter(ctx, st)
-	if err != nil {
-		return err
-	}
-	events, err := st.ListAudit(ctx, f)
-	if err != nil {
-		return err
-	}
-	if q.format == "json" {
-		return auditJSON(e.stdout, events)
-	}
-	return auditTable(e.stdout, events)
+	return withExistingStore(ctx, cfg, func(a *app) error {
+		f, err := q.filter(ctx, a.Store)
+		if err != nil {
+			return err
+		}
+		events, err := a.Store.ListAudit(ctx, f)
+		if err != nil {
+			return err
+		}
+		if q.format == "json" {
+			return auditJSON(e.stdout, events)
+		}
+		return auditTable(e.stdout, events)
+	})
 }
 
 // auditQuery is the audit command's flags: a filter whose user and
@@ -45,32 +42,32 @@ type auditQuery struct {
 	user, business, format string
 }
 
-func parseAuditFlags(e env, cfg *config.Config, args []string) (auditQuery, error) {
-	fs := newFlags("audit", e, cfg)
+func parseAuditFlags(e env, args []string) (config.Config, auditQuery, error) {
 	var q auditQuery
 	var since, until string
-	fs.StringVar(&q.user, "user", "", "only events of this user (id or email)")
-	fs.StringVar(&q.business, "business", "", "only events at this business (slug)")
-	fs.StringVar(&q.f.Type, "type", "", "only events of this type, such as signin.failure")
-	fs.StringVar(&since, "since", "", "only events at or after this time (RFC 3339, or a duration ago such as 24h)")
-	fs.StringVar(&until, "until", "", "only events before this time (RFC 3339, or a duration ago)")
-	fs.IntVar(&q.f.Limit, "limit", 1000, "at most this many events: the newest, listed newest first")
-	fs.StringVar(&q.format, "format", "table", "table or json (one JSON object per line)")
-	if err := parse(fs, args, e); err != nil {
-		return q, err
+	cfg, _, err := parseCommand("audit", e, args, func(_ *config.Config, fs *flag.FlagSet) {
+		fs.StringVar(&q.user, "user", "", "only events of this user (id or email)")
+		fs.StringVar(&q.business, "business", "", "only events at this business (slug)")
+		fs.StringVar(&q.f.Type, "type", "", "only events of this type, such as signin.failure")
+		fs.StringVar(&since, "since", "", "only events at or after this time (RFC 3339, or a duration ago such as 24h)")
+		fs.StringVar(&until, "until", "", "only events before this time (RFC 3339, or a duration ago)")
+		fs.IntVar(&q.f.Limit, "limit", 1000, "at most this many events: the newest, listed newest first")
+		fs.StringVar(&q.format, "format", "table", "table or json (one JSON object per line)")
+	})
+	if err != nil {
+		return cfg, q, err
 	}
 	if q.format != "table" && q.format != "json" {
-		return q, usagef("--format %q: want table or json", q.format)
+		return cfg, q, usagef("--format %q: want table or json", q.format)
 	}
 	now := time.Now()
-	var err error
 	if q.f.Since, err = parseWhen(since, now); err != nil {
-		return q, usagef("--since: %v", err)
+		return cfg, q, usagef("--since: %v", err)
 	}
 	if q.f.Until, err = parseWhen(until, now); err != nil {
-		return q, usagef("--until: %v", err)
+		return cfg, q, usagef("--until: %v", err)
 	}
-	return q, nil
+	return cfg, q, nil
 }
 
 // filter resolves the user (id or email) and the business (slug).

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
 // makeReadOnly makes path refuse writes for this process: immutable
@@ -34,7 +36,7 @@ func makeReadOnly(t *testing.T, path string) {
 func TestServeRefusesReadOnlyDatabase(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "spaceauth.db")
-	var out, errOut syncBuffer
+	var out, errOut testkit.Buffer
 	getenv := func(string) string { return "" }
 	if rc := run(context.Background(), []string{"business", "add", "--db", db, "--slug", "demo", "--name", "Demo"}, getenv, strings.NewReader(""), &out, &errOut); rc != 0 {
 		t.Fatalf("business add: %d %s", rc, errOut.String())
@@ -43,7 +45,7 @@ func TestServeRefusesReadOnlyDatabase(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.Buffer
 	rc := run(ctx, []string{"serve", "--db", db, "--mail-dir", filepath.Join(dir, "mail"), "--listen", "127.0.0.1:0"},
 		getenv, strings.NewReader(""), &stdout, &stderr)
 	if ctx.Err() != nil {

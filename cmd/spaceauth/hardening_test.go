@@ -10,6 +10,7 @@ import (
 
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
 // TestDebugCmdlineRedacted (issue #18.6, SPEC §7): /debug/pprof/cmdline on
@@ -21,7 +22,7 @@ func TestDebugCmdlineRedacted(t *testing.T) {
 	r := startRun(t, nil, "serve", "--db", filepath.Join(dir, "spaceauth.db"), "--listen", "127.0.0.1:0",
 		"--debug-listen", "127.0.0.1:0", "--mail-dir", filepath.Join(dir, "mail"), "--key-encryption-key", "kek-s3cret-value")
 	addr := waitFor(t, &r.stderr, regexp.MustCompile(`msg="debug listener \(pprof\)" addr=(\S+)`))[1]
-	_, got := getBody(t, "http://"+addr+"/debug/pprof/cmdline")
+	_, got := testkit.Get(t, "http://"+addr+"/debug/pprof/cmdline")
 	if strings.Contains(got, "kek-s3cret-value") || !strings.Contains(got, "--key-encryption-key\x00REDACTED") {
 		t.Errorf("cmdline %q shows the key-encryption key or lacks its redaction", got)
 	}

@@ -13,11 +13,13 @@ import (
 // buffer per hashing slot: the idle heap (a few MB), connection buffers,
 // stacks, caches and the collector's own metadata. The binary's text and
 // SQLite's page cache are outside the runtime's count (they come on top in
-// RSS, about 10 MB). With the hashing slots' after-hash collection
-// (wire.afterHash) the heap holds one buffer per slot; the limit is then a
-// backstop that bounds what GOGC alone would let grow (fragmented free
-// spans the scavenger returns late), at 20 MiB + slots × 19 MiB = 58 MiB
-// on 2 CPUs.
+// RSS, about 10 MB). The hasher keeps one buffer per slot and reuses it
+// (internal/password/argon2), so hashing leaves no garbage of its own; the
+// limit is the backstop for the rest: with the buffers live, GOGC alone
+// would let the small garbage of requests grow the heap to twice
+// slots × 19 MiB before collecting, and a stored hash with a larger cost
+// than the hasher's still gets a buffer of its own. 20 MiB + slots × 19 MiB
+// = 58 MiB on 2 CPUs.
 const memoryBase = 20 << 20
 
 // memoryLimit decides the runtime's soft memory limit from --memory-limit
@@ -44,11 +46,11 @@ func memoryLimit(setting, gomemlimit string, hashing int64) (limit int64, source
 
 // applyMemoryLimit sets the limit memoryLimit decides and logs it. The
 // limit is soft: under it the collector runs as GOGC says; near it, it
-// runs sooner, so the garbage Argon2id leaves behind (one buffer per
-// hash, of the hasher's memory cost) is reclaimed before the heap doubles.
-// Above it (more live memory than the limit) the collector caps its own
-// CPU use, so a limit set too low costs speed, never a crash. restore puts
-// back the limit found (the limit is the process's: tests serve in-process).
+// runs sooner, so the heap stays near the hashing buffers plus memoryBase
+// instead of doubling. Above it (more live memory than the limit) the
+// collector caps its own CPU use, so a limit set too low costs speed, never
+// a crash. restore puts back the limit found (the limit is the process's:
+// tests serve in-process).
 func applyMemoryLimit(setting, gomemlimit string, hashing int64, log *slog.Logger) (restore func(), err error) {
 	limit, source, err := memoryLimit(setting, gomemlimit, hashing)
 	if err != nil {

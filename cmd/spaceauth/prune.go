@@ -13,10 +13,8 @@ import (
 // --prune-interval (docs/retention.md), and prints the counts per table.
 // It runs until nothing is left, run after run.
 func cmdPrune(ctx context.Context, e env, args []string) error {
-	cfg := config.Default()
-	fs := newFlags("prune", e, &cfg)
-	cfg.RegisterRetention(fs)
-	if err := parse(fs, args, e); err != nil {
+	cfg, fs, err := parseCommand("prune", e, args, (*config.Config).RegisterRetention)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

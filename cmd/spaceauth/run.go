@@ -222,6 +222,19 @@ func newFlags(name string, e env, cfg *config.Config) *flag.FlagSet {
 	return fs
 }
 
+// parseCommand is the opening of a command that is not a group: the
+// default configuration, a flag set with --db and what register adds (nil:
+// nothing more), and args parsed into both.
+func parseCommand(name string, e env, args []string, register func(*config.Config, *flag.FlagSet)) (config.Config, *flag.FlagSet, error) {
+	cfg := config.Default()
+	fs := newFlags(name, e, &cfg)
+	if register != nil {
+		register(&cfg, fs)
+	}
+	err := parse(fs, args, e)
+	return cfg, fs, err
+}
+
 // parse parses args, then applies the environment twins of unset flags.
 // Flags may come after positional arguments (user disable EMAIL --db X).
 func parse(fs *flag.FlagSet, args []string, e env) error {

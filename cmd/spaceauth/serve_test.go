@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,30 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) []string {
+func waitFor(t *testing.T, buf *testkit.Buffer, re *regexp.Regexp) []string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -49,7 +31,7 @@ func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) []string {
 // running is the command's run function started in the test process.
 type running struct {
 	cancel         context.CancelFunc // the stop signal (SIGTERM)
-	stdout, stderr syncBuffer
+	stdout, stderr testkit.Buffer
 	done           chan int // the exit code
 }
 
@@ -78,21 +60,6 @@ func (r *running) stop(t *testing.T) int {
 		t.Fatalf("did not stop in 20s; stderr:\n%s", r.stderr.String())
 		return -1
 	}
-}
-
-// getBody fetches url and returns its status and body.
-func getBody(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
 }
 
 // TestDemo runs `spaceauth demo` on an empty directory: it prints how to
@@ -140,13 +107,13 @@ func TestDemo(t *testing.T) {
 	}
 	// /metrics carries what an operator watches (issue 5's list), on its
 	// own listener only (issue #10.5: never on the API listener).
-	if status, _ := getBody(t, "http://127.0.0.1:"+port+"/metrics"); status != http.StatusNotFound {
+	if status, _ := testkit.Get(t, "http://127.0.0.1:"+port+"/metrics"); status != http.StatusNotFound {
 		t.Fatalf("/metrics on the API listener: %d", status)
 	}
 	maddr := waitFor(t, stderr, regexp.MustCompile(`msg="metrics listener" addr=(\S+)`))[1]
 	// The pruner ran at start-up: one line with the count per table.
 	waitFor(t, stderr, regexp.MustCompile(`msg=pruned .*sessions=0 .*total=0`))
-	_, mb := getBody(t, "http://"+maddr+"/metrics")
+	_, mb := testkit.Get(t, "http://"+maddr+"/metrics")
 	for _, want := range []string{
 		`spaceauth_http_request_duration_seconds_bucket{method="POST",route="POST /api/sys/users/token",status="200"`,
 		`spaceauth_security_events_total{type="signin.success"} 1`,

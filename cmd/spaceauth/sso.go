@@ -130,15 +130,7 @@ func ssoList(ctx context.Context, e env, cfg *config.Config, fs *flag.FlagSet, a
 		if err != nil {
 			return err
 		}
-		businesses, err := a.Store.ListBusinesses(ctx)
-		if err != nil {
-			return err
-		}
-		byID := map[int64]store.Business{}
-		for _, b := range businesses {
-			byID[b.ID] = b
-		}
-		return table(e.stdout, "ID\tBUSINESS\tKIND\tNAME\tENDPOINT\tREDIRECT-URI\tOPTIONS", func(w io.Writer) {
+		return businessTable(ctx, a, e.stdout, "ID\tBUSINESS\tKIND\tNAME\tENDPOINT\tREDIRECT-URI\tOPTIONS", func(w io.Writer, byID map[int64]store.Business) {
 			for _, p := range list {
 				b := byID[p.BusinessID]
 				endpoint, redirect := p.Issuer, a.Auth.SSORedirectURI(b)

@@ -25,13 +25,10 @@ type hashPool struct {
 	suspect    []chan struct{}
 	maxQueue   int
 	maxSuspect int
-	// afterHash, when set, runs on the slot after each hash, before the
-	// slot is handed on (Options.AfterHash).
-	afterHash func()
 }
 
-func newHashPool(slots, queue int, afterHash func()) *hashPool {
-	return &hashPool{size: slots, free: slots, maxQueue: queue, maxSuspect: max(1, queue/2), afterHash: afterHash}
+func newHashPool(slots, queue int) *hashPool {
+	return &hashPool{size: slots, free: slots, maxQueue: queue, maxSuspect: max(1, queue/2)}
 }
 
 // do runs fn on a slot; suspect callers wait behind all others.
@@ -66,9 +63,6 @@ func (p *hashPool) do(ctx context.Context, suspect bool, fn func()) error {
 	}
 	defer p.release()
 	fn()
-	if p.afterHash != nil {
-		p.afterHash()
-	}
 	return nil
 }
 

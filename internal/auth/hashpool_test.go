@@ -22,7 +22,7 @@ func waitQueued(t *testing.T, p *hashPool, n int64) {
 // sign-in gets the next free slot and a place in the queue whatever the
 // suspects do. Deterministic: the order is read from who ran, not timed.
 func TestHashPoolFairness(t *testing.T) {
-	p := newHashPool(1, 4, nil)
+	p := newHashPool(1, 4)
 	ctx := context.Background()
 	hold := make(chan struct{})
 	running := make(chan struct{})
@@ -81,7 +81,7 @@ func TestHashPoolFairness(t *testing.T) {
 // TestHashPoolCancelledWaiter: a waiter that gives up leaves the queue, and
 // a slot handed to it while it gave up is passed on, not lost.
 func TestHashPoolCancelledWaiter(t *testing.T) {
-	p := newHashPool(1, 4, nil)
+	p := newHashPool(1, 4)
 	hold := make(chan struct{})
 	running := make(chan struct{})
 	done := make(chan struct{})
@@ -106,37 +106,5 @@ func TestHashPoolCancelledWaiter(t *testing.T) {
 	}
 	if p.free != 1 || p.Queued() != 0 {
 		t.Fatalf("slot lost: free %d queued %d", p.free, p.Queued())
-	}
-}
-
-// TestHashPoolAfterHash: the after-hash step runs on the slot, once per
-// hash, before the next caller gets the slot (what lets the collector free
-// one Argon2id buffer before the next hash allocates its own).
-func TestHashPoolAfterHash(t *testing.T) {
-	var mu sync.Mutex
-	var events []string
-	log := func(e string) {
-		mu.Lock()
-		events = append(events, e)
-		mu.Unlock()
-	}
-	p := newHashPool(1, 4, func() { log("after") })
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Go(func() {
-			if err := p.do(context.Background(), false, func() { log("hash") }); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	want := []string{"hash", "after", "hash", "after", "hash", "after"}
-	if len(events) != len(want) {
-		t.Fatalf("events %v, want %v", events, want)
-	}
-	for i := range want {
-		if events[i] != want[i] {
-			t.Fatalf("events %v, want %v", events, want)
-		}
 	}
 }

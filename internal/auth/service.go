@@ -64,13 +64,6 @@ type Options struct {
 	// bounds callers waiting for a slot (default: 16 per slot).
 	HashSlots int
 	HashQueue int
-	// AfterHash, when set, runs in the hashing slot after each hash, before
-	// the slot passes on. The binary passes runtime.GC when memory is
-	// bounded (--memory-limit): x/crypto/argon2 allocates a fresh buffer of
-	// the memory cost per call, and collecting the dropped one before the
-	// next hash starts lets that hash reuse its pages, so that hashing holds
-	// one buffer per slot instead of whatever GOGC lets pile up.
-	AfterHash func()
 	Clock     func() time.Time
 	Logger    *slog.Logger
 	// MailQueued is called after a transaction queued mail (wakes the worker).
@@ -176,7 +169,7 @@ func New(st Store, h Hasher, p Policy, t Tokens, c Composer, o Options) (*Servic
 		tx: st, users: st, businesses: st, revocable: st, sessions: st, steps: st, throttles: st, audits: st, federation: st,
 		hasher: h, policy: p, tokens: t, composer: c, opts: o,
 		scheme: u.Scheme, port: u.Port(),
-		pool: newHashPool(o.HashSlots, o.HashQueue, o.AfterHash), throttle: o.Throttle,
+		pool: newHashPool(o.HashSlots, o.HashQueue), throttle: o.Throttle,
 		now: o.Clock, log: o.Logger, cache: newStateCache(st),
 		passkeys: passkey.NewVerifier(passkeyCeremonyTTL), passkeyDB: st, begun: newBegunChallenges(),
 		rps: newRPCache(o.Clock),

@@ -146,21 +146,20 @@ func (c *Config) RegisterServe(fs *flag.FlagSet) {
 
 // RegisterRetention adds --audit-retention and --prune-grace (serve and prune).
 func (c *Config) RegisterRetention(fs *flag.FlagSet) {
-	fs.Func("outbox-retention", "how long the row of a sent or abandoned message is kept: days (7d) or a duration (1h); at least 1m (default 7d)", func(s string) error {
-		d, err := ParseRetention(s)
-		if err != nil {
-			return err
-		}
-		c.OutboxRetention = d
-		return nil
-	})
+	retentionVar(fs, &c.OutboxRetention, "outbox-retention", "how long the row of a sent or abandoned message is kept: days (7d) or a duration (1h); at least 1m (default 7d)")
 	fs.DurationVar(&c.PruneGrace, "prune-grace", c.PruneGrace, "how long past its expiry a revocation, spent mark or other expiring row is kept (at least 1m)")
-	fs.Func("audit-retention", "how long audit events are kept: days (400d) or a duration (9600h); 0 keeps them forever (default 400d)", func(s string) error {
+	retentionVar(fs, &c.AuditRetention, "audit-retention", "how long audit events are kept: days (400d) or a duration (9600h); 0 keeps them forever (default 400d)")
+}
+
+// retentionVar adds a flag read by ParseRetention (days or a duration)
+// into dst.
+func retentionVar(fs *flag.FlagSet, dst *time.Duration, name, usage string) {
+	fs.Func(name, usage, func(s string) error {
 		d, err := ParseRetention(s)
 		if err != nil {
 			return err
 		}
-		c.AuditRetention = d
+		*dst = d
 		return nil
 	})
 }

@@ -10,10 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
 // binary is the spaceauth executable built once by TestMain.
@@ -58,15 +61,10 @@ type proc struct {
 	done chan error
 }
 
+// freePort is testkit.FreePort as the string the command line takes.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	return strconv.Itoa(testkit.FreePort(t))
 }
 
 // serve starts the binary and waits until /readyz answers 200.

@@ -53,8 +53,21 @@ type fields map[string]value
 // case-insensitively, a key given twice is refused, bodies over 64 KiB get
 // 413, other media types 415. A missing Content-Type is sniffed.
 func decodeBody(w http.ResponseWriter, r *http.Request) (fields, error) {
-	if r.Body == nil || r.Body == http.NoBody {
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if body == nil {
 		return fields{}, nil
+	}
+	return parseBody(r.Header.Get("Content-Type"), body)
+}
+
+// readBody reads a request body of at most 64 KiB (413 above it); no body
+// is nil.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
@@ -64,7 +77,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request) (fields, error) {
 		}
 		return nil, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
 	}
-	return parseBody(r.Header.Get("Content-Type"), body)
+	return body, nil
 }
 
 // parseBody is decodeBody without the transport; the fuzz target drives it.

@@ -25,6 +25,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/password"
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/testkit"
 	"github.com/spaceauth/spaceauth/internal/wire"
 )
 
@@ -259,16 +260,8 @@ func do(t *testing.T, c *http.Client, method, rawURL, contentType, body string, 
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	resp, b := testkit.Do(t, c, req)
+	return resp.StatusCode, resp.Header, b
 }
 
 func form(kv ...string) string {

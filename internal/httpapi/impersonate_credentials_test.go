@@ -20,12 +20,7 @@ func TestAttackImpersonatedSessionAddsNoCredential(t *testing.T) {
 	h := newHarness(t)
 	f := h.seed()
 	ctx := context.Background()
-	_, _, body := do(t, h.client(), "POST", h.base()+"/api/sys/users/"+itoa(f.alice.ID)+"/token/refresh", "", "",
-		"Authorization", basic("admin@example.com", pw))
-	imp, _ := parseEnv(t, body).Value.(string)
-	if imp == "" {
-		t.Fatalf("impersonation: %s", body)
-	}
+	imp := adminImpersonates(t, h, f.alice.ID, "")
 	status, link := linkToken(t, h, imp)
 	if status != http.StatusOK || link == "" {
 		t.Fatalf("link token from the impersonation token: %d", status)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -35,16 +34,9 @@ type passkeyInput struct {
 
 func readPasskeyInput(w http.ResponseWriter, r *http.Request) (passkeyInput, error) {
 	var in passkeyInput
-	if r.Body == nil || r.Body == http.NoBody {
-		return in, nil
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := readBody(w, r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return in, &inputError{status: http.StatusRequestEntityTooLarge, key: "payload_too_large"}
-		}
-		return in, &inputError{status: http.StatusBadRequest, key: "invalid_request"}
+		return in, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return in, nil

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
 // The rough edges a new operator hit (issue #15.3-#15.6), through the real
@@ -51,16 +53,7 @@ func TestErrorPagesBranded(t *testing.T) {
 			if st != http.StatusNotFound {
 				t.Fatalf("GET %s: %d", tt.url, st)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(page, w) {
-					t.Errorf("the 404 page lacks %q:\n%s", w, page)
-				}
-			}
-			for _, n := range tt.not {
-				if strings.Contains(page, n) {
-					t.Errorf("the 404 page has %q", n)
-				}
-			}
+			testkit.Contains(t, "the 404 page", page, tt.want, tt.not)
 		})
 	}
 }

@@ -91,6 +91,19 @@ func exchange(t *testing.T, h *harness, tok string) (int, exchangePair) {
 	return status, p
 }
 
+// adminImpersonates is the seeded admin's impersonation token for user id
+// (SPEC §5.3); query carries the request's options.
+func adminImpersonates(t *testing.T, h *harness, id int64, query string) string {
+	t.Helper()
+	_, _, body := do(t, h.client(), "POST", h.base()+"/api/sys/users/"+itoa(id)+"/token/refresh"+query, "", "",
+		"Authorization", basic("admin@example.com", pw))
+	imp, _ := parseEnv(t, body).Value.(string)
+	if imp == "" {
+		t.Fatalf("impersonation: %s", body)
+	}
+	return imp
+}
+
 func linkToken(t *testing.T, h *harness, bearer string) (int, string) {
 	t.Helper()
 	status, _, body := do(t, h.client(), "POST", h.base()+"/api/sys/users/token/refresh", "", "", "Authorization", "Bearer "+bearer)
@@ -212,12 +225,7 @@ func TestAttackImpersonationKeepsAct(t *testing.T) {
 	h := newHarness(t)
 	f := h.seed()
 	ctx := context.Background()
-	_, _, body := do(t, h.client(), "POST", h.base()+"/api/sys/users/"+itoa(f.alice.ID)+"/token/refresh?validityInMinutes=1", "", "",
-		"Authorization", basic("admin@example.com", pw))
-	imp, _ := parseEnv(t, body).Value.(string)
-	if imp == "" {
-		t.Fatalf("impersonation: %s", body)
-	}
+	imp := adminImpersonates(t, h, f.alice.ID, "?validityInMinutes=1")
 	wantAct := func(what, tok, kind string) {
 		t.Helper()
 		m := claims(t, tok)
@@ -248,10 +256,8 @@ func TestAttackImpersonationKeepsAct(t *testing.T) {
 
 	// An impersonated API user minting for another user: the person
 	// behind it stays the actor.
-	_, _, body = do(t, h.client(), "POST", h.base()+"/api/sys/users/"+itoa(f.editor.ID)+"/token/refresh", "", "",
-		"Authorization", basic("admin@example.com", pw))
-	asEditor, _ := parseEnv(t, body).Value.(string)
-	_, _, body = do(t, h.client(), "POST", h.base()+"/api/sys/users/"+itoa(f.alice.ID)+"/token/refresh", "", "",
+	asEditor := adminImpersonates(t, h, f.editor.ID, "")
+	_, _, body := do(t, h.client(), "POST", h.base()+"/api/sys/users/"+itoa(f.alice.ID)+"/token/refresh", "", "",
 		"Authorization", "Bearer "+asEditor)
 	chained, _ := parseEnv(t, body).Value.(string)
 	if chained == "" {

@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/spaceauth/spaceauth/internal/password/argon2"
 )
 
 var (
@@ -89,6 +91,77 @@ type Hasher struct {
 	// dummy is an Argon2id hash with p's costs that no password matches,
 	// verified in place of a missing user's hash so that both cost the same.
 	dummy string
+	bufs  buffers
+}
+
+// buffers keeps Argon2id working memory from one hash to the next, so that
+// hashing holds one buffer per concurrent hash instead of leaving one of the
+// memory cost (19 MiB) as garbage per hash. Kept buffers have the hasher's
+// own cost: a stored hash with a smaller one uses the start of a buffer; one
+// with a larger cost (an import from a system with stronger parameters)
+// gets a buffer of its own for that hash, as before, since keeping it would
+// hold more than --memory-limit auto counts for each slot (slots × the
+// hasher's cost) and make the collector run against the limit all the time.
+type buffers struct {
+	mu   sync.Mutex
+	free []*argon2.Buffer
+	keep int    // buffers kept at most: one per hashing slot (KeepBuffers)
+	size uint32 // blocks of a kept buffer; 0 keeps none
+}
+
+// get returns a buffer for a hash of need blocks.
+func (b *buffers) get(need uint32) *argon2.Buffer {
+	if need > b.size {
+		return new(argon2.Buffer) // sized by IDKeyInto, never kept
+	}
+	b.mu.Lock()
+	if n := len(b.free); n > 0 {
+		buf := b.free[n-1]
+		b.free = b.free[:n-1]
+		b.mu.Unlock()
+		return buf
+	}
+	b.mu.Unlock()
+	// Allocated at the full size, so that a smaller hash first does not
+	// leave a buffer the hasher's own hashes would have to regrow.
+	return argon2.NewBuffer(b.size, 1)
+}
+
+// put takes back a buffer from get, keeping it if there is room. Its
+// contents (derived from the last password) are not wiped: the next hash
+// overwrites every block it uses before reading it, a wipe would cost a
+// pass over 19 MiB per hash, and whoever can read this process's memory can
+// read the passwords in its requests as well.
+func (b *buffers) put(buf *argon2.Buffer) {
+	if buf.Len() != b.size || b.size == 0 {
+		return
+	}
+	b.mu.Lock()
+	if len(b.free) < b.keep {
+		b.free = append(b.free, buf)
+	}
+	b.mu.Unlock()
+}
+
+// KeepBuffers sets how many Argon2id buffers the hasher keeps between
+// hashes (NewHasher: one per CPU). Set it to the number of hashes that run
+// at once, the hashing slots: more hashes at once still work, with buffers
+// of their own that are not kept. It is safe to call at any time.
+func (h *Hasher) KeepBuffers(n int) {
+	h.bufs.mu.Lock()
+	defer h.bufs.mu.Unlock()
+	h.bufs.keep = max(n, 0)
+	if len(h.bufs.free) > h.bufs.keep {
+		clear(h.bufs.free[h.bufs.keep:]) // let the collector have them
+		h.bufs.free = h.bufs.free[:h.bufs.keep]
+	}
+}
+
+// idKey is argon2.IDKey in one of the hasher's buffers.
+func (h *Hasher) idKey(password, salt []byte, p Params) []byte {
+	buf := h.bufs.get(argon2.Blocks(p.Memory, p.Threads))
+	defer h.bufs.put(buf)
+	return argon2.IDKeyInto(buf, password, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }
 
 // NewHasher returns a Hasher with params p. Zero fields take their
@@ -112,7 +185,11 @@ func NewHasher(p Params) *Hasher {
 		p.SaltLen = d.SaltLen
 	}
 	h := &Hasher{p: p}
+	h.bufs.keep = runtime.NumCPU() // the hashing pool's default slots
 	if p.check() == nil {
+		// Only a hasher within bounds keeps buffers: a misconfigured one
+		// hashes nothing, and its memory cost could be anything.
+		h.bufs.size = argon2.Blocks(p.Memory, p.Threads)
 		// A random salt and a random key in the hasher's own format: as
 		// costly to verify as any real hash, and matched by no password
 		// anyone knows. Building it hashes nothing, so start-up neither
@@ -170,7 +247,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password: salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
+	key := h.idKey([]byte(password), salt, h.p)
 	return phc(h.p, salt, key), nil
 }
 
@@ -192,7 +269,7 @@ func (h *Hasher) Verify(password, encoded string) (ok, needsRehash bool, err err
 		if err != nil {
 			return false, false, err
 		}
-		got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+		got := h.idKey([]byte(password), salt, p)
 		ok = subtle.ConstantTimeCompare(got, key) == 1
 		return ok, ok && p.weakerThan(h.p), nil
 	case isBcrypt(encoded):

@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -100,22 +99,6 @@ type App struct {
 	// hashParams are the hasher's costs (HashingMemory).
 	hashParams password.Params
 }
-
-// afterHash is the hashing slots' after-hash step: a collection, when
-// memory is bounded (any --memory-limit but off) and a hash's buffer is
-// large enough that freeing it at once pays (the production 19 MiB; not
-// the test suites' cheap parameters). The cost is one collection per hash;
-// BENCHMARKS.md has the measured figures.
-func afterHash(memoryLimit string, p password.Params) func() {
-	if memoryLimit == "off" || memoryLimit == "" || p.Memory < reclaimFromKiB {
-		return nil
-	}
-	return runtime.GC
-}
-
-// reclaimFromKiB is the smallest Argon2id memory cost whose buffer is
-// collected after each hash (afterHash).
-const reclaimFromKiB = 4 << 10
 
 // HashingMemory is the memory password hashing can hold at once: one
 // Argon2id buffer per hashing slot.
@@ -207,7 +190,6 @@ func (a *App) build(ctx context.Context) error {
 		ResetTTL:    c.ResetTTL,
 		SessionTTL:  c.SessionTTL,
 		HashSlots:   c.HashSlots,
-		AfterHash:   afterHash(c.MemoryLimit, a.hashParams),
 		Clock:       c.Clock,
 		Logger:      a.Log,
 		MailQueued:  a.mailQueued,
@@ -221,6 +203,9 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// One kept Argon2id buffer per hashing slot: the pool runs no more
+	// hashes at once (HashingMemory counts them).
+	ph.KeepBuffers(a.Auth.HashSlots())
 	a.Metrics.Gauge("spaceauth_hash_queue", "Sign-ins waiting for a password-hashing slot.", func() float64 { return float64(a.Auth.HashQueue()) })
 	a.Metrics.OutboxDepth(a.Store.PendingMail)
 	a.Metrics.DBPools(a.Store.Pools())

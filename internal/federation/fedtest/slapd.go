@@ -1,21 +1,18 @@
 package fedtest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
 // Directory is a running slapd.
@@ -90,7 +87,7 @@ access to * by self read by dn.exact="cn=service,dc=example,dc=org" read by * no
 	if out, err := exec.Command(slapadd, "-f", confFile, "-l", fixtureLDIF).CombinedOutput(); err != nil {
 		t.Fatalf("slapadd: %v\n%s", err, out)
 	}
-	ldapPort, ldapsPort := freePort(t), freePort(t)
+	ldapPort, ldapsPort := testkit.FreePort(t), testkit.FreePort(t)
 	d.LDAPURL = fmt.Sprintf("ldap://127.0.0.1:%d", ldapPort)
 	d.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", ldapsPort)
 	// -d keeps slapd in the foreground, so the test owns the process.
@@ -121,59 +118,21 @@ access to * by self read by dn.exact="cn=service,dc=example,dc=org" read by * no
 	return d
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// testCertificate makes a CA and a server certificate for 127.0.0.1 and
-// localhost, valid for a day.
+// testCertificate writes a server certificate for 127.0.0.1 and localhost,
+// its key and the authority that issued it, as PEM files for slapd.
 func testCertificate(t *testing.T, dir string) (roots *x509.CertPool, certFile, keyFile, caFile string) {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "spaceauth test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), DNSNames: []string{"localhost"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	ca := testkit.NewCA(t)
+	cert := ca.ServerCertificate(t)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	certFile, keyFile, caFile = filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"), filepath.Join(dir, "ca.crt")
-	writePEM(t, certFile, "CERTIFICATE", der)
+	writePEM(t, certFile, "CERTIFICATE", cert.Certificate[0])
 	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
-	writePEM(t, caFile, "CERTIFICATE", caDER)
-	roots = x509.NewCertPool()
-	roots.AddCert(ca)
-	return roots, certFile, keyFile, caFile
+	writePEM(t, caFile, "CERTIFICATE", ca.Cert.Raw)
+	return ca.Pool(), certFile, keyFile, caFile
 }
 
 func writePEM(t *testing.T, path, typ string, der []byte) {

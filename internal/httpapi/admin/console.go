@@ -184,6 +184,16 @@ func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request, tenant bool) 
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 
+// admin is operator for the pages only administrators see: anyone else
+// signed in is refused.
+func (c *Console) admin(w http.ResponseWriter, r *http.Request) (auth.Operator, bool, error) {
+	op, ok, err := c.operator(w, r)
+	if ok && !op.Admin() {
+		return op, false, auth.ErrForbidden
+	}
+	return op, ok, err
+}
+
 // posted is operator for a console form's POST, whose CSRF token is
 // checked too.
 func (c *Console) posted(w http.ResponseWriter, r *http.Request) (auth.Operator, bool, error) {

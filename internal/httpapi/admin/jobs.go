@@ -81,12 +81,9 @@ func (j *job) view(id string) *jobView {
 
 // ImportForm shows the CSV upload form (administrators only).
 func (c *Console) ImportForm(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.operator(w, r)
+	op, ok, err := c.admin(w, r)
 	if !ok {
 		return err
-	}
-	if !op.Admin() {
-		return auth.ErrForbidden
 	}
 	c.show(w, r, http.StatusOK, "import", c.newPage(w, r, "console.import.title", &op))
 	return nil

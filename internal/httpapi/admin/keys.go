@@ -9,12 +9,9 @@ import (
 
 // Keys shows the key rotation form (administrators only).
 func (c *Console) Keys(w http.ResponseWriter, r *http.Request) error {
-	op, ok, err := c.operator(w, r)
+	op, ok, err := c.admin(w, r)
 	if !ok {
 		return err
-	}
-	if !op.Admin() {
-		return auth.ErrForbidden
 	}
 	p := c.newPage(w, r, "console.keys.title", &op)
 	p.KeyID = r.URL.Query().Get("kid")

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spaceauth/spaceauth/internal/httpapi/pages"
 	"github.com/spaceauth/spaceauth/internal/i18n"
 )
 
@@ -35,21 +36,12 @@ func newRenderer(cat *i18n.Catalog) (*renderer, error) {
 			return done * 100 / total
 		},
 	}
-	base, err := template.New("layout.html").Funcs(fm).ParseFS(files, "templates/layout.html")
+	// The portal's partials (head, CSRF field, error list) come with it.
+	set, err := pages.ParseSet(files, fm, pageNames)
 	if err != nil {
-		return nil, fmt.Errorf("console layout: %w", err)
+		return nil, fmt.Errorf("console: %w", err)
 	}
-	r := &renderer{pages: map[string]*template.Template{}}
-	for _, name := range pageNames {
-		clone, err := base.Clone()
-		if err != nil {
-			return nil, fmt.Errorf("console %s: %w", name, err)
-		}
-		if r.pages[name], err = clone.ParseFS(files, "templates/"+name+".html"); err != nil {
-			return nil, fmt.Errorf("console %s: %w", name, err)
-		}
-	}
-	return r, nil
+	return &renderer{pages: set}, nil
 }
 
 // render writes page name; a template error is a plain 500, never half a page.

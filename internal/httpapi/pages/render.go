@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"time"
@@ -29,24 +30,41 @@ func New(cat *i18n.Catalog) (*Renderer, error) {
 	if cat == nil {
 		return nil, fmt.Errorf("pages: nil catalog")
 	}
-	base, err := template.New("layout.html").Funcs(funcs(cat)).ParseFS(files, "templates/layout.html")
+	set, err := ParseSet(files, funcs(cat), Names())
 	if err != nil {
-		return nil, fmt.Errorf("pages: layout: %w", err)
+		return nil, fmt.Errorf("pages: %w", err)
 	}
-	r := &Renderer{pages: make(map[string]*template.Template)}
-	for _, name := range Names() {
-		clone, err := base.Clone()
-		if err != nil {
-			return nil, fmt.Errorf("pages: %s: %w", name, err)
-		}
-		if r.pages[name], err = clone.ParseFS(files, "templates/"+name+".html"); err != nil {
-			return nil, fmt.Errorf("pages: %s: %w", name, err)
-		}
-	}
+	r := &Renderer{pages: set}
 	if r.static, err = newStaticHandler(files, "static"); err != nil {
 		return nil, fmt.Errorf("pages: static: %w", err)
 	}
 	return r, nil
+}
+
+// ParseSet parses each named page of fsys (templates/<name>.html) with
+// fsys's templates/layout.html, funcs, and the partials the portal and the
+// console share (this package's templates/shared.html: the document head,
+// the CSRF field, the error list): one template per page, executed from the
+// layout.
+func ParseSet(fsys fs.FS, funcs template.FuncMap, names []string) (map[string]*template.Template, error) {
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/shared.html")
+	if err != nil {
+		return nil, fmt.Errorf("shared partials: %w", err)
+	}
+	if base, err = base.ParseFS(fsys, "templates/layout.html"); err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	set := make(map[string]*template.Template, len(names))
+	for _, name := range names {
+		clone, err := base.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if set[name], err = clone.ParseFS(fsys, "templates/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return set, nil
 }
 
 // funcs are the template functions: t translates, date and datetime format

@@ -12,6 +12,7 @@ import (
 
 	goldenfile "github.com/spaceauth/spaceauth/internal/golden"
 	"github.com/spaceauth/spaceauth/internal/i18n"
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -213,16 +214,7 @@ func TestPageContents(t *testing.T) {
 				tt.edit(&p)
 			}
 			body := render(t, r, http.StatusOK, tt.page, p).Body.String()
-			for _, w := range tt.want {
-				if !strings.Contains(body, w) {
-					t.Errorf("body lacks %q\n%s", w, body)
-				}
-			}
-			for _, a := range tt.avoid {
-				if strings.Contains(body, a) {
-					t.Errorf("body contains %q", a)
-				}
-			}
+			testkit.Contains(t, "body", body, tt.want, tt.avoid)
 		})
 	}
 }

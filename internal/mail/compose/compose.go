@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"io/fs"
 	"net/url"
 	"strings"
 	texttemplate "text/template"
@@ -57,25 +58,33 @@ func New(cat *i18n.Catalog) (*Composer, error) {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
 	for _, kind := range kinds() {
-		tc, err := textBase.Clone()
+		tt, err := withFile(textBase, "templates/"+kind+".txt")
 		if err != nil {
 			return nil, fmt.Errorf("compose: %s: %w", kind, err)
 		}
-		tt, err := tc.ParseFS(files, "templates/"+kind+".txt")
-		if err != nil {
-			return nil, fmt.Errorf("compose: %s: %w", kind, err)
-		}
-		hc, err := htmlBase.Clone()
-		if err != nil {
-			return nil, fmt.Errorf("compose: %s: %w", kind, err)
-		}
-		ht, err := hc.ParseFS(files, "templates/"+kind+".html")
+		ht, err := withFile(htmlBase, "templates/"+kind+".html")
 		if err != nil {
 			return nil, fmt.Errorf("compose: %s: %w", kind, err)
 		}
 		c.text[kind], c.html[kind] = tt, ht
 	}
 	return c, nil
+}
+
+// cloner is what text/template and html/template have in common here.
+type cloner[T any] interface {
+	Clone() (T, error)
+	ParseFS(fsys fs.FS, patterns ...string) (T, error)
+}
+
+// withFile parses one kind's file into a copy of base (the shared layout),
+// so that kinds cannot see each other's definitions.
+func withFile[T cloner[T]](base T, name string) (T, error) {
+	c, err := base.Clone()
+	if err != nil {
+		return c, err
+	}
+	return c.ParseFS(files, name)
 }
 
 // data is what every template sees.

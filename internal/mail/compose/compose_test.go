@@ -10,6 +10,7 @@ import (
 
 	goldenfile "github.com/spaceauth/spaceauth/internal/golden"
 	"github.com/spaceauth/spaceauth/internal/i18n"
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -114,16 +115,8 @@ func TestContents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
-			for _, w := range tt.text {
-				if !strings.Contains(m[tt.kind].Text, w) {
-					t.Errorf("text lacks %q:\n%s", w, m[tt.kind].Text)
-				}
-			}
-			for _, w := range tt.html {
-				if !strings.Contains(m[tt.kind].HTML, w) {
-					t.Errorf("html lacks %q:\n%s", w, m[tt.kind].HTML)
-				}
-			}
+			testkit.Contains(t, "text", m[tt.kind].Text, tt.text, nil)
+			testkit.Contains(t, "html", m[tt.kind].HTML, tt.html, nil)
 		})
 	}
 }

@@ -7,14 +7,8 @@ package mailtest
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -27,6 +21,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
 
 // Received is one message as the server got it.
@@ -67,8 +63,13 @@ type authConfig struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithSTARTTLS offers STARTTLS with a self-signed certificate.
-func WithSTARTTLS() Option { return func(s *Server) { s.tls = selfSigned(s.t) } }
+// WithSTARTTLS offers STARTTLS with a certificate from a test authority
+// that the client does not know (as good as self-signed).
+func WithSTARTTLS() Option {
+	return func(s *Server) {
+		s.tls = &tls.Config{Certificates: []tls.Certificate{testkit.NewCA(s.t).ServerCertificate(s.t)}}
+	}
+}
 
 // WithAuth offers AUTH with mechs (default PLAIN and LOGIN), accepts only
 // user and pass, and refuses MAIL FROM before authentication.
@@ -355,19 +356,4 @@ func walk(ctype, cte string, body io.Reader, rec *Received) {
 	case "text/html":
 		rec.HTML = string(b)
 	}
-}
-
-func selfSigned(t testing.TB) *tls.Config {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }

@@ -13,15 +13,47 @@ import (
 // StateEpoch reads the counter that migration 00007 keeps: on SQLite a row
 // moved by triggers in the writing transaction; on PostgreSQL a count of the
 // spaceauth_state notifications this process has heard.
+//
+// On SQLite the row is read again only when the wal-index header has
+// changed, which every commit of every connection and process does: while
+// the header still reads what it read just before the row was last read,
+// nothing has committed since, so the row still holds the same number.
+// Unrelated writes (audit, throttling) move the header but not the row:
+// they cost one read here and keep the cached entries.
 func (s *Store) StateEpoch(ctx context.Context) (int64, bool) {
 	if s.listener != nil {
 		return s.listener.epoch()
+	}
+	var h walHeader
+	stable := false
+	if s.wal != nil {
+		h, stable = s.wal.header()
+		if m := s.mark.Load(); stable && m != nil && m.hdr == h {
+			return m.n, true
+		}
 	}
 	var n int64
 	if err := s.queryRow(ctx, `SELECT n FROM state_epoch WHERE id = 1`).Scan(&n); err != nil {
 		return 0, false
 	}
+	s.epochReads.Add(1)
+	// The read began after h was read, so it saw at least what h stands
+	// for; when it saw more, the header has moved past h already and this
+	// mark is never matched.
+	if stable {
+		s.mark.Store(&epochMark{hdr: h, n: n})
+	}
 	return n, true
+}
+
+// StateEpochReads counts the state epoch's reads from the database: on
+// SQLite one per commit that a bearer check followed, not one per check.
+func (s *Store) StateEpochReads() int64 { return s.epochReads.Load() }
+
+// epochMark is a wal-index header and the state epoch read under it.
+type epochMark struct {
+	hdr walHeader
+	n   int64
 }
 
 // stateListener follows the spaceauth_state channel on a connection of its

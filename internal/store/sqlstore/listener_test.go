@@ -6,31 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
 	"github.com/spaceauth/spaceauth/internal/store/storetest"
+	"github.com/spaceauth/spaceauth/internal/testkit"
 )
-
-// logBuffer collects log output from the store's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestStateListenerDrops is issue #11.8: the PostgreSQL LISTEN connection
 // is killed (pg_terminate_backend) seven times. Each loss and each return
@@ -39,7 +21,7 @@ func (l *logBuffer) String() string {
 // instead of growing to 5 s.
 func TestStateListenerDrops(t *testing.T) {
 	dsn := storetest.PostgresDSN(t)
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{} // written by the store's goroutines
 	ctx := context.Background()
 	s, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {

@@ -141,19 +141,13 @@ func (q *queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.A
 	}
 	rows, err := q.query(ctx, `SELECT id, at, type, user_id, business_id, actor_id, client_ip, user_agent, detail
 		FROM audit_events WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...)
-	if err != nil {
-		return nil, q.wrap("list audit", err)
-	}
-	defer rows.Close()
-	var out []store.AuditEvent
-	for rows.Next() {
-		var e store.AuditEvent
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.BusinessID, &e.ActorID, &e.ClientIP, &e.UserAgent, &e.Detail); err != nil {
-			return nil, q.wrap("list audit", err)
-		}
-		e.At = tm(at)
-		out = append(out, e)
-	}
-	return out, q.wrap("list audit", rows.Err())
+	return collect(q, "list audit", rows, err, scanAuditEvent)
+}
+
+func scanAuditEvent(row interface{ Scan(...any) error }) (store.AuditEvent, error) {
+	var e store.AuditEvent
+	var at int64
+	err := row.Scan(&e.ID, &at, &e.Type, &e.UserID, &e.BusinessID, &e.ActorID, &e.ClientIP, &e.UserAgent, &e.Detail)
+	e.At = tm(at)
+	return e, err
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -50,6 +51,14 @@ type Store struct {
 	provider *goose.Provider
 	listener *stateListener // PostgreSQL only
 	batch    *batcher       // SQLite only: group commit of InTx
+	// wal maps SQLite's wal-index (nil on PostgreSQL, or where it could
+	// not be mapped); mark is the last header and state epoch read under
+	// it (see StateEpoch).
+	wal  *walIndex
+	mark atomic.Pointer[epochMark]
+	// epochReads counts the state epoch's reads from the database (read by
+	// tests).
+	epochReads atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -92,16 +101,19 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		return nil, err
 	}
 
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	s.listener = startStateListener(dsn, log)
+	s.listener = startStateListener(dsn, logOr(opts.Logger))
 	// This process's own writes move its epoch as soon as they commit: the
 	// NOTIFY that moves it for every process arrives some milliseconds
 	// later, and until then a disabled user's token still passed here.
 	s.queries.wrote = s.listener.moved
 	return s, nil
+}
+
+func logOr(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }
 
 func clockOr(c func() time.Time) func() time.Time {
@@ -187,6 +199,10 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err := s.initMigrations(ctx, d, opts); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.wal, err = openWALIndex(ctx, path, "file:"+path+"?"+rv.Encode()); err != nil {
+		// Still exact, only slower: every check reads the epoch's row.
+		logOr(opts.Logger).Warn("sqlstore: bearer checks read the state epoch from the database", "err", err)
 	}
 	return s, nil
 }
@@ -314,7 +330,11 @@ func (s *Store) Close() error {
 	if s.provider != nil {
 		s.provider.Close()
 	}
-	return errors.Join(s.ws.close(), s.rs.close(), s.reader.Close(), s.writer.Close())
+	var werr error
+	if s.wal != nil {
+		werr = s.wal.close()
+	}
+	return errors.Join(s.ws.close(), s.rs.close(), s.reader.Close(), s.writer.Close(), werr)
 }
 
 // InTx runs fn in one write transaction (on SQLite: BEGIN IMMEDIATE, and

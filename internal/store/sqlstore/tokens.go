@@ -21,21 +21,15 @@ func (q *queries) RetireSigningKeys(ctx context.Context, keep string, at time.Ti
 func (q *queries) SigningKeys(ctx context.Context, since time.Time) ([]store.SigningKey, error) {
 	rows, err := q.query(ctx, `SELECT kid, algorithm, public_key, private_key, sealed, created_at, retired_at
 		FROM signing_keys WHERE retired_at = 0 OR retired_at > ? ORDER BY created_at DESC, kid`, ns(since))
-	if err != nil {
-		return nil, q.wrap("signing keys", err)
-	}
-	defer rows.Close()
-	var out []store.SigningKey
-	for rows.Next() {
-		var k store.SigningKey
-		var created, retired int64
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey, &k.Sealed, &created, &retired); err != nil {
-			return nil, q.wrap("signing keys", err)
-		}
-		k.CreatedAt, k.RetiredAt = tm(created), tm(retired)
-		out = append(out, k)
-	}
-	return out, q.wrap("signing keys", rows.Err())
+	return collect(q, "signing keys", rows, err, scanSigningKey)
+}
+
+func scanSigningKey(row interface{ Scan(...any) error }) (store.SigningKey, error) {
+	var k store.SigningKey
+	var created, retired int64
+	err := row.Scan(&k.ID, &k.Algorithm, &k.PublicKey, &k.PrivateKey, &k.Sealed, &created, &retired)
+	k.CreatedAt, k.RetiredAt = tm(created), tm(retired)
+	return k, err
 }
 
 func (q *queries) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {

@@ -14,8 +14,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-func testSigningKeys(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testSigningKeys(ctx context.Context, t *testing.T, s store.Store) {
 	k1 := store.SigningKey{ID: "k1", Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateKey: []byte{2}, CreatedAt: t0}
 	k2 := store.SigningKey{ID: "k2", Algorithm: "EdDSA", PublicKey: []byte{3}, PrivateKey: []byte{4}, Sealed: true, CreatedAt: t0.Add(time.Hour)}
 	must(t, s.CreateSigningKey(ctx, k1))
@@ -37,8 +36,7 @@ func testSigningKeys(t *testing.T, s store.Store) {
 	}
 }
 
-func testRevokedTokens(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testRevokedTokens(ctx context.Context, t *testing.T, s store.Store) {
 	ok, err := s.TokenRevoked(ctx, "j1")
 	must(t, err)
 	if ok {
@@ -53,8 +51,7 @@ func testRevokedTokens(t *testing.T, s store.Store) {
 	}
 }
 
-func testSpendTokenRace(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testSpendTokenRace(ctx context.Context, t *testing.T, s store.Store) {
 	if wins := concurrentWins(t, 16, func() (bool, error) { return s.SpendToken(ctx, "jti-race", t0) }); wins != 1 {
 		t.Fatalf("token spent %d times, want exactly once", wins)
 	}
@@ -65,8 +62,7 @@ func testSpendTokenRace(t *testing.T, s store.Store) {
 	}
 }
 
-func testSessions(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testSessions(ctx context.Context, t *testing.T, s store.Store) {
 	b := mkBusiness(t, s, "s")
 	u := mkUser(t, s, "s@example.com", b.ID)
 	sess := store.Session{Hash: []byte("h-one"), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, LastSeenAt: t0,
@@ -95,8 +91,7 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 }
 
-func testResetTokens(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testResetTokens(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "r@example.com")
 	for _, h := range []string{"r1", "r2"} {
 		must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte(h), UserID: u.ID, Language: "de", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), TokenVersion: 5}))
@@ -119,8 +114,7 @@ func testResetTokens(t *testing.T, s store.Store) {
 	}
 }
 
-func testResetTokenRace(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testResetTokenRace(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "race@example.com")
 	must(t, s.CreateResetToken(ctx, store.ResetToken{Hash: []byte("race"), UserID: u.ID, Language: "en", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
 	wins := concurrentWins(t, 8, func() (won bool, err error) {
@@ -135,8 +129,7 @@ func testResetTokenRace(t *testing.T, s store.Store) {
 	}
 }
 
-func testOTP(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testOTP(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "otp@example.com")
 	if _, err := s.LatestOTP(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("no code yet: %v", err)
@@ -170,8 +163,7 @@ func rotation(f store.RefreshFamily, at time.Time) store.RefreshRotation {
 	return store.RefreshRotation{ID: f.ID, Hash: fmt.Appendf(nil, "%s/%d", f.ID, f.Generation+1), IssuedAt: at, ExpiresAt: at.Add(time.Hour)}
 }
 
-func testRefresh(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testRefresh(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "rt@example.com")
 	other := mkUser(t, s, "rt-other@example.com")
 	end := t0.Add(15 * 24 * time.Hour)
@@ -230,8 +222,7 @@ func testRefresh(t *testing.T, s store.Store) {
 }
 
 // testRefreshRace: of 20 exchanges of one token at once, one wins.
-func testRefreshRace(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testRefreshRace(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "race-rt@example.com")
 	f := family(u, "f", "c", t0.Add(time.Hour))
 	must(t, s.CreateRefreshFamily(ctx, f))
@@ -254,8 +245,7 @@ func testRefreshRace(t *testing.T, s store.Store) {
 	}
 }
 
-func testRefreshExchange(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testRefreshExchange(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "rx@example.com")
 	f := family(u, "fx", "app", t0.Add(time.Hour))
 	f.TokenVersion, f.ActorID = 3, 42
@@ -331,8 +321,7 @@ func testRefreshExchange(t *testing.T, s store.Store) {
 // testRefreshPrune: the pruner takes families that expired or were revoked
 // before its cutoff, at most limit rows a call, and never one that ends at
 // the cutoff or later.
-func testRefreshPrune(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testRefreshPrune(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "prune-rt@example.com")
 	now := t0.Add(24 * time.Hour)
 	var dead []string
@@ -372,8 +361,7 @@ func testRefreshPrune(t *testing.T, s store.Store) {
 	}
 }
 
-func testTwoFactor(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testTwoFactor(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "2fa@example.com")
 	must(t, s.SetTOTPPending(ctx, u.ID, "PENDING"))
 	got, err := s.UserByID(ctx, u.ID)
@@ -410,8 +398,7 @@ func testTwoFactor(t *testing.T, s store.Store) {
 	}
 }
 
-func testHealth(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testHealth(ctx context.Context, t *testing.T, s store.Store) {
 	must(t, s.Ping(ctx))
 	ok, err := s.Migrated(ctx)
 	must(t, err)
@@ -426,8 +413,7 @@ func testHealth(t *testing.T, s store.Store) {
 // testCredentialVersions: sessions keep the token version they were issued
 // at and their actor (SPEC §6: revocation of sign-ins in flight, act
 // carried over); refresh families, through rotations: testRefreshExchange.
-func testCredentialVersions(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testCredentialVersions(ctx context.Context, t *testing.T, s store.Store) {
 	b := mkBusiness(t, s, "cv")
 	u := mkUser(t, s, "cv@example.com", b.ID)
 	sess := store.Session{Hash: []byte("cv-s"), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, LastSeenAt: t0,
@@ -446,8 +432,7 @@ func testCredentialVersions(t *testing.T, s store.Store) {
 	// Refresh families keep theirs through rotations: testRefreshExchange.
 }
 
-func testPendingSignIns(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testPendingSignIns(ctx context.Context, t *testing.T, s store.Store) {
 	b := mkBusiness(t, s, "ps")
 	u := mkUser(t, s, "ps@example.com", b.ID)
 	p := store.PendingSignIn{Hash: []byte("step"), BrowserHash: []byte("browser"), UserID: u.ID, BusinessID: b.ID,
@@ -474,8 +459,7 @@ func testPendingSignIns(t *testing.T, s store.Store) {
 	}
 }
 
-func testPendingSignInRace(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testPendingSignInRace(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "ps-race@example.com")
 	must(t, s.CreatePendingSignIn(ctx, store.PendingSignIn{Hash: []byte("race"), BrowserHash: []byte("b"), UserID: u.ID,
 		CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}))

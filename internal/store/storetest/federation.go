@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-func testProviders(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testProviders(ctx context.Context, t *testing.T, s store.Store) {
 	a := mkBusiness(t, s, "fa")
 	b := mkBusiness(t, s, "fb")
 	oidc := store.Provider{BusinessID: a.ID, Kind: store.ProviderOIDC, Name: "Google", Issuer: "https://accounts.google.com",
@@ -101,8 +98,7 @@ func testProviders(t *testing.T, s store.Store) {
 	}
 }
 
-func testOIDCFlowSpentOnce(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testOIDCFlowSpentOnce(ctx context.Context, t *testing.T, s store.Store) {
 	b := mkBusiness(t, s, "flow")
 	p := store.Provider{BusinessID: b.ID, Kind: store.ProviderOIDC, Name: "IdP", Issuer: "https://idp", ClientID: "c", CreatedAt: t0}
 	must(t, s.CreateProvider(ctx, &p))
@@ -112,29 +108,16 @@ func testOIDCFlowSpentOnce(t *testing.T, s store.Store) {
 	if _, ok, err := s.SpendOIDCFlow(ctx, []byte("other"), t0); err != nil || ok {
 		t.Errorf("unknown state: ok=%v err=%v", ok, err)
 	}
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, ok, err := s.SpendOIDCFlow(ctx, f.StateHash, t0.Add(time.Second))
-			if err != nil {
-				t.Errorf("spend: %v", err)
-				return
-			}
-			if ok {
-				wins.Add(1)
-				if got.Nonce != "n" || got.Verifier != "v" || got.Language != "fr" || got.ProviderID != p.ID ||
-					!bytes.Equal(got.BindingHash, []byte("binding")) || !got.ExpiresAt.Equal(f.ExpiresAt) || got.RedirectURL != f.RedirectURL {
-					t.Errorf("spent flow: %+v", got)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Errorf("flow spent %d times, want once", wins.Load())
+	wins := concurrentWins(t, 8, func() (bool, error) {
+		got, ok, err := s.SpendOIDCFlow(ctx, f.StateHash, t0.Add(time.Second))
+		if ok && (got.Nonce != "n" || got.Verifier != "v" || got.Language != "fr" || got.ProviderID != p.ID ||
+			!bytes.Equal(got.BindingHash, []byte("binding")) || !got.ExpiresAt.Equal(f.ExpiresAt) || got.RedirectURL != f.RedirectURL) {
+			t.Errorf("spent flow: %+v", got)
+		}
+		return ok, err
+	})
+	if wins != 1 {
+		t.Errorf("flow spent %d times, want once", wins)
 	}
 	// A new flow drops those expired before it; live ones stay.
 	live := f

@@ -14,8 +14,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-func testOutbox(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testOutbox(ctx context.Context, t *testing.T, s store.Store) {
 	m := store.Mail{Kind: "reset", FromName: "Space", To: "a@example.com", Subject: "S", Text: "T secret-link", HTML: "<p>H secret-link</p>", CreatedAt: t0}
 	must(t, s.EnqueueMail(ctx, &m))
 	later := store.Mail{Kind: "reset", To: "b@example.com", Text: "code 123456", CreatedAt: t0, NextAttemptAt: t0.Add(time.Hour)}
@@ -25,14 +24,12 @@ func testOutbox(t *testing.T, s store.Store) {
 	if n != 2 {
 		t.Errorf("pending = %d, want 2", n)
 	}
-	claimed, err := s.ClaimMail(ctx, "w1", t0, t0.Add(time.Minute), 10)
-	must(t, err)
+	claimed := claim(ctx, t, s, "w1", t0, t0.Add(time.Minute))
 	if len(claimed) != 1 || claimed[0].ID != m.ID || claimed[0].Attempts != 1 || claimed[0].HTML != "<p>H secret-link</p>" || claimed[0].FromName != "Space" {
 		t.Fatalf("claim: %+v", claimed)
 	}
 	// Leased: not claimable again until the lease ends.
-	again, err := s.ClaimMail(ctx, "w2", t0.Add(30*time.Second), t0.Add(2*time.Minute), 10)
-	must(t, err)
+	again := claim(ctx, t, s, "w2", t0.Add(30*time.Second), t0.Add(2*time.Minute))
 	if len(again) != 0 {
 		t.Errorf("leased message claimed again: %+v", again)
 	}
@@ -41,8 +38,7 @@ func testOutbox(t *testing.T, s store.Store) {
 	if got, err := s.ClaimMail(ctx, "w2", t0.Add(61*time.Second), t0.Add(2*time.Minute), 10); err != nil || len(got) != 0 {
 		t.Errorf("renewed lease taken over: %+v %v", got, err)
 	}
-	expired, err := s.ClaimMail(ctx, "w2", t0.Add(91*time.Second), t0.Add(3*time.Minute), 10)
-	must(t, err)
+	expired := claim(ctx, t, s, "w2", t0.Add(91*time.Second), t0.Add(3*time.Minute))
 	if len(expired) != 1 || expired[0].Attempts != 2 {
 		t.Errorf("after lease expiry: %+v", expired)
 	}
@@ -63,8 +59,7 @@ func testOutbox(t *testing.T, s store.Store) {
 		!strings.Contains(got.Text, "secret-link") {
 		t.Errorf("after failure (the body stays for the retry): %+v", got)
 	}
-	retry, err := s.ClaimMail(ctx, "w3", t0.Add(5*time.Minute), t0.Add(6*time.Minute), 10)
-	must(t, err)
+	retry := claim(ctx, t, s, "w3", t0.Add(5*time.Minute), t0.Add(6*time.Minute))
 	if len(retry) != 1 {
 		t.Fatalf("retry claim: %+v", retry)
 	}
@@ -77,13 +72,11 @@ func testOutbox(t *testing.T, s store.Store) {
 	if got.SentAt.IsZero() || strings.Contains(got.Text+got.HTML, "secret-link") {
 		t.Errorf("after delivery the body must be erased: %+v", got)
 	}
-	none, err := s.ClaimMail(ctx, "w4", t0.Add(10*time.Minute), t0.Add(11*time.Minute), 10)
-	must(t, err)
+	none := claim(ctx, t, s, "w4", t0.Add(10*time.Minute), t0.Add(11*time.Minute))
 	if len(none) != 0 {
 		t.Errorf("sent message claimed: %+v", none)
 	}
-	gave, err := s.ClaimMail(ctx, "w5", t0.Add(time.Hour), t0.Add(time.Hour+time.Minute), 10)
-	must(t, err)
+	gave := claim(ctx, t, s, "w5", t0.Add(time.Hour), t0.Add(time.Hour+time.Minute))
 	if len(gave) != 1 || gave[0].ID != later.ID {
 		t.Fatalf("claim later: %+v", gave)
 	}
@@ -91,8 +84,7 @@ func testOutbox(t *testing.T, s store.Store) {
 	if got, err := s.MailByID(ctx, later.ID); err != nil || !got.Dead || strings.Contains(got.Text, "123456") {
 		t.Errorf("a dead message must lose its body: %+v %v", got, err)
 	}
-	dead, err := s.ClaimMail(ctx, "w6", t0.Add(2*time.Hour), t0.Add(3*time.Hour), 10)
-	must(t, err)
+	dead := claim(ctx, t, s, "w6", t0.Add(2*time.Hour), t0.Add(3*time.Hour))
 	if len(dead) != 0 {
 		t.Errorf("dead message claimed: %+v", dead)
 	}
@@ -106,8 +98,15 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 }
 
-func testOutboxConcurrentClaims(t *testing.T, s store.Store) {
-	ctx := context.Background()
+// claim claims up to 10 messages for worker at now, leased until until.
+func claim(ctx context.Context, t *testing.T, s store.Store, worker string, now, until time.Time) []store.Mail {
+	t.Helper()
+	got, err := s.ClaimMail(ctx, worker, now, until, 10)
+	must(t, err)
+	return got
+}
+
+func testOutboxConcurrentClaims(ctx context.Context, t *testing.T, s store.Store) {
 	const msgs = 60
 	for i := range msgs {
 		m := store.Mail{Kind: "k", To: fmt.Sprintf("u%d@example.com", i), CreatedAt: t0}
@@ -115,29 +114,23 @@ func testOutboxConcurrentClaims(t *testing.T, s store.Store) {
 	}
 	var mu sync.Mutex
 	seen := map[int64]int{}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				got, err := s.ClaimMail(ctx, "w", t0, t0.Add(time.Hour), 7)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, m := range got {
-					seen[m.ID]++
-				}
-				mu.Unlock()
+	concurrently(4, func() {
+		for {
+			got, err := s.ClaimMail(ctx, "w", t0, t0.Add(time.Hour), 7)
+			if err != nil {
+				t.Error(err)
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			if len(got) == 0 {
+				return
+			}
+			mu.Lock()
+			for _, m := range got {
+				seen[m.ID]++
+			}
+			mu.Unlock()
+		}
+	})
 	if len(seen) != msgs {
 		t.Errorf("claimed %d distinct messages, want %d", len(seen), msgs)
 	}
@@ -148,8 +141,7 @@ func testOutboxConcurrentClaims(t *testing.T, s store.Store) {
 	}
 }
 
-func testTxRollback(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testTxRollback(ctx context.Context, t *testing.T, s store.Store) {
 	boom := errors.New("boom")
 	err := s.InTx(ctx, func(q store.Queries) error {
 		u := store.User{Email: "tx@example.com", FullName: "T", PasswordHash: "h", Active: true}
@@ -186,8 +178,7 @@ func testTxRollback(t *testing.T, s store.Store) {
 	}
 }
 
-func testAudit(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testAudit(ctx context.Context, t *testing.T, s store.Store) {
 	events := []store.AuditEvent{
 		{At: t0, Type: "signin.success", UserID: 1, BusinessID: 10, ClientIP: "10.0.0.1", UserAgent: "curl"},
 		{At: t0.Add(time.Minute), Type: "signin.failure", UserID: 1, BusinessID: 10},

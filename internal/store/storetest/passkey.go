@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,8 +11,7 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-func testPasskeys(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testPasskeys(ctx context.Context, t *testing.T, s store.Store) {
 	ana := mkUser(t, s, "ana@example.com")
 	bob := mkUser(t, s, "bob@example.com")
 	p := store.Passkey{UserID: ana.ID, RPID: "a.example", CredentialID: []byte{1, 2, 3}, Name: "Laptop", Data: []byte(`{"k":1}`), CreatedAt: t0}
@@ -109,8 +107,7 @@ func testPasskeys(t *testing.T, s store.Store) {
 	}
 }
 
-func testWebAuthnChallenges(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testWebAuthnChallenges(ctx context.Context, t *testing.T, s store.Store) {
 	c := store.WebAuthnChallenge{Hash: []byte("h1"), Kind: "login", BusinessID: 7, RPID: "a.example", Data: []byte(`{"challenge":"x"}`),
 		CreatedAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
 	must(t, s.CreateWebAuthnChallenge(ctx, c))
@@ -122,25 +119,18 @@ func testWebAuthnChallenges(t *testing.T, s store.Store) {
 	if err != nil || peek.Kind != "login" || string(peek.Data) != `{"challenge":"x"}` {
 		t.Fatalf("read before take: %+v %v", peek, err)
 	}
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			got, err := s.TakeWebAuthnChallenge(ctx, []byte("h1"))
-			switch {
-			case err == nil:
-				wins.Add(1)
-				if got.Kind != "login" || got.BusinessID != 7 || got.RPID != "a.example" || string(got.Data) != `{"challenge":"x"}` || !got.ExpiresAt.Equal(c.ExpiresAt) {
-					t.Errorf("taken: %+v", got)
-				}
-			case !errors.Is(err, store.ErrNotFound):
-				t.Errorf("take: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Errorf("%d takers got the challenge, want 1", wins.Load())
+	wins := concurrentWins(t, 8, func() (bool, error) {
+		got, err := s.TakeWebAuthnChallenge(ctx, []byte("h1"))
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil // another taker won
+		}
+		if err == nil && (got.Kind != "login" || got.BusinessID != 7 || got.RPID != "a.example" || string(got.Data) != `{"challenge":"x"}` || !got.ExpiresAt.Equal(c.ExpiresAt)) {
+			t.Errorf("taken: %+v", got)
+		}
+		return err == nil, err
+	})
+	if wins != 1 {
+		t.Errorf("%d takers got the challenge, want 1", wins)
 	}
 	if _, err := s.WebAuthnChallengeByHash(ctx, []byte("h1")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("read after take: %v", err)
@@ -150,26 +140,21 @@ func testWebAuthnChallenges(t *testing.T, s store.Store) {
 	spent := store.WebAuthnChallenge{Hash: []byte("h2"), Kind: "login", BusinessID: 7, RPID: "a.example", Data: []byte(`{}`),
 		CreatedAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
 	must(t, s.CreateWebAuthnChallenge(ctx, spent))
-	wins.Store(0)
-	for i := range 8 {
-		wg.Go(func() {
-			var err error
-			if i%2 == 0 {
-				err = s.SpendWebAuthnChallenge(ctx, []byte("h2"))
-			} else {
-				_, err = s.TakeWebAuthnChallenge(ctx, []byte("h2"))
-			}
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, store.ErrNotFound):
-				t.Errorf("spend: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Errorf("%d spenders got the challenge, want 1", wins.Load())
+	var turn atomic.Int32
+	wins = concurrentWins(t, 8, func() (bool, error) {
+		var err error
+		if turn.Add(1)%2 == 0 {
+			err = s.SpendWebAuthnChallenge(ctx, []byte("h2"))
+		} else {
+			_, err = s.TakeWebAuthnChallenge(ctx, []byte("h2"))
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil // another spender or taker won
+		}
+		return err == nil, err
+	})
+	if wins != 1 {
+		t.Errorf("%d spenders and takers got the challenge, want 1", wins)
 	}
 	if err := s.SpendWebAuthnChallenge(ctx, []byte("h2")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("spent twice: %v", err)

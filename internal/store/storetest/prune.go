@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,8 +23,7 @@ var (
 	live = t0.Add(2 * time.Hour)
 )
 
-func testPrune(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 	b := mkBusiness(t, s, "prune")
 	u := mkUser(t, s, "prune@example.com", b.ID)
 	u2 := mkUser(t, s, "prune2@example.com", b.ID)
@@ -247,8 +246,7 @@ func testPrune(t *testing.T, s store.Store) {
 
 // testPruneBatches: a call deletes at most its limit, and pruners running
 // at once on one store all succeed and together delete each row once.
-func testPruneBatches(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testPruneBatches(ctx context.Context, t *testing.T, s store.Store) {
 	const rows = 300
 	err := s.InTx(ctx, func(q store.Queries) error {
 		for i := range rows {
@@ -265,39 +263,32 @@ func testPruneBatches(t *testing.T, s store.Store) {
 	if _, err := s.PruneRevokedTokens(ctx, cut, 0); err == nil {
 		t.Error("a limit of 0 was accepted")
 	}
-	var total int64
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				n, err := s.PruneRevokedTokens(ctx, cut, 10)
-				if err != nil {
-					t.Errorf("concurrent prune: %v", err)
-					return
-				}
-				mu.Lock()
-				total += n
-				mu.Unlock()
-				if n < 10 {
-					return
-				}
+	var total atomic.Int64
+	concurrently(4, func() {
+		for {
+			n, err := s.PruneRevokedTokens(ctx, cut, 10)
+			if err != nil {
+				t.Errorf("concurrent prune: %v", err)
+				return
 			}
-		})
-	}
-	wg.Wait()
+			total.Add(n)
+			if n < 10 {
+				return
+			}
+		}
+	})
 	// A pruner that saw a short batch may stop while another still works;
 	// one more pass finds what remains.
 	for {
 		n, err := s.PruneRevokedTokens(ctx, cut, 10)
 		must(t, err)
-		total += n
+		total.Add(n)
 		if n == 0 {
 			break
 		}
 	}
-	if total != rows-7 {
-		t.Errorf("concurrent pruners deleted %d rows, want %d", total, rows-7)
+	if got := total.Load(); got != rows-7 {
+		t.Errorf("concurrent pruners deleted %d rows, want %d", got, rows-7)
 	}
 	if ok, err := s.TokenRevoked(ctx, "b-live"); err != nil || !ok {
 		t.Errorf("live revocation: %v %v", ok, err)

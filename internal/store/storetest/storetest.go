@@ -19,7 +19,7 @@ type Opener func(t *testing.T) store.Store
 func Run(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s store.Store)
+		fn   func(ctx context.Context, t *testing.T, s store.Store)
 	}{
 		{"Businesses", testBusinesses},
 		{"BusinessSettings", testBusinessSettings},
@@ -60,32 +60,42 @@ func Run(t *testing.T, open Opener) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
 			t.Cleanup(func() { s.Close() })
-			tc.fn(t, s)
+			// The subtest's own context: cancelled when it ends, so a
+			// suite cannot leave work running into the next one.
+			tc.fn(t.Context(), t, s)
 		})
 	}
 }
 
-// concurrentWins runs fn on n goroutines released at once and counts the
-// calls that report a win; errors fail the test.
-func concurrentWins(t *testing.T, n int, fn func() (bool, error)) int {
-	t.Helper()
-	var wins atomic.Int32
+// concurrently runs fn on n goroutines released at once and waits for
+// them all.
+func concurrently(n int, fn func()) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for range n {
 		wg.Go(func() {
 			<-start
-			ok, err := fn()
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
+			fn()
 		})
 	}
 	close(start)
 	wg.Wait()
+}
+
+// concurrentWins runs fn concurrently on n goroutines and counts the calls
+// that report a win; errors fail the test.
+func concurrentWins(t *testing.T, n int, fn func() (bool, error)) int {
+	t.Helper()
+	var wins atomic.Int32
+	concurrently(n, func() {
+		ok, err := fn()
+		if err != nil {
+			t.Error(err)
+		}
+		if ok {
+			wins.Add(1)
+		}
+	})
 	return int(wins.Load())
 }
 
@@ -139,8 +149,7 @@ func mkUser(t *testing.T, s store.Store, email string, businesses ...int64) stor
 
 // testBusinessSettings: the operator console edits a business's settings;
 // the slug stays, a domain is unique, an unknown id is ErrNotFound.
-func testBusinessSettings(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testBusinessSettings(ctx context.Context, t *testing.T, s store.Store) {
 	a := mkBusiness(t, s, "alpha")
 	b := mkBusiness(t, s, "beta")
 	want := store.Business{ID: a.ID, Slug: "alpha", Name: "Alpha Renamed", Language: "de", Domain: "alpha.example", HideUnknownEmails: true, CreatedAt: t0}
@@ -166,8 +175,7 @@ func testBusinessSettings(t *testing.T, s store.Store) {
 	}
 }
 
-func testBusinesses(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testBusinesses(ctx context.Context, t *testing.T, s store.Store) {
 	b := store.Business{Slug: "Alpha", Name: "Alpha Space", Language: "fr", Domain: "Members.Alpha.Example", HideUnknownEmails: true, CreatedAt: t0}
 	must(t, s.CreateBusiness(ctx, &b))
 	if b.ID <= 0 {
@@ -205,8 +213,7 @@ func testBusinesses(t *testing.T, s store.Store) {
 	}
 }
 
-func testUsers(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testUsers(ctx context.Context, t *testing.T, s store.Store) {
 	a, b := mkBusiness(t, s, "a"), mkBusiness(t, s, "b")
 	u := store.User{Email: " Ada@Example.COM ", FullName: "Ada", PasswordHash: "h1", Active: true, IsAdmin: false,
 		Language: "es", Roles: []string{"User-Edit"}, BusinessIDs: []int64{b.ID, a.ID}, CreatedAt: t0}
@@ -257,8 +264,7 @@ func testUsers(t *testing.T, s store.Store) {
 	}
 }
 
-func testUserStateChanges(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testUserStateChanges(ctx context.Context, t *testing.T, s store.Store) {
 	u := mkUser(t, s, "u@example.com")
 	t1 := t0.Add(time.Hour)
 	must(t, s.SetUserActive(ctx, u.ID, false, t1))

@@ -6,15 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
 )
 
-func testThrottle(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testThrottle(ctx context.Context, t *testing.T, s store.Store) {
 	st, err := s.ThrottleGet(ctx, "acct:x")
 	must(t, err)
 	if st.Count != 0 {
@@ -46,20 +44,13 @@ func testThrottle(t *testing.T, s store.Store) {
 	}
 }
 
-func testThrottleRace(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testThrottleRace(ctx context.Context, t *testing.T, s store.Store) {
 	const n = 20
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := s.ThrottleHit(ctx, "ip:1.2.3.4", t0, time.Hour); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	concurrently(n, func() {
+		if _, err := s.ThrottleHit(ctx, "ip:1.2.3.4", t0, time.Hour); err != nil {
+			t.Error(err)
+		}
+	})
 	st, err := s.ThrottleGet(ctx, "ip:1.2.3.4")
 	must(t, err)
 	if st.Count != n {
@@ -69,8 +60,7 @@ func testThrottleRace(t *testing.T, s store.Store) {
 
 // testEachPasswordHash: the scan skips hashes with the given prefix and
 // returns every other one; fn's error stops it.
-func testEachPasswordHash(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testEachPasswordHash(ctx context.Context, t *testing.T, s store.Store) {
 	for i, h := range []string{"$argon2id$v=19$m=1,t=1,p=1$aaa", "$argon2id$v=19$m=1,t=1,p=1$bbb", "$2a$10$legacy", "$argon2id$v=19$m=9,t=1,p=1$ccc"} {
 		u := store.User{Email: fmt.Sprintf("hash%d@example.com", i), FullName: "H", PasswordHash: h, Active: true, CreatedAt: t0}
 		must(t, s.CreateUser(ctx, &u))
@@ -94,8 +84,7 @@ func testEachPasswordHash(t *testing.T, s store.Store) {
 // it and no further; past it a take counts only from the state it was given
 // (of concurrent takes from one state exactly one wins); a refund gives one
 // event back and never goes below zero.
-func testThrottleTake(t *testing.T, s store.Store) {
-	ctx := context.Background()
+func testThrottleTake(ctx context.Context, t *testing.T, s store.Store) {
 	const key, window = "acct:take", 15 * time.Minute
 	fresh, err := s.ThrottleGet(ctx, key)
 	must(t, err)

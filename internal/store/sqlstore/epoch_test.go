@@ -1,0 +1,109 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/spaceauth/spaceauth/internal/store"
+	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+)
+
+// TestStateEpochFollowsOtherConnections: on SQLite the state epoch is read
+// from the database only when the wal-index header says something was
+// committed. Every commit of another connection (plain SQL here, not the
+// store) must be followed: a change to cached state moves the epoch at
+// once; anything else, a checkpoint that restarts the WAL, or a rolled back
+// transaction leaves it, and a check with nothing committed reads nothing.
+func TestStateEpochFollowsOtherConnections(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	s, err := sqlstore.Open(ctx, path, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	u := store.User{Email: "epoch@example.com", FullName: "E", PasswordHash: "h", Active: true}
+	if err := s.CreateUser(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	other.SetMaxOpenConns(1)
+
+	epoch := func() int64 {
+		t.Helper()
+		n, ok := s.StateEpoch(ctx)
+		if !ok {
+			t.Fatal("state epoch not trusted")
+		}
+		return n
+	}
+	last := epoch()
+	for _, c := range []struct {
+		name  string
+		stmts []string
+		moves bool // the epoch must move
+		reads int  // reads of the epoch's row the next check makes
+	}{
+		{"unrelated write", []string{`UPDATE heartbeat SET at = at + 1 WHERE id = 1`}, false, 1},
+		{"user renamed", []string{`UPDATE users SET full_name = 'F'`}, true, 1},
+		{"WAL restarted by a checkpoint", []string{`PRAGMA wal_checkpoint(TRUNCATE)`}, false, 1},
+		{"token revoked after the restart", []string{`INSERT INTO revoked_tokens (jti, expires_at) VALUES ('j1', 1)`}, true, 1},
+		{"rolled back", []string{`BEGIN`, `UPDATE users SET full_name = 'G'`, `ROLLBACK`}, false, 0},
+		{"user disabled", []string{`UPDATE users SET active = 0`}, true, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := other.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range c.stmts {
+				if _, err := conn.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			conn.Close()
+			before := s.StateEpochReads()
+			n := epoch()
+			if moved := n != last; moved != c.moves {
+				t.Errorf("epoch %d after %d: moved %v, want %v", n, last, moved, c.moves)
+			}
+			if got := s.StateEpochReads() - before; got != int64(c.reads) {
+				t.Errorf("the check read the epoch's row %d times, want %d", got, c.reads)
+			}
+			// Nothing committed since: no read at all.
+			before = s.StateEpochReads()
+			if again := epoch(); again != n {
+				t.Errorf("epoch %d, then %d with nothing committed", n, again)
+			}
+			if got := s.StateEpochReads() - before; got != 0 {
+				t.Errorf("a check with nothing committed read the epoch's row %d times", got)
+			}
+			last = n
+		})
+	}
+}
+
+// TestStateEpochAfterClose: a check still running when the store closes
+// gets "not trusted", not a read of the unmapped wal-index.
+func TestStateEpochAfterClose(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.StateEpoch(ctx); !ok {
+		t.Fatal("state epoch not trusted on an open store")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := s.StateEpoch(ctx); ok {
+		t.Fatalf("state epoch %d trusted after Close", n)
+	}
+}
