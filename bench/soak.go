@@ -405,14 +405,15 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 	minuteOf := func(at time.Time) int { return min(int(at.Sub(start)/time.Minute), minutes-1) }
 	var wg sync.WaitGroup
 
-	// The independent paths: one scheduler each, feeding a few workers
+	// serve runs path p's schedule: one scheduler feeding a few workers
 	// with their own connections. The channel holds stamped jobs, so a
-	// backlog is measured, not hidden.
+	// backlog is measured, not hidden; a job's lateness is recorded before
+	// work does it.
 	type job struct {
 		k  int
 		at time.Time
 	}
-	for _, p := range []int{pSignIn, pGrant, pBearer, pReset} {
+	serve := func(p int, work func(rc *rawConn, j job)) {
 		jobs := make(chan job, 1024)
 		wg.Add(1)
 		go func() {
@@ -428,51 +429,39 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 				defer rc.close()
 				for j := range jobs {
 					recs[nPaths].add(minuteOf(j.at), time.Since(j.at), true)
-					ok := ops[p](rc, j.k)
-					recs[p].add(minuteOf(j.at), time.Since(j.at), ok)
+					work(rc, j)
 				}
 			}()
 		}
+	}
+	// The independent paths.
+	for _, p := range []int{pSignIn, pGrant, pBearer, pReset} {
+		serve(p, func(rc *rawConn, j job) {
+			ok := ops[p](rc, j.k)
+			recs[p].add(minuteOf(j.at), time.Since(j.at), ok)
+		})
 	}
 	// Portal links: an administrator impersonates a user (a 5-minute token,
 	// as a link sent out is used at once), and the link is opened. The link's
 	// latency counts from the moment its token arrived.
-	{
-		jobs := make(chan job, 1024)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(jobs)
-			schedule(ctx, start, end, 0, rate(pPortal), func(k int, at time.Time) { jobs <- job{k, at} })
-		}()
-		auth := map[string]string{"Authorization": "Bearer " + admin}
-		for range 2 + int(math.Ceil(rate(pPortal)/10)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rc := newRawConn(addr)
-				defer rc.close()
-				for j := range jobs {
-					m := minuteOf(j.at)
-					recs[nPaths].add(m, time.Since(j.at), true)
-					id := 2 + firstFree + (j.k*104729)%free
-					st, body, err := rc.do(request("POST", "localhost", fmt.Sprintf("/api/sys/users/%d/token/refresh?validityInMinutes=5", id), auth, ""))
-					var env struct {
-						Status int
-						Value  string
-					}
-					ok := err == nil && st == http.StatusOK && json.Unmarshal(body, &env) == nil && env.Status == http.StatusOK && env.Value != ""
-					recs[pImperson].add(m, time.Since(j.at), ok)
-					if !ok {
-						continue // no link to open: counted as the impersonation's error
-					}
-					t0 := time.Now()
-					st, _, err = rc.do(request("GET", "demo.localhost", "/en/user/login?t="+url.QueryEscape(env.Value), nil, ""))
-					recs[pPortal].add(m, time.Since(t0), err == nil && st == http.StatusFound)
-				}
-			}()
+	auth := map[string]string{"Authorization": "Bearer " + admin}
+	serve(pPortal, func(rc *rawConn, j job) {
+		m := minuteOf(j.at)
+		id := 2 + firstFree + (j.k*104729)%free
+		st, body, err := rc.do(request("POST", "localhost", fmt.Sprintf("/api/sys/users/%d/token/refresh?validityInMinutes=5", id), auth, ""))
+		var env struct {
+			Status int
+			Value  string
 		}
-	}
+		ok := err == nil && st == http.StatusOK && json.Unmarshal(body, &env) == nil && env.Status == http.StatusOK && env.Value != ""
+		recs[pImperson].add(m, time.Since(j.at), ok)
+		if !ok {
+			return // no link to open: counted as the impersonation's error
+		}
+		t0 := time.Now()
+		st, _, err = rc.do(request("GET", "demo.localhost", "/en/user/login?t="+url.QueryEscape(env.Value), nil, ""))
+		recs[pPortal].add(m, time.Since(t0), err == nil && st == http.StatusFound)
+	})
 	// Refresh chains: each rotates its own token on its own timeline, one
 	// request after the other (the next needs the token the last returned).
 	// A chain that breaks starts a new family with a password grant.

@@ -125,11 +125,8 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 // session and token issued before.
 func (s *Service) SetPassword(ctx context.Context, email, pw string) (store.User, error) {
 	u, err := s.users.UserByEmail(ctx, email)
-	if isNotFound(err) {
-		return store.User{}, ErrNotFound
-	}
 	if err != nil {
-		return store.User{}, fmt.Errorf("set password: %w", err)
+		return store.User{}, lookupErr(err, "set password")
 	}
 	hash, err := s.newPasswordHash(ctx, pw, u.Email)
 	if err != nil {
@@ -148,11 +145,8 @@ func (s *Service) SetPassword(ctx context.Context, email, pw string) (store.User
 // brings none of them back (SPEC §6).
 func (s *Service) SetActive(ctx context.Context, email string, active bool) (store.User, error) {
 	u, err := s.users.UserByEmail(ctx, email)
-	if isNotFound(err) {
-		return store.User{}, ErrNotFound
-	}
 	if err != nil {
-		return store.User{}, fmt.Errorf("set active: %w", err)
+		return store.User{}, lookupErr(err, "set active")
 	}
 	event := "user.enabled"
 	if !active {

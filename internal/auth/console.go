@@ -254,11 +254,8 @@ func (s *Service) ConsoleRemovePasskey(ctx context.Context, op Operator, id, pid
 		return s.audit(ctx, q, store.AuditEvent{Type: "passkey.removed", UserID: u.ID, BusinessID: bid, ActorID: op.User.ID,
 			Detail: fmt.Sprintf(`{"via":"console","passkey":%d}`, pid)}, c)
 	})
-	if isNotFound(err) {
-		return ErrNotFound
-	}
 	if err != nil {
-		return fmt.Errorf("console remove passkey: %w", err)
+		return lookupErr(err, "console remove passkey")
 	}
 	return nil
 }
@@ -286,11 +283,8 @@ func (s *Service) ConsoleProviders(ctx context.Context, op Operator) (map[int64]
 // ErrForbidden when act is asked and op may see but not act on it.
 func (s *Service) consoleUser(ctx context.Context, op Operator, id int64, act bool) (store.User, error) {
 	u, err := s.users.UserByID(ctx, id)
-	if isNotFound(err) {
-		return store.User{}, ErrNotFound
-	}
 	if err != nil {
-		return store.User{}, fmt.Errorf("console user %d: %w", id, err)
+		return store.User{}, lookupErr(err, fmt.Sprintf("console user %d", id))
 	}
 	if !op.visible(u) {
 		return store.User{}, ErrNotFound
@@ -468,11 +462,8 @@ func (s *Service) ConsoleUpdateBusiness(ctx context.Context, op Operator, id int
 		return store.Business{}, ErrForbidden
 	}
 	b, err := s.businesses.BusinessByID(ctx, id)
-	if isNotFound(err) {
-		return store.Business{}, ErrNotFound
-	}
 	if err != nil {
-		return store.Business{}, fmt.Errorf("update business: %w", err)
+		return store.Business{}, lookupErr(err, "update business")
 	}
 	bs.Name = strings.TrimSpace(bs.Name)
 	bs.Domain = strings.ToLower(strings.TrimSpace(bs.Domain))

@@ -68,14 +68,7 @@ func TestBearerCheckSeesOtherProcesses(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.action, func(t *testing.T) {
 			email := fmt.Sprintf("proc%d@example.test", i)
-			u, err := a.CreateUser(ctx, auth.NewUser{Email: email, Name: "Proc", Password: "correct horse battery", BusinessSlugs: []string{"hub"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			tok, err := a.SignInWithPassword(ctx, auth.PasswordSignIn{Email: email, Password: "correct horse battery"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			u, tok := signedInMember(ctx, t, a, email, "Proc")
 			me := func() (int, error) {
 				p, err := a.Me(ctx, auth.Credentials{Bearer: tok.Value}, auth.Client{})
 				if err != nil && !errors.Is(err, auth.ErrBadCredentials) {

@@ -28,11 +28,8 @@ func (s *Service) BusinessByHostOrSlug(ctx context.Context, name string) (store.
 	}
 	if !strings.Contains(name, ".") {
 		b, err := s.cache.view(ctx).businessBySlug(ctx, name)
-		if isNotFound(err) {
-			return store.Business{}, ErrNotFound
-		}
 		if err != nil {
-			return store.Business{}, fmt.Errorf("business by slug: %w", err)
+			return store.Business{}, lookupErr(err, "business by slug")
 		}
 		return b, nil
 	}

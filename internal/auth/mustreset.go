@@ -53,11 +53,8 @@ func (s *Service) mustReset(ctx context.Context, u store.User, b *store.Business
 // set-password).
 func (s *Service) RequireReset(ctx context.Context, email string) (store.User, error) {
 	u, err := s.users.UserByEmail(ctx, email)
-	if isNotFound(err) {
-		return store.User{}, ErrNotFound
-	}
 	if err != nil {
-		return store.User{}, fmt.Errorf("require reset: %w", err)
+		return store.User{}, lookupErr(err, "require reset")
 	}
 	now := s.now().UTC()
 	err = s.tx.InTx(ctx, func(q store.Queries) error {

@@ -131,11 +131,8 @@ func (s *Service) ListProviders(ctx context.Context, slug string) ([]store.Provi
 // RemoveProvider disconnects a provider; its links to users go with it.
 func (s *Service) RemoveProvider(ctx context.Context, id int64) error {
 	p, err := s.federation.ProviderByID(ctx, id)
-	if isNotFound(err) {
-		return ErrNotFound
-	}
 	if err != nil {
-		return fmt.Errorf("remove provider: %w", err)
+		return lookupErr(err, "remove provider")
 	}
 	if err := s.federation.DeleteProvider(ctx, id); err != nil {
 		if isNotFound(err) {

@@ -194,7 +194,7 @@ func TestRefreshFamilies(t *testing.T) {
 			if n := count(t, st, `SELECT count(*) FROM refresh_families WHERE user_id = `+strconv.FormatInt(u.ID, 10)+` AND client_id = 'app' AND revoked_at = 0`); n != 1 {
 				t.Errorf("%d live app families after 30 grants, want 1", n)
 			}
-			pruned, err := st.PruneRefreshTokens(ctx, time.Now(), 1000)
+			pruned, err := st.Prune(ctx, "refresh_families", time.Now(), 1000)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -230,11 +230,8 @@ func (s *Service) BusinessForHost(ctx context.Context, host string) (store.Busin
 		}
 	}
 	b, err := view.businessByDomain(ctx, host)
-	if isNotFound(err) {
-		return store.Business{}, ErrNotFound
-	}
 	if err != nil {
-		return store.Business{}, fmt.Errorf("business for host: %w", err)
+		return store.Business{}, lookupErr(err, "business for host")
 	}
 	return b, nil
 }

@@ -351,11 +351,8 @@ func (s *Service) Impersonate(ctx context.Context, in Impersonation) (Token, err
 		return Token{}, ErrNotFound
 	}
 	target, err := s.users.UserByID(ctx, id)
-	if isNotFound(err) {
-		return Token{}, ErrNotFound
-	}
 	if err != nil {
-		return Token{}, fmt.Errorf("impersonate: %w", err)
+		return Token{}, lookupErr(err, "impersonate")
 	}
 	// A User-Edit caller learns nothing about users outside its businesses.
 	if !target.Active || !caller.IsAdmin && !sharesBusiness(caller, target) {
@@ -422,6 +419,16 @@ func ValidEmail(s string) bool {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// lookupErr is a failed lookup's error for the caller: the store's
+// not-found becomes ErrNotFound, anything else (a storage failure among
+// them) is wrapped with what and stays what it was.
+func lookupErr(err error, what string) error {
+	if isNotFound(err) {
+		return ErrNotFound
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 // isUnavailable reports a storage failure, which must reach the caller as
 // one and never become a denial (SPEC §2).

@@ -219,11 +219,8 @@ func (s *Service) businessProvider(ctx context.Context, b store.Business, rawID,
 		return store.Provider{}, ErrNotFound
 	}
 	p, err := s.federation.ProviderByID(ctx, id)
-	if isNotFound(err) {
-		return store.Provider{}, ErrNotFound
-	}
 	if err != nil {
-		return store.Provider{}, fmt.Errorf("provider: %w", err)
+		return store.Provider{}, lookupErr(err, "provider")
 	}
 	if p.BusinessID != b.ID || p.Kind != kind {
 		return store.Provider{}, ErrNotFound

@@ -18,6 +18,22 @@ import (
 // cheap keeps the test about caching, not hashing.
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
+// signedInMember creates a member of business "hub" and signs them in with
+// their password.
+func signedInMember(ctx context.Context, t *testing.T, a *auth.Service, email, name string) (store.User, auth.Token) {
+	t.Helper()
+	const pw = "correct horse battery"
+	u, err := a.CreateUser(ctx, auth.NewUser{Email: email, Name: name, Password: pw, BusinessSlugs: []string{"hub"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.SignInWithPassword(ctx, auth.PasswordSignIn{Email: email, Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, tok
+}
+
 // TestStateCacheFollowsOtherWriters: process A answers bearer checks from
 // its cache; process B (another replica, or the CLI) changes the user or
 // revokes the token. A must see every change: at once on SQLite (the epoch
@@ -61,14 +77,7 @@ func TestStateCacheFollowsOtherWriters(t *testing.T) {
 			for i, c := range changes {
 				t.Run(c.name, func(t *testing.T) {
 					email := fmt.Sprintf("cache%d@example.test", i)
-					u, err := a.CreateUser(ctx, auth.NewUser{Email: email, Name: "Cached", Password: "correct horse battery", BusinessSlugs: []string{"hub"}})
-					if err != nil {
-						t.Fatal(err)
-					}
-					tok, err := a.SignInWithPassword(ctx, auth.PasswordSignIn{Email: email, Password: "correct horse battery"})
-					if err != nil {
-						t.Fatal(err)
-					}
+					u, tok := signedInMember(ctx, t, a, email, "Cached")
 					waitFor(t, "the token to verify (and be cached) on A", func() bool {
 						_, _, err := a.VerifyBearer(ctx, tok.Value)
 						return err == nil

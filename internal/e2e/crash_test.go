@@ -43,8 +43,7 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
 	}
-	dir := t.TempDir()
-	db := filepath.Join(dir, "spaceauth.db")
+	db := filepath.Join(t.TempDir(), "spaceauth.db")
 	const users, initial = 12, "initial crash passphrase"
 	seedUsers(t, db, users, initial)
 	smtp := mailtest.NewServer(t)

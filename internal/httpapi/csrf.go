@@ -7,8 +7,6 @@ import (
 	"net/http"
 )
 
-const csrfCookie = "spaceauth_csrf"
-
 // csrfToken returns the request's CSRF token, setting the cookie when it is
 // new. Forms carry it in a hidden field; checkCSRF compares the two
 // (double-submit). On top of it every form POST passes Go's

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,32 +32,13 @@ import (
 // covered by the password package and the benchmarks.
 var cheapParams = password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-// clock is real time plus an offset that tests move forward, so that
-// expiry can be tested without waiting while retries still come due.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().UTC().Add(c.offset)
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
 // harness is one running spaceauth over a real SQLite file and a real SMTP
 // server, reachable on 127.0.0.1 with tenant hosts given in the Host header.
 type harness struct {
 	t       *testing.T
 	dbPath  string
 	port    string
-	clock   *clock
+	clock   *testkit.Clock
 	smtp    *mailtest.Server
 	spec    *openapitest.Spec
 	store   *sqlstore.Store
@@ -74,7 +54,7 @@ type harnessOptions struct {
 	dbPath string
 	port   string
 	smtp   *mailtest.Server
-	clock  *clock
+	clock  *testkit.Clock
 	// hasher, when set, wraps the real hasher (to hold a sign-in between
 	// its user read and its credentials); hashSlots sizes the pool.
 	hasher    func(auth.Hasher) auth.Hasher
@@ -104,7 +84,7 @@ func startHarness(t *testing.T, o harnessOptions) *harness {
 		o.smtp = mailtest.NewServer(t)
 	}
 	if o.clock == nil {
-		o.clock = &clock{}
+		o.clock = &testkit.Clock{}
 	}
 	addr := "127.0.0.1:0"
 	if o.port != "" {

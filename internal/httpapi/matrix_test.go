@@ -53,6 +53,17 @@ func (l *lab) demo(path string) string { return l.h.tenant("demo") + demoLang + 
 
 func onBase(path string) func(*lab) string { return func(l *lab) string { return l.h.base() + path } }
 func onDemo(path string) func(*lab) string { return func(l *lab) string { return l.demo(path) } }
+func onTenant(path string) func(*lab) string {
+	return func(l *lab) string { return l.h.tenant("demo") + path }
+}
+
+// inQuery is a slot that presents the value at the end of at, which ends
+// in a query parameter's "name=".
+func inQuery(method string, at func(*lab) string) func(*testing.T, *lab, *cred, string) answer {
+	return func(t *testing.T, l *lab, c *cred, s string) answer {
+		return send(t, l.client(t), method, at(l)+url.QueryEscape(s), "", "")
+	}
+}
 
 // postJSON is a slot that presents the value in a JSON body.
 func postJSON(path string, body func(c *cred, s string) string) func(*testing.T, *lab, *cred, string) answer {
@@ -137,13 +148,9 @@ func matrixSlots() []slot {
 				return send(t, l.client(t), "DELETE", l.h.base()+"/api/sys/users/me/totp", ctJSON, `{"code":`+jsonStr(s)+`}`, "Authorization", "Bearer "+l.freshBearer(t, c))
 			}},
 		{name: "§5.3 exchange", route: "POST /api/sys/users/exchange", ok: plainOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.base()+"/api/sys/users/exchange?token="+url.QueryEscape(s), "", "")
-			}},
+			send: inQuery("POST", onBase("/api/sys/users/exchange?token="))},
 		{name: "§5.3 exchange GET", route: "GET /api/sys/users/exchange", ok: plainOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "GET", l.h.base()+"/api/sys/users/exchange?token="+url.QueryEscape(s), "", "")
-			}},
+			send: inQuery("GET", onBase("/api/sys/users/exchange?token="))},
 		{name: "§5.3 link token Bearer GET", route: "GET /api/sys/users/token/refresh", ok: envOK,
 			send: withAuth("Bearer", "GET", onBase("/api/sys/users/token/refresh"), "", "")},
 		{name: "§5.8 validate", route: "POST /api/sys/users/validate", ok: envOK,
@@ -186,9 +193,7 @@ func matrixSlots() []slot {
 				return a
 			}},
 		{name: "§3.3 login t=", route: "GET /{language}/user/login", ok: signedIn,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "GET", l.demo("login?t="+url.QueryEscape(s)), "", "")
-			}},
+			send: inQuery("GET", onDemo("login?t="))},
 		{name: "portal form password", route: "POST /{language}/user/login", ok: signedIn,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
 				b := l.client(t)
@@ -220,9 +225,7 @@ func matrixSlots() []slot {
 				return send(t, b, "POST", l.demo("login"), ctForm, form("csrf", token, "email", c.owner.Email, "token", m[1], "totp", s))
 			}},
 		{name: "newPassword page", route: "GET /{language}/user/newPassword", ok: httpOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "GET", l.demo("newPassword?token="+url.QueryEscape(s)), "", "")
-			}},
+			send: inQuery("GET", onDemo("newPassword?token="))},
 		{name: "newPassword form", route: "POST /{language}/user/newPassword", ok: httpOK,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
 				return send(t, l.client(t), "POST", l.demo("newPassword"), ctForm,
@@ -254,25 +257,15 @@ func matrixSlots() []slot {
 					"Cookie", "spaceauth_csrf="+csrf+"; spaceauth_webauthn="+url.QueryEscape(handle))
 			}},
 		{name: "§9 passkey list Bearer", route: "GET /api/sys/users/me/passkeys", ok: httpOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "GET", l.h.tenant("demo")+"/api/sys/users/me/passkeys", "", "", "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "GET", onTenant("/api/sys/users/me/passkeys"), "", "")},
 		{name: "§9 passkey register begin Bearer", route: "POST /api/sys/users/me/passkeys/register/begin", ok: httpOK,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.tenant("demo")+"/api/sys/users/me/passkeys/register/begin", "", "", "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "POST", onTenant("/api/sys/users/me/passkeys/register/begin"), "", "")},
 		{name: "§9 passkey register finish Bearer", route: "POST /api/sys/users/me/passkeys/register/finish", ok: notUnauth,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "POST", l.h.tenant("demo")+"/api/sys/users/me/passkeys/register/finish", ctJSON, `{}`, "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "POST", onTenant("/api/sys/users/me/passkeys/register/finish"), ctJSON, `{}`)},
 		{name: "§9 passkey rename Bearer", route: "PATCH /api/sys/users/me/passkeys/{id}", ok: notUnauth,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "PATCH", l.h.tenant("demo")+"/api/sys/users/me/passkeys/999999999", ctJSON, `{"name":"x"}`, "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "PATCH", onTenant("/api/sys/users/me/passkeys/999999999"), ctJSON, `{"name":"x"}`)},
 		{name: "§9 passkey remove Bearer", route: "DELETE /api/sys/users/me/passkeys/{id}", ok: notUnauth,
-			send: func(t *testing.T, l *lab, c *cred, s string) answer {
-				return send(t, l.client(t), "DELETE", l.h.tenant("demo")+"/api/sys/users/me/passkeys/999999999", "", "", "Authorization", "Bearer "+s)
-			}},
+			send: withAuth("Bearer", "DELETE", onTenant("/api/sys/users/me/passkeys/999999999"), "", "")},
 		{name: "account passkey begin cookie", route: "POST /{language}/user/account/passkeys/begin", ok: httpOK,
 			send: func(t *testing.T, l *lab, c *cred, s string) answer {
 				return send(t, l.client(t), "POST", l.demo("account/passkeys/begin"), ctForm, form("csrf", csrf),

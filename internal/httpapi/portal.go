@@ -14,8 +14,6 @@ import (
 	"github.com/spaceauth/spaceauth/internal/i18n"
 )
 
-const sessionCookie = "spaceauth_session"
-
 // handleLogin is SPEC §3.3 with t (portal sign-in by token) and §5.6
 // without it (the sign-in form).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {

@@ -10,10 +10,6 @@ import (
 	"github.com/spaceauth/spaceauth/internal/httpapi/pages"
 )
 
-// ssoCookie binds an OpenID Connect flow to the browser that started it;
-// it is sent only to the callback.
-const ssoCookie = "spaceauth_sso"
-
 // handleSSOStart sends the browser to provider {id} of this business
 // (SPEC §8), remembering redirectUrl when it passes the §3.3 rule.
 func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) error {

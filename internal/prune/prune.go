@@ -63,36 +63,26 @@ func Rules(st store.Pruning, r Retention) []Rule {
 	if r.Outbox <= 0 {
 		r.Outbox = DefaultOutbox
 	}
-	// expired: rows whose expiry (or end) lies more than the grace ago.
-	expired := func(name string, f func(context.Context, time.Time, int) (int64, error)) Rule {
-		return Rule{Name: name, Prune: func(ctx context.Context, now time.Time, limit int) (int64, error) {
-			return f(ctx, now.Add(-r.Grace), limit)
+	// olderThan: the table's rows past retention at now, age before it.
+	olderThan := func(table string, age time.Duration) Rule {
+		return Rule{Name: table, Prune: func(ctx context.Context, now time.Time, limit int) (int64, error) {
+			return st.Prune(ctx, table, now.Add(-age), limit)
 		}}
 	}
-	olderThan := func(name string, age time.Duration, f func(context.Context, time.Time, int) (int64, error)) Rule {
-		return Rule{Name: name, Prune: func(ctx context.Context, now time.Time, limit int) (int64, error) {
-			return f(ctx, now.Add(-age), limit)
-		}}
+	// Rows whose expiry (or end) lies more than the grace ago.
+	var rules []Rule
+	for _, table := range []string{"sessions", "revoked_tokens", "spent_tokens", "reset_tokens", "otp_codes",
+		"twofactor_pending", "oidc_flows", "webauthn_challenges", "refresh_families"} {
+		rules = append(rules, olderThan(table, r.Grace))
 	}
-	rules := []Rule{
-		expired("sessions", st.PruneSessions),
-		expired("revoked_tokens", st.PruneRevokedTokens),
-		expired("spent_tokens", st.PruneSpentTokens),
-		expired("reset_tokens", st.PruneResetTokens),
-		expired("otp_codes", st.PruneOTPCodes),
-		expired("twofactor_pending", st.PrunePendingSignIns),
-		expired("oidc_flows", st.PruneOIDCFlows),
-		expired("webauthn_challenges", st.PruneWebAuthnChallenges),
-		expired("refresh_families", st.PruneRefreshTokens),
-		olderThan("outbox", r.Outbox, st.PruneOutbox),
-	}
+	rules = append(rules, olderThan("outbox", r.Outbox))
 	// Without the windows nothing says when a counter is over: keep them
 	// rather than end a lockout early.
 	if r.Throttle > 0 {
-		rules = append(rules, olderThan("throttle", r.Throttle+r.Grace, st.PruneThrottle))
+		rules = append(rules, olderThan("throttle", r.Throttle+r.Grace))
 	}
 	if r.Audit > 0 {
-		rules = append(rules, olderThan("audit_events", r.Audit, st.PruneAudit))
+		rules = append(rules, olderThan("audit_events", r.Audit))
 	}
 	return rules
 }

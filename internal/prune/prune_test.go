@@ -126,41 +126,7 @@ func TestRulesCutoffs(t *testing.T) {
 // recorder is a store.Pruning that records each table's cutoff.
 type recorder map[string]time.Time
 
-func (r recorder) rec(name string, before time.Time) (int64, error) { r[name] = before; return 0, nil }
-
-func (r recorder) PruneRevokedTokens(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("revoked_tokens", b)
-}
-func (r recorder) PruneSpentTokens(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("spent_tokens", b)
-}
-func (r recorder) PruneSessions(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("sessions", b)
-}
-func (r recorder) PruneResetTokens(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("reset_tokens", b)
-}
-func (r recorder) PruneOTPCodes(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("otp_codes", b)
-}
-func (r recorder) PrunePendingSignIns(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("twofactor_pending", b)
-}
-func (r recorder) PruneOIDCFlows(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("oidc_flows", b)
-}
-func (r recorder) PruneWebAuthnChallenges(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("webauthn_challenges", b)
-}
-func (r recorder) PruneThrottle(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("throttle", b)
-}
-func (r recorder) PruneOutbox(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("outbox", b)
-}
-func (r recorder) PruneRefreshTokens(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("refresh_families", b)
-}
-func (r recorder) PruneAudit(_ context.Context, b time.Time, _ int) (int64, error) {
-	return r.rec("audit_events", b)
+func (r recorder) Prune(_ context.Context, table string, before time.Time, _ int) (int64, error) {
+	r[table] = before
+	return 0, nil
 }

@@ -43,37 +43,26 @@ type Store interface {
 // rule); a caller loops until fewer than limit go. Pruners in several
 // processes on one database delete disjoint rows or none, never an error.
 type Pruning interface {
-	// PruneRefreshTokens: refresh-token families that expired, or were
-	// revoked (a revocation is the family's expiry), before before, then
-	// legacy tokens (migration 18) whose family's end at the migration is
-	// before before: rows that can never again yield a token or detect a
-	// reuse.
-	PruneRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneRevokedTokens: revocations of tokens that expired before before.
-	PruneRevokedTokens(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneSpentTokens: spent one-time tokens that expired before before.
-	PruneSpentTokens(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneSessions: sessions that expired or were revoked before before
-	// (with their sso_sessions rows, by the foreign key's cascade).
-	PruneSessions(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneResetTokens: reset tokens that expired before before.
-	PruneResetTokens(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneOTPCodes: sign-in codes that expired before before, except a
-	// code while an older code of its user has not (so that deleting the
-	// newest never makes an older, replaced code the user's latest).
-	PruneOTPCodes(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PrunePendingSignIns: pending second-factor steps that expired before before.
-	PrunePendingSignIns(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneOIDCFlows: OIDC flows that expired before before.
-	PruneOIDCFlows(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneWebAuthnChallenges: ceremony challenges that expired before before.
-	PruneWebAuthnChallenges(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneThrottle: counters whose last event is before before.
-	PruneThrottle(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneOutbox: settled messages (sent or dead) created before before.
-	PruneOutbox(ctx context.Context, before time.Time, limit int) (int64, error)
-	// PruneAudit: audit events that happened before before.
-	PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error)
+	// Prune deletes, from table, the rows past before:
+	//   - sessions: expired or revoked (with their sso_sessions rows, by
+	//     the foreign key's cascade);
+	//   - refresh_families: families that expired, or were revoked (a
+	//     revocation is the family's expiry), then, within the same limit,
+	//     legacy tokens (migration 18) whose family's end at the migration
+	//     is past: rows that can never again yield a token or detect a reuse;
+	//   - refresh_legacy: those legacy tokens alone;
+	//   - otp_codes: expired sign-in codes, except a code while an older
+	//     code of its user has not expired (so that deleting the newest
+	//     never makes an older, replaced code the user's latest);
+	//   - revoked_tokens, spent_tokens: revocations and spent marks of
+	//     tokens that expired;
+	//   - reset_tokens, twofactor_pending, oidc_flows, webauthn_challenges:
+	//     expired rows;
+	//   - throttle: counters whose last event is past;
+	//   - outbox: settled messages (sent or dead) created before before;
+	//   - audit_events: events that happened before before.
+	// Another table is an error.
+	Prune(ctx context.Context, table string, before time.Time, limit int) (int64, error)
 }
 
 // Queries is every read and write a backend offers.

@@ -26,22 +26,12 @@ import (
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
 	"github.com/spaceauth/spaceauth/internal/store/storetest"
+	"github.com/spaceauth/spaceauth/internal/testkit"
 	"github.com/spaceauth/spaceauth/internal/token"
 	"github.com/spaceauth/spaceauth/internal/token/tokentest"
 )
 
-// clock is a settable time source, safe for the concurrent reads the ring
-// makes.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)) }
 
 // countingKeys counts the reads of the key table, to show what touches the
 // database.
@@ -299,9 +289,7 @@ func TestTimes(t *testing.T) {
 		{"long expired", 48 * time.Hour, token.ErrExpired},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			clk.mu.Lock()
-			clk.now = start.Add(c.at)
-			clk.mu.Unlock()
+			clk.Set(start.Add(c.at))
 			if _, err := iss.Verify(ctx, raw); !errors.Is(err, c.want) {
 				t.Fatalf("Verify = %v, want %v", err, c.want)
 			}

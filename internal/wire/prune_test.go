@@ -14,29 +14,12 @@ import (
 	"github.com/spaceauth/spaceauth/internal/prune"
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/storetest"
+	"github.com/spaceauth/spaceauth/internal/testkit"
 	"github.com/spaceauth/spaceauth/internal/token"
 	"github.com/spaceauth/spaceauth/internal/wire"
 )
 
-// clock is a settable time shared by the apps of one test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func openApp(t *testing.T, dsn string, clk *clock) *wire.App {
+func openApp(t *testing.T, dsn string, clk *testkit.Clock) *wire.App {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DB = dsn
@@ -65,7 +48,7 @@ func TestPrunerOnTheWiredService(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-			clk := &clock{now: start}
+			clk := testkit.NewClock(start)
 			dsn := tc.dsn(t)
 			a := openApp(t, dsn, clk)
 			other := openApp(t, dsn, clk) // a second process on the same database

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
+	"github.com/spaceauth/spaceauth/internal/store/storetest"
 )
 
 // TestStateEpochFollowsOtherConnections: on SQLite the state epoch is read
@@ -19,11 +20,7 @@ import (
 func TestStateEpochFollowsOtherConnections(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "db.sqlite")
-	s, err := sqlstore.Open(ctx, path, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := storetest.Open(t, path)
 	u := store.User{Email: "epoch@example.com", FullName: "E", PasswordHash: "h", Active: true}
 	if err := s.CreateUser(ctx, &u); err != nil {
 		t.Fatal(err)

@@ -11,35 +11,37 @@ import (
 )
 
 // pruneSpec is one table's retention condition: where selects, by key,
-// the rows past cutoff (every ? in where is the cutoff).
+// the rows past cutoff (every ? in where is the cutoff). then, when set, is
+// the table pruned next within the same limit.
 type pruneSpec struct {
-	table, key, where string
+	table, key, where, then string
 }
 
 // pruneSpecs lists the conditions; each has an index that serves it
 // (migration 00019, and TestPrunePlansUseIndexes).
 func pruneSpecs(d *dialect) []pruneSpec {
 	return []pruneSpec{
-		{"revoked_tokens", "jti", `expires_at < ?`},
-		{"spent_tokens", "jti", `expires_at < ?`},
-		{"sessions", "id", `expires_at < ? OR (revoked_at <> 0 AND revoked_at < ?)`},
-		{"reset_tokens", "hash", `expires_at < ?`},
+		{"revoked_tokens", "jti", `expires_at < ?`, ""},
+		{"spent_tokens", "jti", `expires_at < ?`, ""},
+		{"sessions", "id", `expires_at < ? OR (revoked_at <> 0 AND revoked_at < ?)`, ""},
+		{"reset_tokens", "hash", `expires_at < ?`, ""},
 		// The user's newest code is the one checked (LatestOTP): were it to
 		// go while an older one could still be valid, the older, replaced
 		// code would count again. So a code waits for every older code of
 		// its user.
 		{"otp_codes", "id", `expires_at < ? AND NOT EXISTS (SELECT 1 FROM otp_codes o
-			WHERE o.user_id = otp_codes.user_id AND o.id < otp_codes.id AND o.expires_at >= ?)`},
-		{"twofactor_pending", "hash", `expires_at < ?`},
-		{"oidc_flows", "state_hash", `expires_at < ?`},
-		{"webauthn_challenges", "hash", `expires_at < ?`},
-		{"throttle", "key", `last_at < ?`},
+			WHERE o.user_id = otp_codes.user_id AND o.id < otp_codes.id AND o.expires_at >= ?)`, ""},
+		{"twofactor_pending", "hash", `expires_at < ?`, ""},
+		{"oidc_flows", "state_hash", `expires_at < ?`, ""},
+		{"webauthn_challenges", "hash", `expires_at < ?`, ""},
+		{"throttle", "key", `last_at < ?`, ""},
 		// The condition repeats outbox_settled's, so the partial index serves it.
-		{"outbox", "id", `(sent_at <> 0 OR dead <> ` + d.falseLit + `) AND created_at < ?`},
-		{"audit_events", "id", `at < ?`},
-		// A revoked family's expires_at is its revocation (refresh.go).
-		{"refresh_families", "id", `expires_at < ?`},
-		{"refresh_legacy", "hash", `expires_at < ?`},
+		{"outbox", "id", `(sent_at <> 0 OR dead <> ` + d.falseLit + `) AND created_at < ?`, ""},
+		{"audit_events", "id", `at < ?`, ""},
+		// A revoked family's expires_at is its revocation (refresh.go). The
+		// legacy tokens go with the families: one rule, one batch limit.
+		{"refresh_families", "id", `expires_at < ?`, "refresh_legacy"},
+		{"refresh_legacy", "hash", `expires_at < ?`, ""},
 	}
 }
 
@@ -52,18 +54,40 @@ func (p pruneSpec) query(d *dialect) string {
 		` WHERE ` + p.where + ` LIMIT ?` + d.skipLocked + `)`
 }
 
-// prune deletes at most limit rows of table past before: one statement, in
-// one short transaction.
-func (s *Store) prune(ctx context.Context, table string, before time.Time, limit int) (int64, error) {
+// Prune deletes at most limit rows of table past before (store.Pruning):
+// one statement, in one short transaction, then, if the batch was short
+// and the table has a then, that table's.
+func (s *Store) Prune(ctx context.Context, table string, before time.Time, limit int) (int64, error) {
+	n, err := s.pruneOne(ctx, table, before, limit)
+	if err != nil || n >= int64(limit) {
+		return n, err
+	}
+	if next := s.pruneSpec(table).then; next != "" {
+		m, err := s.Prune(ctx, next, before, limit-int(n))
+		return n + m, err
+	}
+	return n, nil
+}
+
+// pruneSpec returns table's spec, the zero spec if it has none.
+func (s *Store) pruneSpec(table string) pruneSpec {
+	specs := pruneSpecs(s.d)
+	if i := slices.IndexFunc(specs, func(p pruneSpec) bool { return p.table == table }); i >= 0 {
+		return specs[i]
+	}
+	return pruneSpec{}
+}
+
+// pruneOne deletes at most limit rows of table alone.
+func (s *Store) pruneOne(ctx context.Context, table string, before time.Time, limit int) (int64, error) {
 	op := "prune " + table
 	if limit <= 0 {
 		return 0, fmt.Errorf("%s: limit %d must be positive", op, limit)
 	}
-	i := slices.IndexFunc(pruneSpecs(s.d), func(p pruneSpec) bool { return p.table == table })
-	if i < 0 {
+	spec := s.pruneSpec(table)
+	if spec.table == "" {
 		return 0, fmt.Errorf("%s: no such rule", op)
 	}
-	spec := pruneSpecs(s.d)[i]
 	var args []any
 	for range strings.Count(spec.where, "?") {
 		args = append(args, ns(before))
@@ -98,59 +122,4 @@ func (s *Store) prune(ctx context.Context, table string, before time.Time, limit
 		return err
 	})
 	return n, err
-}
-
-func (s *Store) PruneRevokedTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "revoked_tokens", before, limit)
-}
-
-func (s *Store) PruneSpentTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "spent_tokens", before, limit)
-}
-
-func (s *Store) PruneSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "sessions", before, limit)
-}
-
-func (s *Store) PruneResetTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "reset_tokens", before, limit)
-}
-
-func (s *Store) PruneOTPCodes(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "otp_codes", before, limit)
-}
-
-func (s *Store) PrunePendingSignIns(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "twofactor_pending", before, limit)
-}
-
-func (s *Store) PruneOIDCFlows(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "oidc_flows", before, limit)
-}
-
-func (s *Store) PruneWebAuthnChallenges(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "webauthn_challenges", before, limit)
-}
-
-func (s *Store) PruneThrottle(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "throttle", before, limit)
-}
-
-func (s *Store) PruneOutbox(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "outbox", before, limit)
-}
-
-func (s *Store) PruneAudit(ctx context.Context, before time.Time, limit int) (int64, error) {
-	return s.prune(ctx, "audit_events", before, limit)
-}
-
-// PruneRefreshTokens takes the families first, then, within the same
-// limit, the legacy tokens.
-func (s *Store) PruneRefreshTokens(ctx context.Context, before time.Time, limit int) (int64, error) {
-	n, err := s.prune(ctx, "refresh_families", before, limit)
-	if err != nil || n >= int64(limit) {
-		return n, err
-	}
-	m, err := s.prune(ctx, "refresh_legacy", before, limit-int(n))
-	return n + m, err
 }

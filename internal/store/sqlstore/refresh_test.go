@@ -148,7 +148,7 @@ func testRefreshLegacyMigration(t *testing.T, dsn, ph string) {
 		t.Errorf("%d refresh.reuse events (%v), want 2", len(evs), err)
 	}
 	// The pruner takes the legacy rows once their families' time is over.
-	n, err := a.Store.PruneRefreshTokens(ctx, now.Add(48*time.Hour), 100)
+	n, err := a.Store.Prune(ctx, "refresh_families", now.Add(48*time.Hour), 100)
 	if err != nil || n != 6 {
 		t.Errorf("pruned %d (%v), want 2 families and 4 legacy tokens", n, err)
 	}

@@ -339,7 +339,7 @@ func testRefreshPrune(ctx context.Context, t *testing.T, s store.Store) {
 
 	var total int64
 	for _, want := range []int64{4, 2, 0} {
-		n, err := s.PruneRefreshTokens(ctx, now, 4)
+		n, err := s.Prune(ctx, "refresh_families", now, 4)
 		must(t, err)
 		if n != want {
 			t.Errorf("pruned %d, want %d", n, want)
@@ -356,7 +356,7 @@ func testRefreshPrune(ctx context.Context, t *testing.T, s store.Store) {
 			t.Errorf("%s pruned while live: %v", id, err)
 		}
 	}
-	if n, err := s.PruneRefreshTokens(ctx, now, 0); n != 0 || err == nil {
+	if n, err := s.Prune(ctx, "refresh_families", now, 0); n != 0 || err == nil {
 		t.Errorf("limit 0: pruned %d, error %v; want 0 and an error", n, err)
 	}
 }

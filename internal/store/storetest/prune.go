@@ -31,14 +31,13 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 	must(t, s.CreateProvider(ctx, &p))
 
 	cases := []struct {
-		name  string
-		prune func(ctx context.Context, before time.Time, limit int) (int64, error)
+		name string // the table, as Prune takes it
 		// setup stores the rows and returns how many are past the cutoff.
 		setup func(t *testing.T) int64
 		// check asserts what the callers see afterwards.
 		check func(t *testing.T)
 	}{
-		{"revoked_tokens", s.PruneRevokedTokens, func(t *testing.T) int64 {
+		{"revoked_tokens", func(t *testing.T) int64 {
 			must(t, s.RevokeToken(ctx, "rv-old", old))
 			must(t, s.RevokeToken(ctx, "rv-live", live))
 			return 1
@@ -51,7 +50,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("revocation of an expired token kept: revoked=%v err=%v", ok, err)
 			}
 		}},
-		{"spent_tokens", s.PruneSpentTokens, func(t *testing.T) int64 {
+		{"spent_tokens", func(t *testing.T) int64 {
 			for _, j := range []struct {
 				jti string
 				exp time.Time
@@ -67,7 +66,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("unexpired spent token spent again after pruning: ok=%v err=%v", ok, err)
 			}
 		}},
-		{"sessions", s.PruneSessions, func(t *testing.T) int64 {
+		{"sessions", func(t *testing.T) int64 {
 			mk := func(h string, exp time.Time) store.Session {
 				ss := store.Session{Hash: []byte(h), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: exp}
 				must(t, s.CreateSession(ctx, &ss))
@@ -95,7 +94,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("user sessions: %+v", list)
 			}
 		}},
-		{"reset_tokens", s.PruneResetTokens, func(t *testing.T) int64 {
+		{"reset_tokens", func(t *testing.T) int64 {
 			for _, r := range []struct {
 				h     string
 				exp   time.Time
@@ -116,7 +115,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("spent reset token spent again: %v %v", ok, err)
 			}
 		}},
-		{"otp_codes", s.PruneOTPCodes, func(t *testing.T) int64 {
+		{"otp_codes", func(t *testing.T) int64 {
 			mk := func(uid int64, exp time.Time) store.OTP {
 				o := store.OTP{UserID: uid, BusinessID: b.ID, CodeHash: []byte("c"), CreatedAt: t0, ExpiresAt: exp}
 				must(t, s.CreateOTP(ctx, &o))
@@ -144,7 +143,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				}
 			}
 		}},
-		{"twofactor_pending", s.PrunePendingSignIns, func(t *testing.T) int64 {
+		{"twofactor_pending", func(t *testing.T) int64 {
 			for h, exp := range map[string]time.Time{"p-old": old, "p-live": live} {
 				must(t, s.CreatePendingSignIn(ctx, store.PendingSignIn{Hash: []byte(h), BrowserHash: []byte("b"), UserID: u.ID, BusinessID: b.ID, CreatedAt: t0, ExpiresAt: exp}))
 			}
@@ -154,7 +153,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("live pending sign-in: %v", err)
 			}
 		}},
-		{"oidc_flows", s.PruneOIDCFlows, func(t *testing.T) int64 {
+		{"oidc_flows", func(t *testing.T) int64 {
 			// Created at old, so creating the second does not sweep the first.
 			for h, exp := range map[string]time.Time{"f-old": old.Add(time.Minute), "f-live": live} {
 				must(t, s.CreateOIDCFlow(ctx, store.OIDCFlow{StateHash: []byte(h), ProviderID: p.ID, BindingHash: []byte("b"), Nonce: "n", Verifier: "v", CreatedAt: old, ExpiresAt: exp}))
@@ -165,7 +164,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("live flow: %v %v", ok, err)
 			}
 		}},
-		{"webauthn_challenges", s.PruneWebAuthnChallenges, func(t *testing.T) int64 {
+		{"webauthn_challenges", func(t *testing.T) int64 {
 			for h, exp := range map[string]time.Time{"w-old": old, "w-live": live} {
 				must(t, s.CreateWebAuthnChallenge(ctx, store.WebAuthnChallenge{Hash: []byte(h), Kind: "login", BusinessID: b.ID, RPID: "x", Data: []byte("{}"), CreatedAt: t0, ExpiresAt: exp}))
 			}
@@ -175,7 +174,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("live challenge: %v", err)
 			}
 		}},
-		{"throttle", s.PruneThrottle, func(t *testing.T) int64 {
+		{"throttle", func(t *testing.T) int64 {
 			_, err := s.ThrottleHit(ctx, "k-old", old, time.Minute)
 			must(t, err)
 			_, err = s.ThrottleHit(ctx, "k-live", old, time.Minute)
@@ -191,7 +190,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("old counter: %+v %v", st, err)
 			}
 		}},
-		{"outbox", s.PruneOutbox, func(t *testing.T) int64 {
+		{"outbox", func(t *testing.T) int64 {
 			var ids []int64
 			for _, at := range []time.Time{old, old, old, live} {
 				m := store.Mail{Kind: "reset", To: "x@example.com", Subject: "s", Text: "t", CreatedAt: at, NextAttemptAt: at}
@@ -213,7 +212,7 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 				t.Errorf("pending mail after pruning: %d %v", n, err)
 			}
 		}},
-		{"audit_events", s.PruneAudit, func(t *testing.T) int64 {
+		{"audit_events", func(t *testing.T) int64 {
 			must(t, s.AppendAudit(ctx, store.AuditEvent{At: old, Type: "old"}))
 			must(t, s.AppendAudit(ctx, store.AuditEvent{At: live, Type: "live"}))
 			return 1
@@ -229,14 +228,14 @@ func testPrune(ctx context.Context, t *testing.T, s store.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			want := tc.setup(t)
 			// Nothing is past a cutoff before the oldest row.
-			if n, err := tc.prune(ctx, old.Add(-time.Hour), 1000); err != nil || n != 0 {
+			if n, err := s.Prune(ctx, tc.name, old.Add(-time.Hour), 1000); err != nil || n != 0 {
 				t.Fatalf("prune before everything: %d %v", n, err)
 			}
-			n, err := tc.prune(ctx, cut, 1000)
+			n, err := s.Prune(ctx, tc.name, cut, 1000)
 			if err != nil || n != want {
 				t.Fatalf("pruned %d (err %v), want %d", n, err, want)
 			}
-			if n, err := tc.prune(ctx, cut, 1000); err != nil || n != 0 {
+			if n, err := s.Prune(ctx, tc.name, cut, 1000); err != nil || n != 0 {
 				t.Errorf("second prune: %d %v", n, err)
 			}
 			tc.check(t)
@@ -257,16 +256,19 @@ func testPruneBatches(ctx context.Context, t *testing.T, s store.Store) {
 		return q.RevokeToken(ctx, "b-live", live)
 	})
 	must(t, err)
-	if n, err := s.PruneRevokedTokens(ctx, cut, 7); err != nil || n != 7 {
+	if n, err := s.Prune(ctx, "revoked_tokens", cut, 7); err != nil || n != 7 {
 		t.Fatalf("one batch of 7: %d %v", n, err)
 	}
-	if _, err := s.PruneRevokedTokens(ctx, cut, 0); err == nil {
+	if _, err := s.Prune(ctx, "revoked_tokens", cut, 0); err == nil {
 		t.Error("a limit of 0 was accepted")
+	}
+	if _, err := s.Prune(ctx, "users", cut, 10); err == nil {
+		t.Error("a table without a retention rule was pruned")
 	}
 	var total atomic.Int64
 	concurrently(4, func() {
 		for {
-			n, err := s.PruneRevokedTokens(ctx, cut, 10)
+			n, err := s.Prune(ctx, "revoked_tokens", cut, 10)
 			if err != nil {
 				t.Errorf("concurrent prune: %v", err)
 				return
@@ -280,7 +282,7 @@ func testPruneBatches(ctx context.Context, t *testing.T, s store.Store) {
 	// A pruner that saw a short batch may stop while another still works;
 	// one more pass finds what remains.
 	for {
-		n, err := s.PruneRevokedTokens(ctx, cut, 10)
+		n, err := s.Prune(ctx, "revoked_tokens", cut, 10)
 		must(t, err)
 		total.Add(n)
 		if n == 0 {
