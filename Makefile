@@ -36,7 +36,7 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzNumber$$' -fuzztime=$(FUZZTIME) ./internal/httpapi
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/userimport
 	go test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/password
-	go test -run='^$$' -fuzz='^FuzzIDKeyInto$$' -fuzztime=$(FUZZTIME) ./internal/password/argon2
+	go test -run='^$$' -fuzz='^FuzzIDKeyInto$$' -fuzztime=$(FUZZTIME) ./internal/third_party/argon2
 	go test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/token
 	go test -run='^$$' -fuzz='^FuzzFromAcceptLanguage$$' -fuzztime=$(FUZZTIME) ./internal/i18n
 

@@ -35,7 +35,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/spaceauth/spaceauth/internal/password"
-	"github.com/spaceauth/spaceauth/internal/password/argon2"
+	"github.com/spaceauth/spaceauth/internal/third_party/argon2"
 )
 
 const benchPW = "bench passphrase 42"

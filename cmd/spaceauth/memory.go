@@ -14,7 +14,7 @@ import (
 // stacks, caches and the collector's own metadata. The binary's text and
 // SQLite's page cache are outside the runtime's count (they come on top in
 // RSS, about 10 MB). The hasher keeps one buffer per slot and reuses it
-// (internal/password/argon2), so hashing leaves no garbage of its own; the
+// (internal/third_party/argon2), so hashing leaves no garbage of its own; the
 // limit is the backstop for the rest: with the buffers live, GOGC alone
 // would let the small garbage of requests grow the heap to twice
 // slots × 19 MiB before collecting, and a stored hash with a larger cost

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/spaceauth/spaceauth/internal/password/argon2"
+	"github.com/spaceauth/spaceauth/internal/third_party/argon2"
 )
 
 var (

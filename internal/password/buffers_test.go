@@ -8,7 +8,7 @@ import (
 
 	xargon2 "golang.org/x/crypto/argon2"
 
-	"github.com/spaceauth/spaceauth/internal/password/argon2"
+	"github.com/spaceauth/spaceauth/internal/third_party/argon2"
 )
 
 // upstreamPHC is a PHC string whose key x/crypto's own argon2.IDKey made.
