@@ -173,13 +173,9 @@ func (v *Verifier) BeginRegistration(rp RP, a Account) (options, session []byte,
 // FinishRegistration verifies an attestation response (the JSON of a
 // PublicKeyCredential) against session.
 func (v *Verifier) FinishRegistration(rp RP, a Account, session, response []byte) (Verified, error) {
-	w, err := v.rp(rp)
+	w, sd, err := v.resume(rp, session)
 	if err != nil {
 		return Verified{}, err
-	}
-	var sd webauthn.SessionData
-	if err := json.Unmarshal(session, &sd); err != nil {
-		return Verified{}, fmt.Errorf("passkey: session record: %w", err)
 	}
 	u, err := newUser(a)
 	if err != nil {
@@ -194,6 +190,20 @@ func (v *Verifier) FinishRegistration(rp RP, a Account, session, response []byte
 		return Verified{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return verified(cred)
+}
+
+// resume opens the second half of a ceremony: rp's relying party and the
+// session record its first half stored.
+func (v *Verifier) resume(rp RP, session []byte) (*webauthn.WebAuthn, webauthn.SessionData, error) {
+	var sd webauthn.SessionData
+	w, err := v.rp(rp)
+	if err != nil {
+		return nil, sd, err
+	}
+	if err := json.Unmarshal(session, &sd); err != nil {
+		return nil, sd, fmt.Errorf("passkey: session record: %w", err)
+	}
+	return w, sd, nil
 }
 
 // BeginLogin makes request options for a discoverable sign-in (no user
@@ -218,13 +228,9 @@ type Lookup func(credentialID, userHandle []byte) (Account, error)
 // from lookup is returned as it is (wrapped), so that storage failures stay
 // storage failures; every verification failure is ErrInvalid.
 func (v *Verifier) FinishLogin(rp RP, session, response []byte, lookup Lookup) (Verified, error) {
-	w, err := v.rp(rp)
+	w, sd, err := v.resume(rp, session)
 	if err != nil {
 		return Verified{}, err
-	}
-	var sd webauthn.SessionData
-	if err := json.Unmarshal(session, &sd); err != nil {
-		return Verified{}, fmt.Errorf("passkey: session record: %w", err)
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {

@@ -11,10 +11,10 @@ import (
 	"github.com/spaceauth/spaceauth/internal/passkey/passkeytest"
 )
 
-// TestCeremonies registers a credential with the software authenticator,
-// signs in with it, and refuses what must be refused: another origin,
-// another relying party, a reused session, a counter that went backwards.
-func TestCeremonies(t *testing.T) {
+// registered is a verifier of the demo relying party with one credential
+// that a software authenticator registered for Ana.
+func registered(t *testing.T) (*passkey.Verifier, passkey.RP, passkey.Account, *passkeytest.Credential, passkey.Verified) {
+	t.Helper()
 	v := passkey.NewVerifier(time.Minute)
 	rp := passkey.RP{ID: "demo.localhost", Origin: "http://demo.localhost:8080", Name: "Demo"}
 	acct := passkey.Account{Handle: []byte("user-1"), Name: "ana@example.com", DisplayName: "Ana"}
@@ -31,6 +31,14 @@ func TestCeremonies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("registration: %v", err)
 	}
+	return v, rp, acct, cred, reg
+}
+
+// TestCeremonies registers a credential with the software authenticator,
+// signs in with it, and refuses what must be refused: another origin,
+// another relying party, a reused session, a counter that went backwards.
+func TestCeremonies(t *testing.T) {
+	v, rp, acct, cred, reg := registered(t)
 	if !bytes.Equal(reg.CredentialID, cred.ID) {
 		t.Fatalf("credential id %x, want %x", reg.CredentialID, cred.ID)
 	}
@@ -104,22 +112,7 @@ func mustFinish(t *testing.T, v *passkey.Verifier, rp passkey.RP, cred *passkeyt
 // verifier: they sign in, their counter moves, and they carry the same
 // client data and authenticator data as Assert's.
 func TestSigner(t *testing.T) {
-	v := passkey.NewVerifier(time.Minute)
-	rp := passkey.RP{ID: "demo.localhost", Origin: "http://demo.localhost:8080", Name: "Demo"}
-	acct := passkey.Account{Handle: []byte("user-1"), Name: "ana@example.com", DisplayName: "Ana"}
-	opts, sess, err := v.BeginRegistration(rp, acct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var a passkeytest.Authenticator
-	resp, cred, err := a.Register(rp.Origin, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := v.FinishRegistration(rp, acct, sess, resp)
-	if err != nil {
-		t.Fatalf("registration: %v", err)
-	}
+	v, rp, acct, cred, reg := registered(t)
 	count := reg.SignCount
 	lookup := func(id, handle []byte) (passkey.Account, error) {
 		acct.Credentials, acct.SignCounts = [][]byte{reg.Data}, []uint32{count}
