@@ -20,10 +20,6 @@ import (
 // scripts (passkey.js) and fetches to the same origin. Nothing inline runs.
 const passkeyPageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// webauthnCookie holds the handle of the passkey ceremony a browser began,
-// so that only that browser can finish it (SPEC §9).
-const webauthnCookie = "spaceauth_webauthn"
-
 // passkeyInput is the body of a ceremony's second half: JSON or a form,
 // keys matched case-insensitively; credential is the PublicKeyCredential
 // as JSON (an object, or a string holding one, as a form carries it).
