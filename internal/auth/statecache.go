@@ -11,8 +11,13 @@ import (
 )
 
 // maxCached bounds each map of the state cache; a full map is emptied (the
-// cache is a fast path, not a store).
-const maxCached = 20000
+// cache is a fast path, not a store). The bound is also a memory budget:
+// the cache lives inside the soft memory limit (cmd/spaceauth/memory.go),
+// and 4,096 users (about 0.5 KB each) or parsed passkeys (about 1 KB) are
+// 2–4 MB. At 20,000 a long run filled the users, revocation and
+// verified-token caches to more than the limit's room beside the hashing
+// buffers, and the collector ran without pause (BENCHMARKS.md, the soak).
+const maxCached = 4096
 
 // stateCache keeps the reads every bearer check and every tenant request
 // repeat: users by id, businesses by id, slug and domain, and "this jti is
