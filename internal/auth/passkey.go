@@ -333,8 +333,8 @@ func (l passkeyLogin) committed(at time.Time) {
 // spent either way.
 func (s *Service) refusedAtCommit(ctx context.Context, b store.Business, l passkeyLogin, c Client) error {
 	s.cache.forgetPasskey(l.rpID, l.passkey.CredentialID)
-	if err := s.passkeyDB.SpendWebAuthnChallenge(ctx, l.challenge); err != nil && !isNotFound(err) {
-		return fmt.Errorf("passkey sign-in: %w", err)
+	if err := s.spendChallenge(ctx, l.challenge); err != nil {
+		return err
 	}
 	reason := "unknown_passkey"
 	p, err := s.passkeyDB.PasskeyByCredentialID(ctx, l.rpID, l.passkey.CredentialID)
@@ -348,7 +348,30 @@ func (s *Service) refusedAtCommit(ctx context.Context, b store.Business, l passk
 	case err != nil && !isNotFound(err):
 		return fmt.Errorf("passkey sign-in: %w", err)
 	}
-	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: l.user.ID, BusinessID: b.ID,
+	// Spent above, before the lookup: nothing left to spend.
+	return s.refusePasskey(ctx, b, nil, l.user.ID, reason, c)
+}
+
+// spendChallenge spends a ceremony's challenge on a refusal; one already
+// gone (spent by a rival request, or expired and pruned) is no error.
+func (s *Service) spendChallenge(ctx context.Context, hash []byte) error {
+	if err := s.passkeyDB.SpendWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
+		return fmt.Errorf("passkey sign-in: %w", err)
+	}
+	return nil
+}
+
+// refusePasskey ends a refused passkey sign-in: it spends the challenge
+// (when hash names one) and audits the failure, and answers
+// ErrPasskeyInvalid. Fail closed: a refusal that cannot be audited is a
+// storage fault.
+func (s *Service) refusePasskey(ctx context.Context, b store.Business, hash []byte, userID int64, reason string, c Client) error {
+	if hash != nil {
+		if err := s.spendChallenge(ctx, hash); err != nil {
+			return err
+		}
+	}
+	if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: userID, BusinessID: b.ID,
 		Detail: `{"method":"passkey","reason":"` + reason + `"}`}, c); err != nil {
 		return err
 	}
@@ -362,17 +385,7 @@ func (s *Service) refusedAtCommit(ctx context.Context, b store.Business, l passk
 func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle string, response []byte, c Client) (passkeyLogin, error) {
 	var hash []byte
 	fail := func(userID int64, reason string) (passkeyLogin, error) {
-		if hash != nil {
-			if err := s.passkeyDB.SpendWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
-				return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
-			}
-		}
-		// Fail closed: a refusal that cannot be audited is a storage fault.
-		if err := s.audit(ctx, nil, store.AuditEvent{Type: "signin.failure", UserID: userID, BusinessID: b.ID,
-			Detail: `{"method":"passkey","reason":"` + reason + `"}`}, c); err != nil {
-			return passkeyLogin{}, err
-		}
-		return passkeyLogin{}, ErrPasskeyInvalid
+		return passkeyLogin{}, s.refusePasskey(ctx, b, hash, userID, reason, c)
 	}
 	if handle == "" || len(handle) > 256 {
 		return fail(0, "challenge")
@@ -449,8 +462,8 @@ func (s *Service) passkeySignIn(ctx context.Context, b store.Business, handle st
 		return fail(u.ID, "no_profile")
 	}
 	if u.MustReset {
-		if err := s.passkeyDB.SpendWebAuthnChallenge(ctx, hash); err != nil && !isNotFound(err) {
-			return passkeyLogin{}, fmt.Errorf("passkey sign-in: %w", err)
+		if err := s.spendChallenge(ctx, hash); err != nil {
+			return passkeyLogin{}, err
 		}
 		return passkeyLogin{}, s.mustReset(ctx, u, &b)
 	}
