@@ -9,26 +9,27 @@ import (
 	"github.com/spaceauth/spaceauth/internal/config"
 )
 
-// memoryBase is what the auto memory limit allows besides one Argon2id
-// buffer per hashing slot: the idle heap (a few MB), connection buffers,
-// stacks, caches and the collector's own metadata. The binary's text and
-// SQLite's page cache are outside the runtime's count (they come on top in
-// RSS, about 10 MB). The hasher keeps one buffer per slot and reuses it
-// (internal/third_party/argon2), so hashing leaves no garbage of its own; the
-// limit is the backstop for the rest: with the buffers live, GOGC alone
-// would let the small garbage of requests grow the heap to twice
-// slots × 19 MiB before collecting, and a stored hash with a larger cost
-// than the hasher's still gets a buffer of its own. 20 MiB + slots × 19 MiB
-// = 58 MiB on 2 CPUs.
+// memoryBase is the auto soft memory limit: the Go heap's budget for
+// everything but the hashing slots' Argon2id buffers, which are mapped
+// outside the heap (internal/third_party/argon2, change 3) and so are not
+// counted by the runtime at all. What the heap holds under load is small
+// (about 5 MB live: connection buffers, the caches, request garbage), so
+// the collector paces itself by GOGC well below this limit and the limit
+// is a backstop: for a burst of garbage, and for the one-off buffers that
+// a stored hash with a larger cost than the hasher's, or an import beside
+// sign-ins, still takes on the heap. Until the buffers moved out, the
+// limit was this + slots × 19 MiB, and with the buffers inside it the heap
+// sat within 2–3 MB of its goal: the collector ran almost without pause
+// whenever the caches filled (BENCHMARKS.md, the soak).
 const memoryBase = 20 << 20
 
 // memoryLimit decides the runtime's soft memory limit from --memory-limit
-// (setting), the GOMEMLIMIT environment variable (gomemlimit) and the
-// memory hashing can hold at once (hashing): an explicit size wins, then
+// (setting) and the GOMEMLIMIT environment variable (gomemlimit): an
+// explicit size wins, then
 // GOMEMLIMIT (left to the runtime, which already read it: limit is then
 // -1), then "auto". "off" sets no limit (math.MaxInt64, the runtime's own
 // default). source names which one decided, for the log.
-func memoryLimit(setting, gomemlimit string, hashing int64) (limit int64, source string, err error) {
+func memoryLimit(setting, gomemlimit string) (limit int64, source string, err error) {
 	switch {
 	case setting == "off":
 		return math.MaxInt64, "--memory-limit off", nil
@@ -41,18 +42,18 @@ func memoryLimit(setting, gomemlimit string, hashing int64) (limit int64, source
 	case gomemlimit != "":
 		return -1, "GOMEMLIMIT", nil
 	}
-	return memoryBase + hashing, "auto", nil
+	return memoryBase, "auto", nil
 }
 
-// applyMemoryLimit sets the limit memoryLimit decides and logs it. The
+// applyMemoryLimit sets the limit memoryLimit decides and logs it, with
+// the hashing memory (outside the heap, not counted by the limit). The
 // limit is soft: under it the collector runs as GOGC says; near it, it
-// runs sooner, so the heap stays near the hashing buffers plus memoryBase
-// instead of doubling. Above it (more live memory than the limit) the
+// runs sooner. Above it (more live memory than the limit) the
 // collector caps its own CPU use, so a limit set too low costs speed, never
 // a crash. restore puts back the limit found (the limit is the process's:
 // tests serve in-process).
 func applyMemoryLimit(setting, gomemlimit string, hashing int64, log *slog.Logger) (restore func(), err error) {
-	limit, source, err := memoryLimit(setting, gomemlimit, hashing)
+	limit, source, err := memoryLimit(setting, gomemlimit)
 	if err != nil {
 		return func() {}, err
 	}

@@ -6,16 +6,16 @@ import (
 )
 
 // TestMemoryLimit: an explicit --memory-limit wins, then GOMEMLIMIT (left
-// to the runtime: -1), then auto, sized from the hashing memory.
+// to the runtime: -1), then auto: the heap's budget, the same on any number
+// of CPUs since the hashing buffers are outside the heap.
 func TestMemoryLimit(t *testing.T) {
-	const hashing = 2 * 19456 << 10 // 2 slots of the production Argon2id
 	cases := []struct {
 		setting, gomemlimit string
 		want                int64
 		source              string
 		err                 bool
 	}{
-		{"auto", "", memoryBase + hashing, "auto", false},
+		{"auto", "", memoryBase, "auto", false},
 		{"auto", "200MiB", -1, "GOMEMLIMIT", false},
 		{"96MiB", "200MiB", 96 << 20, "--memory-limit", false},
 		{"off", "200MiB", math.MaxInt64, "--memory-limit off", false},
@@ -23,7 +23,7 @@ func TestMemoryLimit(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.setting+"/"+tc.gomemlimit, func(t *testing.T) {
-			got, source, err := memoryLimit(tc.setting, tc.gomemlimit, hashing)
+			got, source, err := memoryLimit(tc.setting, tc.gomemlimit)
 			if tc.err {
 				if err == nil {
 					t.Fatalf("memoryLimit(%q) = %d, want an error", tc.setting, got)
@@ -35,7 +35,7 @@ func TestMemoryLimit(t *testing.T) {
 			}
 		})
 	}
-	if memoryBase+hashing != 58<<20 {
-		t.Errorf("auto limit on 2 slots = %d MiB; docs/deploy.md says 58 MiB", (memoryBase+hashing)>>20)
+	if memoryBase != 20<<20 {
+		t.Errorf("auto limit = %d MiB; docs/deploy.md says 20 MiB", memoryBase>>20)
 	}
 }

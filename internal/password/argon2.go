@@ -99,9 +99,10 @@ type Hasher struct {
 // memory cost (19 MiB) as garbage per hash. Kept buffers have the hasher's
 // own cost: a stored hash with a smaller one uses the start of a buffer; one
 // with a larger cost (an import from a system with stronger parameters)
-// gets a buffer of its own for that hash, as before, since keeping it would
-// hold more than --memory-limit auto counts for each slot (slots × the
-// hasher's cost) and make the collector run against the limit all the time.
+// gets a heap buffer of its own for that hash, as before, since keeping it
+// would hold more than the slots' budget (slots × the hasher's cost). Kept
+// buffers come from argon2.NewBuffer, mapped outside the Go heap, so they
+// are not part of the heap the soft memory limit paces.
 type buffers struct {
 	mu   sync.Mutex
 	free []*argon2.Buffer
