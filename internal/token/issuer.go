@@ -3,12 +3,15 @@ package token
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -95,11 +98,22 @@ type Issuer struct {
 	parser *jwt.Parser
 
 	// verified remembers tokens whose signature checked out, keyed by the
-	// token's exact text: the signature check was most of a bearer check's
-	// CPU. A hit still re-checks the times and that the key still verifies.
+	// SHA-256 of the token's exact text (a collision would be a forgery):
+	// the signature check was most of a bearer check's CPU. A hit still
+	// re-checks the times and that the key still verifies. Only a token
+	// verified a second time is kept: seen marks first verifications (a
+	// digest prefix per slot, no pointers for the collector), so one-shot
+	// tokens (portal links, exchanges) do not fill the cache that bearer
+	// tokens, checked again and again, need.
 	mu       sync.RWMutex
-	verified map[string]verifiedToken
+	verified map[[sha256.Size]byte]verifiedToken
+	seen     *[seenSlots][16]byte
 }
+
+// seenSlots is the size of the first-verification filter: a token's
+// mark lasts until another token lands on its slot, on average seenSlots
+// first verifications later.
+const seenSlots = 4096
 
 type verifiedToken struct {
 	claims Claims
@@ -107,8 +121,7 @@ type verifiedToken struct {
 }
 
 // maxVerified bounds the verified-token cache; a full cache is emptied.
-// An entry is the token's text and its claims, about 1 KB: 4,096 of them
-// fit the memory budget beside the hashing buffers (see auth's maxCached).
+// An entry is the token's digest and its claims, about 0.4 KB.
 const maxVerified = 4096
 
 // NewIssuer makes an Issuer; clock nil means time.Now.
@@ -125,14 +138,14 @@ func NewIssuer(r *Ring, issuer string, clock func() time.Time) *Issuer {
 		jwt.WithTimeFunc(clock),
 		// One token, one spelling: no padding, no stray trailing bits.
 		jwt.WithStrictDecoding(),
-	), verified: make(map[string]verifiedToken)}
+	), verified: make(map[[sha256.Size]byte]verifiedToken), seen: new([seenSlots][16]byte)}
 }
 
 // remembered returns the claims of raw if it verified before, its key still
 // verifies and its times hold now (else the full check runs, and says why).
-func (i *Issuer) remembered(raw string) (Claims, bool) {
+func (i *Issuer) remembered(key [sha256.Size]byte) (Claims, bool) {
 	i.mu.RLock()
-	v, ok := i.verified[raw]
+	v, ok := i.verified[key]
 	i.mu.RUnlock()
 	if !ok {
 		return Claims{}, false
@@ -208,7 +221,10 @@ func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
 	if raw == "" || len(raw) > maxTokenLen {
 		return Claims{}, ErrInvalidToken
 	}
-	if c, ok := i.remembered(raw); ok {
+	// Sum256 only reads its input: hashing the string's bytes in place
+	// saves copying every bearer token (a few hundred bytes) per check.
+	key := sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+	if c, ok := i.remembered(key); ok {
 		return c, nil
 	}
 	var w wireClaims
@@ -250,11 +266,23 @@ func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
 	if w.NotBefore != nil {
 		c.NotBefore = w.NotBefore.Time
 	}
+	i.remember(key, verifiedToken{claims: c, kid: kid})
+	return c, nil
+}
+
+// remember keeps v under key if key was verified before (its mark is in
+// seen), else marks it.
+func (i *Issuer) remember(key [sha256.Size]byte, v verifiedToken) {
+	mark := [16]byte(key[:16])
+	slot := binary.LittleEndian.Uint32(key[16:20]) % seenSlots
 	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.seen[slot] != mark {
+		i.seen[slot] = mark
+		return
+	}
 	if len(i.verified) >= maxVerified {
 		clear(i.verified)
 	}
-	i.verified[raw] = verifiedToken{claims: c, kid: kid}
-	i.mu.Unlock()
-	return c, nil
+	i.verified[key] = v
 }
