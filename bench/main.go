@@ -120,6 +120,7 @@ func run(o opts, pg, appendTo string) error {
 	if pg != "" && o.dbs != "sqlite" {
 		dbs = append(dbs, "postgres")
 	}
+	o.soak.env = o.serverEnv
 	if o.soak.alone {
 		return runSoaks(bin, work, pg, dbs, users, o.soak, appendTo)
 	}

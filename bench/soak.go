@@ -41,7 +41,8 @@ type soakOpts struct {
 	serveArgs string
 	window    time.Duration
 	exempt    string
-	alone     bool // -soak was given (non-zero) or -only soak: run nothing else
+	alone     bool     // -soak was given (non-zero) or -only soak: run nothing else
+	env       []string // -server-env, for the soak's server too
 }
 
 func (s *soakOpts) register(fs *flag.FlagSet) {
@@ -283,7 +284,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 	if err := prepareUsers(bin, dsn, users); err != nil {
 		return res, err
 	}
-	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-soak-"+kind), strings.Fields(so.serveArgs), nil)
+	srv, err := startServer(bin, dsn, filepath.Join(work, "mail-soak-"+kind), strings.Fields(so.serveArgs), so.env)
 	if err != nil {
 		return res, err
 	}
@@ -413,13 +414,23 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 		k  int
 		at time.Time
 	}
+	// Each path's timeline starts at its own phase of the sign-in period T
+	// (200 ms at rate ×1), so that no two paths fire at the same instant:
+	// sign-ins at 0, resets at 0.3 T, password grants at 0.5 T, portal links
+	// at 0.125 T + k T/4, bearer checks at T/80 + k T/40, refresh chains at
+	// T/20 + c T/10. With every path starting at 0, a sign-in, a reset, an
+	// impersonation, bearer checks and (each second) a grant all went out
+	// together, and a minute's p99 measured how those bursts happened to
+	// collide with the server's other work rather than the server.
+	period := time.Duration(float64(time.Second) / rate(pSignIn))
+	phase := map[int]time.Duration{pSignIn: 0, pReset: period * 3 / 10, pGrant: period / 2, pPortal: period / 8, pBearer: period / 80}
 	serve := func(p int, work func(rc *rawConn, j job)) {
 		jobs := make(chan job, 1024)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer close(jobs)
-			schedule(ctx, start, end, 0, rate(p), func(k int, at time.Time) { jobs <- job{k, at} })
+			schedule(ctx, start, end, phase[p], rate(p), func(k int, at time.Time) { jobs <- job{k, at} })
 		}()
 		for range 2 + int(math.Ceil(rate(p)/10)) {
 			wg.Add(1)
@@ -472,7 +483,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 			rc := newRawConn(addr)
 			defer rc.close()
 			email := fmt.Sprintf("u%d@bench.test", c)
-			offset := time.Duration(float64(c) / rate(pRefresh) * float64(time.Second))
+			offset := period/20 + time.Duration(float64(c)/rate(pRefresh)*float64(time.Second))
 			schedule(ctx, start, end, offset, rate(pRefresh)/float64(chains), func(k int, at time.Time) {
 				recs[nPaths].add(minuteOf(at), time.Since(at), true)
 				tok, ok := refreshOf(rc.do(request("POST", "localhost", "/api/token", formHeaders,
