@@ -12,11 +12,9 @@ import (
 
 // maxCached bounds each map of the state cache; a full map is emptied (the
 // cache is a fast path, not a store). The bound is also a memory budget:
-// the cache lives inside the soft memory limit (cmd/spaceauth/memory.go),
-// and 4,096 users (about 0.5 KB each) or parsed passkeys (about 1 KB) are
-// 2–4 MB. At 20,000 a long run filled the users, revocation and
-// verified-token caches to more than the limit's room beside the hashing
-// buffers, and the collector ran without pause (BENCHMARKS.md, the soak).
+// the cache lives on the heap under the soft memory limit
+// (cmd/spaceauth/memory.go), and 4,096 users (about 0.5 KB each) or parsed
+// passkeys (about 1 KB) are 2–4 MB.
 const maxCached = 4096
 
 // stateCache keeps the reads every bearer check and every tenant request
