@@ -63,3 +63,10 @@ func UndoMigration(ctx context.Context, s *Store, version int64) error {
 	_, err := s.provider.ApplyVersion(ctx, version, false)
 	return err
 }
+
+// ReaderPragma reads one pragma on a reader connection of a SQLite store.
+func ReaderPragma(ctx context.Context, s *Store, name string) (string, error) {
+	var v string
+	err := s.reader.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
+	return v, err
+}

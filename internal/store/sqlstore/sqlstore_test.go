@@ -61,3 +61,22 @@ func TestPostgresConformance(t *testing.T) {
 	storetest.PostgresDSN(t) // skip early when no server is configured
 	storetest.Run(t, func(t *testing.T) store.Store { return storetest.Open(t, storetest.PostgresDSN(t)) })
 }
+
+// TestSQLiteReaderPragmas: reader connections are read-only, zero what they
+// free, and keep a 1 MiB page cache each (memory outside the Go heap).
+func TestSQLiteReaderPragmas(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range []struct{ pragma, want string }{
+		{"query_only", "1"}, {"secure_delete", "1"}, {"cache_size", "-1024"}, {"journal_mode", "wal"},
+	} {
+		got, err := sqlstore.ReaderPragma(ctx, s, tc.pragma)
+		if err != nil || got != tc.want {
+			t.Errorf("reader PRAGMA %s = %q, %v; want %q", tc.pragma, got, err, tc.want)
+		}
+	}
+}
