@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"Throttle", testThrottle},
 		{"ThrottleConcurrentHits", testThrottleRace},
 		{"ThrottleTake", testThrottleTake},
+		{"ThrottleMany", testThrottleMany},
 		{"EachPasswordHash", testEachPasswordHash},
 		{"OTPCodes", testOTP},
 		{"RefreshTokens", testRefresh},
