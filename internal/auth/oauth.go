@@ -32,13 +32,24 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password, totpCode, 
 	if err != nil {
 		return Grant{}, err
 	}
-	if err := s.finishSignIn(ctx, a, u, totpCode, u.DefaultBusinessID); err != nil {
+	if err := s.checkSecondFactor(ctx, a, u, totpCode, u.DefaultBusinessID); err != nil {
 		return Grant{}, err
 	}
 	if err := s.mustReset(ctx, u, nil); err != nil {
+		a.succeed(ctx)
 		return Grant{}, err
 	}
-	return s.newGrant(ctx, u, 0, clientID, s.opts.DefaultValidity, nil, "oauth_password", c)
+	// The release of the attempt's slots commits with the grant's family
+	// and its audit event: one commit after the takes.
+	g, err := s.newGrant(ctx, u, 0, clientID, s.opts.DefaultValidity, func(q store.Queries) error { return a.releaseIn(ctx, q) }, "oauth_password", c)
+	if err != nil {
+		// Failed before its transaction (nothing closed the attempt): as
+		// before, the right password gives the slots back. A failed
+		// transaction closed it: its slots stay counted.
+		a.succeed(ctx)
+		return Grant{}, err
+	}
+	return g, nil
 }
 
 // newGrant issues an access token and a new refresh-token family for u and

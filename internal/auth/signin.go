@@ -33,16 +33,18 @@ type PasswordSignIn struct {
 // Unknown email, wrong password and disabled user all return
 // ErrBadCredentials after the same amount of hashing work.
 func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (Token, error) {
-	u, err := s.passwordCheck(ctx, in)
+	a, u, err := s.passwordChecked(ctx, in)
 	if err != nil {
 		return Token{}, err
 	}
 	tok, err := s.issue(ctx, u, token.KindAccess, 0, in.Validity)
 	if err != nil {
+		a.succeed(ctx)
 		return Token{}, err
 	}
-	// The token is handed out only once its issuance is on record.
-	if err := s.auditSignIn(ctx, nil, u, u.DefaultBusinessID, 0, "password", tok.Claims.ID, in.Client); err != nil {
+	// The token is handed out only once its issuance is on record: the
+	// event and the release of the attempt's slots share one commit.
+	if err := a.succeedAudited(ctx, signInEvent(u, u.DefaultBusinessID, 0, "password", tok.Claims.ID)); err != nil {
 		return Token{}, err
 	}
 	return tok, nil

@@ -82,6 +82,9 @@ type ThrottleStore interface {
 	ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, free int, now time.Time, window time.Duration) (ok bool, err error)
 	ThrottleClear(ctx context.Context, key string) error
 	ThrottleRefund(ctx context.Context, key string) error
+	ThrottleGetMany(ctx context.Context, keys ...string) ([]store.ThrottleState, error)
+	ThrottleTakeMany(ctx context.Context, takes []store.ThrottleTakeArgs) (int, error)
+	ThrottleRelease(ctx context.Context, clearKey, refundKey string, e *store.AuditEvent) error
 }
 
 // stateSource is what the bearer-check cache reads through, and the
