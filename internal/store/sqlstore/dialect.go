@@ -45,7 +45,7 @@ type dialect struct {
 	// data-modifying CTEs (ThrottleTakeMany, ThrottleRelease), one round
 	// trip instead of one a write.
 	chainTakes bool
-	cache           sync.Map // query -> rebound query
+	cache      sync.Map // query -> rebound query
 }
 
 func sqliteDialect() *dialect {
