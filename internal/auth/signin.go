@@ -80,7 +80,8 @@ func (s *Service) passwordAttempt(ctx context.Context, email, password string, c
 	if err != nil {
 		return nil, store.User{}, err
 	}
-	u, err := s.users.UserByEmail(ctx, email)
+	// The user and its businesses' password rules in one read.
+	u, rules, err := s.users.SignInUserByEmail(ctx, email)
 	if err != nil && !isNotFound(err) {
 		a.refund(ctx)
 		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
@@ -120,12 +121,7 @@ func (s *Service) passwordAttempt(ctx context.Context, email, password string, c
 		padTo(ctx, floor, took)
 		return nil, store.User{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, ErrBadCredentials)
 	}
-	refused, err := s.passwordRefused(ctx, u)
-	if err != nil {
-		a.refund(ctx)
-		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
-	}
-	if refused {
+	if passwordRefused(u, rules) {
 		// Same answer (and time) as a wrong password; the reason is in the
 		// audit log (SPEC §8).
 		padTo(ctx, floor, took)

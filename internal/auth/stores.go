@@ -23,6 +23,8 @@ type Transactor interface {
 type UserStore interface {
 	UserByID(ctx context.Context, id int64) (store.User, error)
 	UserByEmail(ctx context.Context, email string) (store.User, error)
+	// SignInUserByEmail adds what the user's businesses say about passwords.
+	SignInUserByEmail(ctx context.Context, email string) (store.User, store.PasswordRules, error)
 	// ListUsers lists a business's members (0: everyone), for the console.
 	ListUsers(ctx context.Context, businessID int64) ([]store.User, error)
 	// SetPasswordHash upgrades a hash after a sign-in with old parameters.

@@ -104,6 +104,10 @@ type Users interface {
 	UserByID(ctx context.Context, id int64) (User, error)
 	// UserByEmail matches case-insensitively.
 	UserByEmail(ctx context.Context, email string) (User, error)
+	// SignInUserByEmail is UserByEmail with the password rules of the
+	// identity providers of the user's businesses, read in one step for a
+	// password sign-in.
+	SignInUserByEmail(ctx context.Context, email string) (User, PasswordRules, error)
 	ListUsers(ctx context.Context, businessID int64) ([]User, error)
 	SetUserActive(ctx context.Context, id int64, active bool, at time.Time) error
 	SetPasswordHash(ctx context.Context, id int64, hash string, at time.Time) error

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"PendingSignInSpentOnceUnderRace", testPendingSignInRace},
 		{"Health", testHealth},
 		{"Providers", testProviders},
+		{"SignInUserByEmail", testSignInUserByEmail},
 		{"OIDCFlowSpentOnce", testOIDCFlowSpentOnce},
 		{"Passkeys", testPasskeys},
 		{"WebAuthnChallengeTakenOnce", testWebAuthnChallenges},
