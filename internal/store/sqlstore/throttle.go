@@ -169,10 +169,13 @@ func (q *queries) ThrottleRelease(ctx context.Context, clearKey, refundKey strin
 	}
 	const clear, refund = `DELETE FROM throttle WHERE key = ?`, `UPDATE throttle SET count = count - 1 WHERE key = ? AND count > 0`
 	if q.d.chainTakes {
-		// One statement: one round trip, one commit, all or nothing.
-		query, all := "WITH c AS ("+clear+")", []any{clearKey}
+		// One statement: one round trip, one commit, all or nothing. The
+		// refund reads the clear's result, so the clear runs (and locks
+		// its row) first: the rows are locked in the order the takes lock
+		// them (throttleTakeChain), or the two deadlock.
+		query, all := "WITH c AS ("+clear+" RETURNING 1)", []any{clearKey}
 		if refundKey != "" {
-			query += ", r AS (" + refund + ")"
+			query += ", r AS (" + refund + " AND (SELECT count(*) FROM c) >= 0)"
 			all = append(all, refundKey)
 		}
 		if audit == "" {

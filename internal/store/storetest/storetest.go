@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"ThrottleConcurrentHits", testThrottleRace},
 		{"ThrottleTake", testThrottleTake},
 		{"ThrottleMany", testThrottleMany},
+		{"ThrottleManyNoDeadlock", testThrottleManyNoDeadlock},
 		{"EachPasswordHash", testEachPasswordHash},
 		{"OTPCodes", testOTP},
 		{"RefreshTokens", testRefresh},

@@ -255,3 +255,39 @@ func testThrottleMany(ctx context.Context, t *testing.T, s store.Store) {
 		t.Fatalf("after a rolled-back release: %+v", both)
 	}
 }
+
+// testThrottleManyNoDeadlock: chained takes and releases of the same two
+// keys, concurrently (one account signing in at once from one address,
+// as with the grant's release inside its transaction), never deadlock:
+// both lock the keys in one order, the account's first.
+func testThrottleManyNoDeadlock(ctx context.Context, t *testing.T, s store.Store) {
+	const window = 15 * time.Minute
+	takes := []store.ThrottleTakeArgs{
+		{Key: "dl:acct", Free: 1 << 20, Now: t0, Window: window},
+		{Key: "dl:addr", Free: 1 << 20, Now: t0, Window: window},
+	}
+	concurrently(16, func() {
+		for i := range 20 {
+			if _, err := s.ThrottleTakeMany(ctx, takes); err != nil {
+				t.Error(err)
+				return
+			}
+			err := s.InTx(ctx, func(q store.Queries) error {
+				if err := q.ThrottleRelease(ctx, "dl:acct", "dl:addr", nil); err != nil {
+					return err
+				}
+				if i%2 == 0 {
+					return q.AppendAudit(ctx, store.AuditEvent{At: t0, Type: "test.deadlock"})
+				}
+				return nil
+			})
+			if err == nil && i%3 == 0 {
+				err = s.ThrottleRelease(ctx, "dl:acct", "dl:addr", &store.AuditEvent{At: t0, Type: "test.deadlock"})
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+}
