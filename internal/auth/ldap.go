@@ -77,21 +77,13 @@ func (s *Service) directoryPassword(ctx context.Context, b store.Business, dirs 
 
 // passwordRefused reports whether a business of u forbids spaceauth
 // passwords for people like u (SPEC §8: no member passwords, no admin
-// passwords). Its administrators are the global administrators and the
-// User-Edit holders with a profile there; the rule of a business applies to
-// those with a profile at it, so an operator without one keeps a way in.
-func (s *Service) passwordRefused(ctx context.Context, u store.User) (bool, error) {
-	admin := u.IsAdmin || u.HasRole(RoleUserEdit)
-	for _, bid := range u.BusinessIDs {
-		list, err := s.federation.ListProviders(ctx, bid)
-		if err != nil {
-			return false, fmt.Errorf("password options: %w", err)
-		}
-		for _, p := range list {
-			if admin && p.NoAdminPasswords || !admin && p.NoMemberPasswords {
-				return true, nil
-			}
-		}
+// passwords), from r, the rules read with u. Its administrators are the
+// global administrators and the User-Edit holders with a profile there;
+// the rule of a business applies to those with a profile at it, so an
+// operator without one keeps a way in.
+func passwordRefused(u store.User, r store.PasswordRules) bool {
+	if u.IsAdmin || u.HasRole(RoleUserEdit) {
+		return r.NoAdminPasswords
 	}
-	return false, nil
+	return r.NoMemberPasswords
 }

@@ -56,21 +56,36 @@ func (s *Service) ValidateCredentials(ctx context.Context, in PasswordSignIn) (P
 // a token: the password (throttled), the second factor when enrolled, and
 // the must-reset flag.
 func (s *Service) passwordCheck(ctx context.Context, in PasswordSignIn) (store.User, error) {
-	if in.Email == "" || in.Password == "" {
-		return store.User{}, ErrBadCredentials
-	}
-	a, u, err := s.passwordAttempt(ctx, in.Email, in.Password, in.Client)
+	a, u, err := s.passwordChecked(ctx, in)
 	if err != nil {
 		return store.User{}, err
 	}
+	a.succeed(ctx)
+	return u, nil
+}
+
+// passwordChecked is passwordCheck that returns the attempt open when
+// every check passed, for the caller to close (succeed, or its release in
+// the commit of what the sign-in writes). On an error it is closed.
+func (s *Service) passwordChecked(ctx context.Context, in PasswordSignIn) (*attempt, store.User, error) {
+	if in.Email == "" || in.Password == "" {
+		return nil, store.User{}, ErrBadCredentials
+	}
+	a, u, err := s.passwordAttempt(ctx, in.Email, in.Password, in.Client)
+	if err != nil {
+		return nil, store.User{}, err
+	}
 	// A wrong code is a failed sign-in here too (SPEC §6 second factors).
-	if err := s.finishSignIn(ctx, a, u, in.TOTP, u.DefaultBusinessID); err != nil {
-		return store.User{}, err
+	if err := s.checkSecondFactor(ctx, a, u, in.TOTP, u.DefaultBusinessID); err != nil {
+		return nil, store.User{}, err
 	}
 	if err := s.mustReset(ctx, u, nil); err != nil {
-		return store.User{}, err
+		// The password and the second factor were right: the sign-in
+		// succeeded as far as the throttle goes.
+		a.succeed(ctx)
+		return nil, store.User{}, err
 	}
-	return u, nil
+	return a, u, nil
 }
 
 // profile gathers u's businesses and a fresh one-time token.

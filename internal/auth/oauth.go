@@ -32,22 +32,40 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password, totpCode, 
 	if err != nil {
 		return Grant{}, err
 	}
-	if err := s.finishSignIn(ctx, a, u, totpCode, u.DefaultBusinessID); err != nil {
+	if err := s.checkSecondFactor(ctx, a, u, totpCode, u.DefaultBusinessID); err != nil {
 		return Grant{}, err
 	}
 	if err := s.mustReset(ctx, u, nil); err != nil {
+		a.succeed(ctx)
 		return Grant{}, err
 	}
-	return s.newGrant(ctx, u, 0, clientID, s.opts.DefaultValidity, nil, "oauth_password", c)
+	// The release of the attempt's slots commits with the grant's family
+	// and its audit event: one commit after the takes. It goes last, so
+	// that the address's row (which every sign-in from there takes) is
+	// locked only for that statement and the commit. Once the transaction
+	// runs, its outcome decides the slots: released with its commit, or,
+	// if it fails, left counted (the safe side).
+	hold := func(store.Queries) error { a.closed = true; return nil }
+	release := func(q store.Queries) error { return a.releaseIn(ctx, q) }
+	g, err := s.newGrant(ctx, u, 0, clientID, s.opts.DefaultValidity, hold, release, "oauth_password", c)
+	if err != nil {
+		// Failed before the transaction ran (signing, randomness): as
+		// before, the right password gives the slots back. After it ran,
+		// this does nothing.
+		a.succeed(ctx)
+		return Grant{}, err
+	}
+	return g, nil
 }
 
 // newGrant issues an access token and a new refresh-token family for u and
 // clientID (the email when empty), killing that client's earlier refresh
-// tokens; before, if any, runs in the same transaction. Both carry
+// tokens; before and after, if any, run in the same transaction, first
+// and last. Both carry
 // u.TokenVersion and actorID (the impersonating user, 0 when none), so the
 // family dies with a revocation that commits after u was read and every
 // token it yields keeps the act claim.
-func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, clientID string, validity time.Duration, before func(store.Queries) error, method string, c Client) (Grant, error) {
+func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, clientID string, validity time.Duration, before, after func(store.Queries) error, method string, c Client) (Grant, error) {
 	if clientID == "" {
 		clientID = u.Email
 	}
@@ -77,7 +95,13 @@ func (s *Service) newGrant(ctx context.Context, u store.User, actorID int64, cli
 			CreatedAt: now, IssuedAt: now, ExpiresAt: now.Add(RefreshTTL), TokenVersion: u.TokenVersion, ActorID: actorID}); err != nil {
 			return err
 		}
-		return s.auditSignIn(ctx, q, u, u.DefaultBusinessID, actorID, method, tok.Claims.ID, c)
+		if err := s.auditSignIn(ctx, q, u, u.DefaultBusinessID, actorID, method, tok.Claims.ID, c); err != nil {
+			return err
+		}
+		if after != nil {
+			return after(q)
+		}
+		return nil
 	})
 	if err != nil {
 		return Grant{}, fmt.Errorf("grant: %w", err)
@@ -110,7 +134,7 @@ func (s *Service) Exchange(ctx context.Context, raw string, validity time.Durati
 			return ErrLinkInvalid
 		}
 		return nil
-	}, "exchange", c)
+	}, nil, "exchange", c)
 }
 
 // LinkTokenTTL is the life of a one-time token for a ?t= link.

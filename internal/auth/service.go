@@ -256,13 +256,25 @@ func stripPort(host string) string {
 // the token jti (actorID: the operator acting as u, 0 if none); q is the
 // transaction to write in, nil for none.
 func (s *Service) auditSignIn(ctx context.Context, q store.Queries, u store.User, business, actorID int64, method, jti string, c Client) error {
-	return s.audit(ctx, q, store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: business, ActorID: actorID,
-		Detail: `{"method":"` + method + `","jti":"` + jti + `"}`}, c)
+	return s.audit(ctx, q, signInEvent(u, business, actorID, method, jti), c)
+}
+
+// signInEvent is the event auditSignIn records.
+func signInEvent(u store.User, business, actorID int64, method, jti string) store.AuditEvent {
+	return store.AuditEvent{Type: "signin.success", UserID: u.ID, BusinessID: business, ActorID: actorID,
+		Detail: `{"method":"` + method + `","jti":"` + jti + `"}`}
+}
+
+// auditRecord is e as audit stores it: stamped now, with c's address and
+// user agent.
+func (s *Service) auditRecord(e store.AuditEvent, c Client) store.AuditEvent {
+	e.At = s.now().UTC()
+	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
+	return e
 }
 
 func (s *Service) audit(ctx context.Context, q store.Queries, e store.AuditEvent, c Client) error {
-	e.At = s.now().UTC()
-	e.ClientIP, e.UserAgent = c.IP, truncate(c.UserAgent, 512)
+	e = s.auditRecord(e, c)
 	var w AuditLog = s.audits
 	if q != nil {
 		w = q

@@ -33,16 +33,18 @@ type PasswordSignIn struct {
 // Unknown email, wrong password and disabled user all return
 // ErrBadCredentials after the same amount of hashing work.
 func (s *Service) SignInWithPassword(ctx context.Context, in PasswordSignIn) (Token, error) {
-	u, err := s.passwordCheck(ctx, in)
+	a, u, err := s.passwordChecked(ctx, in)
 	if err != nil {
 		return Token{}, err
 	}
 	tok, err := s.issue(ctx, u, token.KindAccess, 0, in.Validity)
 	if err != nil {
+		a.succeed(ctx)
 		return Token{}, err
 	}
-	// The token is handed out only once its issuance is on record.
-	if err := s.auditSignIn(ctx, nil, u, u.DefaultBusinessID, 0, "password", tok.Claims.ID, in.Client); err != nil {
+	// The token is handed out only once its issuance is on record: the
+	// event and the release of the attempt's slots share one commit.
+	if err := a.succeedAudited(ctx, signInEvent(u, u.DefaultBusinessID, 0, "password", tok.Claims.ID)); err != nil {
 		return Token{}, err
 	}
 	return tok, nil
@@ -78,7 +80,8 @@ func (s *Service) passwordAttempt(ctx context.Context, email, password string, c
 	if err != nil {
 		return nil, store.User{}, err
 	}
-	u, err := s.users.UserByEmail(ctx, email)
+	// The user and its businesses' password rules in one read.
+	u, rules, err := s.users.SignInUserByEmail(ctx, email)
 	if err != nil && !isNotFound(err) {
 		a.refund(ctx)
 		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
@@ -118,12 +121,7 @@ func (s *Service) passwordAttempt(ctx context.Context, email, password string, c
 		padTo(ctx, floor, took)
 		return nil, store.User{}, a.fail(ctx, store.AuditEvent{UserID: u.ID, Detail: failureDetail(found, ok, u.Active)}, ErrBadCredentials)
 	}
-	refused, err := s.passwordRefused(ctx, u)
-	if err != nil {
-		a.refund(ctx)
-		return nil, store.User{}, fmt.Errorf("sign in: %w", err)
-	}
-	if refused {
+	if passwordRefused(u, rules) {
 		// Same answer (and time) as a wrong password; the reason is in the
 		// audit log (SPEC §8).
 		padTo(ctx, floor, took)

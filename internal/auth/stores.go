@@ -23,6 +23,8 @@ type Transactor interface {
 type UserStore interface {
 	UserByID(ctx context.Context, id int64) (store.User, error)
 	UserByEmail(ctx context.Context, email string) (store.User, error)
+	// SignInUserByEmail adds what the user's businesses say about passwords.
+	SignInUserByEmail(ctx context.Context, email string) (store.User, store.PasswordRules, error)
 	// ListUsers lists a business's members (0: everyone), for the console.
 	ListUsers(ctx context.Context, businessID int64) ([]store.User, error)
 	// SetPasswordHash upgrades a hash after a sign-in with old parameters.
@@ -82,6 +84,9 @@ type ThrottleStore interface {
 	ThrottleTake(ctx context.Context, key string, prev store.ThrottleState, free int, now time.Time, window time.Duration) (ok bool, err error)
 	ThrottleClear(ctx context.Context, key string) error
 	ThrottleRefund(ctx context.Context, key string) error
+	ThrottleGetMany(ctx context.Context, keys ...string) ([]store.ThrottleState, error)
+	ThrottleTakeMany(ctx context.Context, takes []store.ThrottleTakeArgs) (int, error)
+	ThrottleRelease(ctx context.Context, clearKey, refundKey string, e *store.AuditEvent) error
 }
 
 // stateSource is what the bearer-check cache reads through, and the

@@ -44,7 +44,7 @@ func (p ThrottlePolicy) Retention() time.Duration {
 // wait is how long a key in state st must wait before one more attempt:
 // the first free attempts of a window go at once, and each further one only
 // after a delay past the previous attempt that doubles, up to MaxDelay.
-// Attempts are counted when they start (see takeSlot), so after free
+// Attempts are counted when they start (see attempt.take), so after free
 // failures the next attempt already waits BaseDelay.
 func (p ThrottlePolicy) wait(st store.ThrottleState, free int, now time.Time) time.Duration {
 	if st.Count < free || now.Sub(st.LastAt) > p.Window {
@@ -69,7 +69,7 @@ func addressKey(ip string) string { return "signin:addr:" + ip }
 // holds its attempts in flight), to tell suspects for the hashing queue.
 func failuresKey(ip string) string { return "signin:fail:" + ip }
 
-// takeTries bounds the loop of takeSlot; past it the caller is told to come
+// takeTries bounds the tries of attempt.take at one key; past it the caller is told to come
 // back. Below the allowance takes never contend; past it only one attempt
 // per delay may go, and the others see the lock on their next read.
 const takeTries = 64
@@ -94,62 +94,86 @@ type attempt struct {
 // even the right password: nothing is checked.
 func (s *Service) beginAttempt(ctx context.Context, email string, c Client) (*attempt, error) {
 	a := &attempt{s: s, email: email, c: c}
-	type slot struct {
-		key  string
-		free int
-	}
 	slots := []slot{{accountKey(email), s.throttle.AccountFree}}
+	keys := []string{accountKey(email)}
 	if c.IP != "" {
 		slots = append(slots, slot{addressKey(c.IP), s.throttle.AddressFree})
+		keys = append(keys, addressKey(c.IP), failuresKey(c.IP))
 	}
-	for i, sl := range slots {
-		before, err := s.takeSlot(ctx, sl.key, sl.free)
-		if err != nil {
-			a.refund(ctx)
-			return nil, err
-		}
-		a.keys = append(a.keys, sl.key)
-		// An account rarely has two sign-ins at once; an address (a NAT, a
-		// proxy) often has: for it only failures count.
-		if i == 0 && before > 0 {
-			a.suspect = true
-		}
+	// Every state the attempt needs in one read (a round trip each cost a
+	// tenth of a sign-in's time on PostgreSQL): the takes decide from it
+	// and read a key again only when its compare-and-swap loses.
+	states, err := s.throttles.ThrottleGetMany(ctx, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("throttle: %w", err)
 	}
+	before, err := a.take(ctx, slots, states[:len(slots)])
+	if err != nil {
+		a.refund(ctx)
+		return nil, err
+	}
+	// An account rarely has two sign-ins at once; an address (a NAT, a
+	// proxy) often has: for it only failures count. The failures key is
+	// never taken, only hit by failures: as read before the takes.
+	a.suspect = before > 0
 	if c.IP != "" && !a.suspect {
-		st, err := s.throttles.ThrottleGet(ctx, failuresKey(c.IP))
-		if err != nil {
-			a.refund(ctx)
-			return nil, fmt.Errorf("throttle: %w", err)
-		}
+		st := states[len(slots)]
 		a.suspect = st.Count > 0 && s.now().Sub(st.LastAt) <= s.throttle.Window
 	}
 	return a, nil
 }
 
-// takeSlot counts one attempt against key if the key is not locked, and
-// returns the count it had before.
-func (s *Service) takeSlot(ctx context.Context, key string, free int) (int, error) {
-	for range takeTries {
+// slot is one key an attempt takes and its free allowance.
+type slot struct {
+	key  string
+	free int
+}
+
+// take counts one attempt against each of slots, in order, each only
+// while none is locked, and returns the account's (the first key's)
+// count before. states are the keys' states as last read; the takes of
+// one try go in one step (ThrottleTakeMany), and a take that loses its
+// compare-and-swap reads its key again, as do the ones after it. The keys
+// taken are in a.keys, for the caller to give back on an error.
+func (a *attempt) take(ctx context.Context, slots []slot, states []store.ThrottleState) (int, error) {
+	s := a.s
+	before := 0
+	for tries := 0; len(a.keys) < len(slots); tries++ {
+		if tries == takeTries {
+			return 0, ErrBusy
+		}
 		now := s.now()
-		st, err := s.throttles.ThrottleGet(ctx, key)
-		if err != nil {
-			return 0, fmt.Errorf("throttle: %w", err)
-		}
-		if d := s.throttle.wait(st, free, now); d > 0 {
-			return 0, &RateLimited{RetryAfter: d}
-		}
-		ok, err := s.throttles.ThrottleTake(ctx, key, st, free, now, s.throttle.Window)
-		if err != nil {
-			return 0, fmt.Errorf("throttle: %w", err)
-		}
-		if ok {
-			if now.Sub(st.LastAt) > s.throttle.Window {
-				return 0, nil
+		done := len(a.keys)
+		takes := make([]store.ThrottleTakeArgs, 0, len(slots)-done)
+		for i := done; i < len(slots); i++ {
+			if d := s.throttle.wait(states[i], slots[i].free, now); d > 0 {
+				return 0, &RateLimited{RetryAfter: d}
 			}
-			return st.Count, nil
+			takes = append(takes, store.ThrottleTakeArgs{Key: slots[i].key, Prev: states[i], Free: slots[i].free, Now: now, Window: s.throttle.Window})
+		}
+		// All or nothing of this call is stored on an error.
+		n, err := s.throttles.ThrottleTakeMany(ctx, takes)
+		if err != nil {
+			return 0, fmt.Errorf("throttle: %w", err)
+		}
+		for i := done; i < done+n; i++ {
+			a.keys = append(a.keys, slots[i].key)
+			if i == 0 && now.Sub(states[0].LastAt) <= s.throttle.Window {
+				before = states[0].Count
+			}
+		}
+		if n > 0 {
+			tries = -1 // a new key: its own tries
+		}
+		if k := len(a.keys); k < len(slots) {
+			st, err := s.throttles.ThrottleGet(ctx, slots[k].key)
+			if err != nil {
+				return 0, fmt.Errorf("throttle: %w", err)
+			}
+			states[k] = st
 		}
 	}
-	return 0, ErrBusy
+	return before, nil
 }
 
 // fail closes the attempt as a failed sign-in: the slots stay counted, the
@@ -196,6 +220,46 @@ func (a *attempt) succeed(ctx context.Context) {
 			a.s.log.ErrorContext(ctx, "throttle release failed", "err", err)
 		}
 	}
+}
+
+// succeedAudited closes the attempt as succeed does, and records e (a
+// sign-in's success) in the same commit: one statement on PostgreSQL, one
+// transaction of the group commit on SQLite. The token the event names is
+// handed out only once this returns nil. On an error nothing is stored,
+// so the slots stay counted: that errs on the safe side (the account's
+// earlier failures are kept, and the address holds one attempt more until
+// its window ends), and the caller answers "unavailable" (fail closed).
+func (a *attempt) succeedAudited(ctx context.Context, e store.AuditEvent) error {
+	a.closed = true
+	e = a.s.auditRecord(e, a.c)
+	refund := ""
+	if len(a.keys) > 1 {
+		refund = a.keys[1]
+	}
+	// Like succeed: a client gone mid-way still gets its slots back, and
+	// the token it was issued is on record.
+	if err := a.s.throttles.ThrottleRelease(context.WithoutCancel(ctx), a.keys[0], refund, &e); err != nil {
+		a.s.log.ErrorContext(ctx, "audit write failed", "type", e.Type, "err", err)
+		return fmt.Errorf("audit %s: %w", e.Type, err)
+	}
+	a.s.opts.Event(e.Type)
+	return nil
+}
+
+// releaseIn closes the attempt as succeed does, in transaction q: the
+// release commits with what the sign-in writes, or, when that fails, not
+// at all, and the slots stay counted (the safe side, as in
+// succeedAudited).
+func (a *attempt) releaseIn(ctx context.Context, q store.Queries) error {
+	a.closed = true
+	refund := ""
+	if len(a.keys) > 1 {
+		refund = a.keys[1]
+	}
+	if err := q.ThrottleRelease(ctx, a.keys[0], refund, nil); err != nil {
+		return fmt.Errorf("throttle: %w", err)
+	}
+	return nil
 }
 
 // refund closes the attempt as neither success nor failure (a second

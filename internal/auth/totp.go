@@ -147,10 +147,19 @@ func (s *Service) DisableTOTPFor(ctx context.Context, u store.User, code string,
 // (ErrTwoFactorInvalid). Because the attempt's slot is held through the
 // code check, concurrent guesses are bounded by the allowance too.
 func (s *Service) finishSignIn(ctx context.Context, a *attempt, u store.User, code string, businessID int64) error {
+	if err := s.checkSecondFactor(ctx, a, u, code, businessID); err != nil {
+		return err
+	}
+	a.succeed(ctx)
+	return nil
+}
+
+// checkSecondFactor is finishSignIn that leaves the attempt open when the
+// second factor passes, for the caller to close with what it writes.
+func (s *Service) checkSecondFactor(ctx context.Context, a *attempt, u store.User, code string, businessID int64) error {
 	err := s.secondFactor(ctx, u, code)
 	switch {
 	case err == nil:
-		a.succeed(ctx)
 		return nil
 	case errors.Is(err, ErrTwoFactorInvalid):
 		return a.fail(ctx, store.AuditEvent{UserID: u.ID, BusinessID: businessID, Detail: `{"reason":"two_factor"}`}, err)

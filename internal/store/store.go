@@ -104,6 +104,10 @@ type Users interface {
 	UserByID(ctx context.Context, id int64) (User, error)
 	// UserByEmail matches case-insensitively.
 	UserByEmail(ctx context.Context, email string) (User, error)
+	// SignInUserByEmail is UserByEmail with the password rules of the
+	// identity providers of the user's businesses, read in one step for a
+	// password sign-in.
+	SignInUserByEmail(ctx context.Context, email string) (User, PasswordRules, error)
 	ListUsers(ctx context.Context, businessID int64) ([]User, error)
 	SetUserActive(ctx context.Context, id int64, active bool, at time.Time) error
 	SetPasswordHash(ctx context.Context, id int64, hash string, at time.Time) error
@@ -213,6 +217,28 @@ type Throttles interface {
 	// ThrottleRefund gives back one event of key (an attempt counted in
 	// advance that turned out not to be a failure); never below zero.
 	ThrottleRefund(ctx context.Context, key string) error
+	// ThrottleGetMany returns the states of keys, in their order, read in
+	// one step; a key never hit has Count 0.
+	ThrottleGetMany(ctx context.Context, keys ...string) ([]ThrottleState, error)
+	// ThrottleTakeMany runs ThrottleTake for each of takes, in order, each
+	// only if every one before it took, in one atomic step: the takes that
+	// held (a prefix of takes, n of them) are counted, the rest not. The
+	// keys must differ.
+	ThrottleTakeMany(ctx context.Context, takes []ThrottleTakeArgs) (n int, err error)
+	// ThrottleRelease closes a successful sign-in in one atomic step:
+	// clearKey's count is forgotten (ThrottleClear), refundKey, unless "",
+	// gives back one event (ThrottleRefund), and e, unless nil, is
+	// appended to the audit log. Either all of it is stored or none.
+	ThrottleRelease(ctx context.Context, clearKey, refundKey string, e *AuditEvent) error
+}
+
+// ThrottleTakeArgs are the arguments of one ThrottleTake.
+type ThrottleTakeArgs struct {
+	Key    string
+	Prev   ThrottleState
+	Free   int
+	Now    time.Time
+	Window time.Duration
 }
 
 // ThrottleState is one key's counter.

@@ -219,3 +219,11 @@ type PendingSignIn struct {
 	Tries        int
 	SpentAt      time.Time
 }
+
+// PasswordRules say whether an identity provider of any business a user
+// has a profile at refuses spaceauth passwords of members, of
+// administrators (SPEC §8).
+type PasswordRules struct {
+	NoMemberPasswords bool
+	NoAdminPasswords  bool
+}

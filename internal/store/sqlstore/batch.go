@@ -228,6 +228,17 @@ func (s *Store) ThrottleRefund(ctx context.Context, key string) error {
 	return err
 }
 
+func (s *Store) ThrottleTakeMany(ctx context.Context, takes []store.ThrottleTakeArgs) (int, error) {
+	return viaBatch(ctx, s, func(q store.Queries) (int, error) { return q.ThrottleTakeMany(ctx, takes) })
+}
+
+func (s *Store) ThrottleRelease(ctx context.Context, clearKey, refundKey string, e *store.AuditEvent) error {
+	_, err := viaBatch(ctx, s, func(q store.Queries) (struct{}, error) {
+		return struct{}{}, q.ThrottleRelease(ctx, clearKey, refundKey, e)
+	})
+	return err
+}
+
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEvent) error {
 	_, err := viaBatch(ctx, s, func(q store.Queries) (struct{}, error) { return struct{}{}, q.AppendAudit(ctx, e) })
 	return err

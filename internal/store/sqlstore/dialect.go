@@ -41,7 +41,11 @@ type dialect struct {
 	// event (one round trip and one commit); without it the exchange runs
 	// as statements in a transaction.
 	exchangeRefresh [2]string
-	cache           sync.Map // query -> rebound query
+	// chainTakes: several throttle writes go in one statement of
+	// data-modifying CTEs (ThrottleTakeMany, ThrottleRelease), one round
+	// trip instead of one a write.
+	chainTakes bool
+	cache      sync.Map // query -> rebound query
 }
 
 func sqliteDialect() *dialect {
@@ -89,6 +93,7 @@ func postgresDialect() *dialect {
 			return "ok", nil
 		},
 		exchangeRefresh: [2]string{exchangeRefreshPG(rotateFamily), exchangeRefreshPG(rotateFamilyNewID)},
+		chainTakes:      true,
 		isUnique: func(err error) bool {
 			var pe *pgconn.PgError
 			return errors.As(err, &pe) && pe.Code == "23505"

@@ -160,6 +160,25 @@ func (q *queries) UserByEmail(ctx context.Context, email string) (store.User, er
 	return u, q.wrap("user by email", err)
 }
 
+func (q *queries) SignInUserByEmail(ctx context.Context, email string) (store.User, store.PasswordRules, error) {
+	var r store.PasswordRules
+	rule := func(col string) string {
+		return `EXISTS (SELECT 1 FROM sso_providers sp JOIN profiles pp ON pp.business_id = sp.business_id
+			WHERE pp.user_id = u.id AND sp.` + col + ` <> ` + q.d.falseLit + `)`
+	}
+	u, err := scanUser(scanMore{q.queryRow(ctx, `SELECT `+q.userCols()+`, `+rule("no_member_passwords")+`, `+rule("no_admin_passwords")+`
+		FROM users u WHERE u.email_key = ?`, emailKey(email)), []any{&r.NoMemberPasswords, &r.NoAdminPasswords}})
+	return u, r, q.wrap("user by email", err)
+}
+
+// scanMore scans a row's columns past the ones asked for into more.
+type scanMore struct {
+	row  interface{ Scan(...any) error }
+	more []any
+}
+
+func (s scanMore) Scan(dest ...any) error { return s.row.Scan(append(dest, s.more...)...) }
+
 func (q *queries) ListUsers(ctx context.Context, businessID int64) ([]store.User, error) {
 	var rows *sql.Rows
 	var err error

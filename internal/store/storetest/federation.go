@@ -136,3 +136,46 @@ func testOIDCFlowSpentOnce(ctx context.Context, t *testing.T, s store.Store) {
 		t.Errorf("a live flow was dropped: ok=%v err=%v", ok, err)
 	}
 }
+
+// testSignInUserByEmail: the user as UserByEmail reads it, with the
+// password rules of the providers of its businesses only (none, one
+// kind, both), following a provider's removal; an unknown email is
+// ErrNotFound.
+func testSignInUserByEmail(ctx context.Context, t *testing.T, s store.Store) {
+	a := mkBusiness(t, s, "ra")
+	b := mkBusiness(t, s, "rb")
+	other := mkBusiness(t, s, "rc")
+	u := store.User{Email: "Rules@Example.com", FullName: "R", PasswordHash: "h", Active: true, CreatedAt: t0}
+	must(t, s.CreateUser(ctx, &u))
+	rules := func(want store.PasswordRules) {
+		t.Helper()
+		got, r, err := s.SignInUserByEmail(ctx, "rules@example.COM")
+		must(t, err)
+		plain, err := s.UserByEmail(ctx, "rules@example.com")
+		must(t, err)
+		if got.ID != plain.ID || got.Email != plain.Email || got.PasswordHash != plain.PasswordHash || len(got.BusinessIDs) != len(plain.BusinessIDs) {
+			t.Fatalf("user %+v, UserByEmail reads %+v", got, plain)
+		}
+		if r != want {
+			t.Fatalf("rules %+v, want %+v", r, want)
+		}
+	}
+	rules(store.PasswordRules{})
+	// A provider of a business the user is not at does not count.
+	must(t, s.CreateProvider(ctx, &store.Provider{BusinessID: other.ID, Kind: store.ProviderOIDC, Name: "X", Issuer: "https://x.example",
+		ClientID: "x", NoMemberPasswords: true, NoAdminPasswords: true, CreatedAt: t0}))
+	must(t, s.AddProfile(ctx, u.ID, a.ID))
+	must(t, s.AddProfile(ctx, u.ID, b.ID))
+	rules(store.PasswordRules{})
+	pa := store.Provider{BusinessID: a.ID, Kind: store.ProviderOIDC, Name: "A", Issuer: "https://a.example", ClientID: "a", NoMemberPasswords: true, CreatedAt: t0}
+	must(t, s.CreateProvider(ctx, &pa))
+	rules(store.PasswordRules{NoMemberPasswords: true})
+	must(t, s.CreateProvider(ctx, &store.Provider{BusinessID: b.ID, Kind: store.ProviderOIDC, Name: "B", Issuer: "https://b.example",
+		ClientID: "b", NoAdminPasswords: true, CreatedAt: t0}))
+	rules(store.PasswordRules{NoMemberPasswords: true, NoAdminPasswords: true})
+	must(t, s.DeleteProvider(ctx, pa.ID))
+	rules(store.PasswordRules{NoAdminPasswords: true})
+	if _, _, err := s.SignInUserByEmail(ctx, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown email: %v", err)
+	}
+}
