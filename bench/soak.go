@@ -43,6 +43,7 @@ type soakOpts struct {
 	exempt    string
 	alone     bool     // -soak was given (non-zero) or -only soak: run nothing else
 	env       []string // -server-env, for the soak's server too
+	warmup    time.Duration
 }
 
 func (s *soakOpts) register(fs *flag.FlagSet) {
@@ -50,6 +51,7 @@ func (s *soakOpts) register(fs *flag.FlagSet) {
 	fs.Float64Var(&s.rate, "soak-rate", 1, "scale of the soak's request rates (1 = per second 5 sign-ins, 5 password grants, 50 refresh grants, 200 bearer checks, 20 portal links, 5 resets)")
 	fs.StringVar(&s.serveArgs, "serve-args", "--session-ttl 5m --reset-ttl 5m --prune-interval 1m --prune-grace 1m --outbox-retention 5m", "extra flags for the soak's `spaceauth serve` (space-separated), e.g. short retentions and --prune-interval")
 	fs.DurationVar(&s.window, "soak-window", 10*time.Minute, "time after which every table must have stopped growing: the longest retention that applies to the soak's rows plus the prune interval")
+	fs.DurationVar(&s.warmup, "soak-warmup", time.Minute, "traffic at the soak's rates before its first minute, not judged: connection pools, caches and the database's first pages are made then, as in a service that has run for a while (0: none)")
 	fs.StringVar(&s.exempt, "soak-exempt", "audit_events,throttle", "tables whose retention is longer than any soak (audit: 400 days; throttle rows: their 1-hour windows), reported but not judged")
 }
 
@@ -120,6 +122,9 @@ func newPathRec(minutes int) *pathRec {
 }
 
 func (r *pathRec) add(minute int, d time.Duration, ok bool) {
+	if minute < 0 {
+		return // the warm-up
+	}
 	r.mu.Lock()
 	r.lats[minute] = append(r.lats[minute], d)
 	if !ok {
@@ -343,13 +348,34 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 	if !ok {
 		return res, errors.New("admin sign-in failed")
 	}
+	// The bearer tokens' sign-ins go several at once, so that every hashing
+	// slot hashes at least once and holds its kept buffer from the start, as
+	// in any server that has had concurrent sign-ins (the buffers are made on
+	// a slot's first hash; otherwise the first overlap of two hashes, at a
+	// random minute, adds 19 MiB to the RSS line).
 	pool := &tokenPool{toks: make([]string, 64)}
-	for i := range pool.toks {
-		t, ok := signIn(setup, fmt.Sprintf("u%d@bench.test", firstFree+i), 0)
-		if !ok {
-			return res, errors.New("preparing bearer tokens: sign-in failed")
-		}
-		pool.put(t)
+	var prep sync.WaitGroup
+	prepErr := make(chan error, 8)
+	for w := range 8 {
+		prep.Add(1)
+		go func() {
+			defer prep.Done()
+			rc := newRawConn("127.0.0.1:" + srv.port)
+			defer rc.close()
+			for i := w; i < len(pool.toks); i += 8 {
+				t, ok := signIn(rc, fmt.Sprintf("u%d@bench.test", firstFree+i), 0)
+				if !ok {
+					prepErr <- errors.New("preparing bearer tokens: sign-in failed")
+					return
+				}
+				pool.put(t)
+			}
+		}()
+	}
+	prep.Wait()
+	close(prepErr)
+	if err := <-prepErr; err != nil {
+		return res, err
 	}
 	chainTok := make([]string, chains)
 	for c := range chains {
@@ -397,15 +423,23 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	res.minutes = make([]soakMinute, minutes+1)
-	if res.minutes[0].tables, err = counter.count(ctx); err != nil {
-		return res, err
-	}
 	fmt.Printf("[%s] soak: %v, %d minutes, rates ×%g: per second %.3g sign-ins, %.3g password grants, %.3g refresh grants on %d chains, %.3g bearer checks, %.3g portal links, %.3g resets\n",
 		kind, so.dur, minutes, so.rate, rate(pSignIn), rate(pGrant), rate(pRefresh), chains, rate(pBearer), rate(pPortal), rate(pReset))
 
-	start := time.Now().Add(100 * time.Millisecond)
+	// The traffic begins at begin; the judged minutes at start, after the
+	// warm-up (requests scheduled before it are not recorded).
+	begin := time.Now().Add(100 * time.Millisecond)
+	start := begin.Add(so.warmup)
 	end := start.Add(so.dur)
-	minuteOf := func(at time.Time) int { return min(int(at.Sub(start)/time.Minute), minutes-1) }
+	if so.warmup > 0 {
+		fmt.Printf("[%s] soak: warming up for %v at the same rates (not judged)\n", kind, so.warmup)
+	}
+	minuteOf := func(at time.Time) int {
+		if at.Before(start) {
+			return -1
+		}
+		return min(int(at.Sub(start)/time.Minute), minutes-1)
+	}
 	var wg sync.WaitGroup
 
 	// serve runs path p's schedule: one scheduler feeding a few workers
@@ -432,7 +466,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 		go func() {
 			defer wg.Done()
 			defer close(jobs)
-			schedule(ctx, start, end, phase[p], rate(p), func(k int, at time.Time) { jobs <- job{k, at} })
+			schedule(ctx, begin, end, phase[p], rate(p), func(k int, at time.Time) { jobs <- job{k, at} })
 		}()
 		for range 2 + int(math.Ceil(rate(p)/10)) {
 			wg.Add(1)
@@ -486,7 +520,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 			defer rc.close()
 			email := fmt.Sprintf("u%d@bench.test", c)
 			offset := period/20 + time.Duration(float64(c)/rate(pRefresh)*float64(time.Second))
-			schedule(ctx, start, end, offset, rate(pRefresh)/float64(chains), func(k int, at time.Time) {
+			schedule(ctx, begin, end, offset, rate(pRefresh)/float64(chains), func(k int, at time.Time) {
 				recs[nPaths].add(minuteOf(at), time.Since(at), true)
 				tok, ok := refreshOf(rc.do(request("POST", "localhost", "/api/token", formHeaders,
 					url.Values{"grant_type": {"refresh_token"}, "refresh_token": {chainTok[c]}}.Encode())))
@@ -527,6 +561,16 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 // sample fills res.minutes[1:] while the traffic runs.
 func (res *soakResult) sample(ctx context.Context, pid int, counter *tableCounter, recs []*pathRec, start time.Time, minutes int) error {
 	mix := soakMix()
+	// Minute 0 is the state when the judged minutes begin: after the
+	// warm-up, if any.
+	if err := sleepUntil(ctx, start); err != nil {
+		return err
+	}
+	tables, err := counter.count(ctx)
+	if err != nil {
+		return fmt.Errorf("minute 0: %w", err)
+	}
+	res.minutes[0].tables = tables
 	cpu0 := cpuSeconds(pid)
 	var printed sync.WaitGroup
 	defer printed.Wait()
@@ -643,8 +687,8 @@ func (res soakResult) render() string {
 	mix := soakMix()
 	var b strings.Builder
 	o := res.opts
-	fmt.Fprintf(&b, "\n### Soak [%s]: %v at rate ×%g\n\nPer second: %.3g password sign-ins, %.3g password grants (one user and client), %.3g refresh grants on %d chains, %.3g bearer checks, %.3g impersonations each opened as a portal link, %.3g reset requests. Open-loop: latency counts from each request's scheduled time; send delay is how late requests went out (the load generator's own delay or all of a path's connections busy; part of every latency). Server flags added: `%s`. Cells: requests/errors · p50/p99.\n\n",
-		res.db, o.dur, o.rate, mix[pSignIn].rate*o.rate, mix[pGrant].rate*o.rate, mix[pRefresh].rate*o.rate, res.chains, mix[pBearer].rate*o.rate, mix[pPortal].rate*o.rate, mix[pReset].rate*o.rate, o.serveArgs)
+	fmt.Fprintf(&b, "\n### Soak [%s]: %v at rate ×%g\n\nPer second: %.3g password sign-ins, %.3g password grants (one user and client), %.3g refresh grants on %d chains, %.3g bearer checks, %.3g impersonations each opened as a portal link, %.3g reset requests. Open-loop: latency counts from each request's scheduled time; send delay is how late requests went out (the load generator's own delay or all of a path's connections busy; part of every latency). Server flags added: `%s`. Warm-up before minute 1, at the same rates and not judged: %v. Cells: requests/errors · p50/p99.\n\n",
+		res.db, o.dur, o.rate, mix[pSignIn].rate*o.rate, mix[pGrant].rate*o.rate, mix[pRefresh].rate*o.rate, res.chains, mix[pBearer].rate*o.rate, mix[pPortal].rate*o.rate, mix[pReset].rate*o.rate, o.serveArgs, o.warmup)
 	b.WriteString("| minute |")
 	for p := range nPaths {
 		b.WriteString(" " + mix[p].name + " |")
@@ -674,7 +718,7 @@ func (res soakResult) render() string {
 			moved = append(moved, n)
 		}
 	}
-	b.WriteString("\nRow counts at each minute's end (0: before the traffic):\n\n| minute |")
+	b.WriteString("\nRow counts at each minute's end (0: when the judged minutes begin, after the warm-up if any):\n\n| minute |")
 	for _, n := range moved {
 		b.WriteString(" " + n + " |")
 	}
