@@ -99,12 +99,19 @@ func (q *queries) PendingMail(ctx context.Context) (int64, error) {
 }
 
 func (q *queries) AppendAudit(ctx context.Context, e store.AuditEvent) error {
+	stmt, args := q.auditInsert(e)
+	_, err := q.exec(ctx, stmt, args...)
+	return q.wrap("append audit", err)
+}
+
+// auditInsert is the statement that stores e, and its arguments; an unset
+// e.At is now. AppendAudit runs it alone, ThrottleRelease inside its own.
+func (q *queries) auditInsert(e store.AuditEvent) (string, []any) {
 	if e.At.IsZero() {
 		e.At = q.now().UTC()
 	}
-	_, err := q.exec(ctx, `INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ns(e.At), e.Type, e.UserID, e.BusinessID, e.ActorID, e.ClientIP, e.UserAgent, e.Detail)
-	return q.wrap("append audit", err)
+	return `INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, []any{ns(e.At), e.Type, e.UserID, e.BusinessID, e.ActorID, e.ClientIP, e.UserAgent, e.Detail}
 }
 
 func (q *queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {

@@ -159,13 +159,7 @@ func (q *queries) ThrottleRelease(ctx context.Context, clearKey, refundKey strin
 	var args []any
 	audit := ""
 	if e != nil {
-		at := e.At
-		if at.IsZero() {
-			at = q.now().UTC()
-		}
-		audit = `INSERT INTO audit_events (at, type, user_id, business_id, actor_id, client_ip, user_agent, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-		args = []any{ns(at), e.Type, e.UserID, e.BusinessID, e.ActorID, e.ClientIP, e.UserAgent, e.Detail}
+		audit, args = q.auditInsert(*e)
 	}
 	const clear, refund = `DELETE FROM throttle WHERE key = ?`, `UPDATE throttle SET count = count - 1 WHERE key = ? AND count > 0`
 	if q.d.chainTakes {
