@@ -251,6 +251,7 @@ type soakResult struct {
 	chains  int
 	paths   [nPaths][]pathMinute // [path][minute]
 	lag     []pathMinute         // how late requests went out, per minute
+	control []pathMinute         // the host control's time per minute (see controlJob)
 	minutes []soakMinute         // len = minutes+1, [0] before the traffic
 	hwm     float64              // the server's VmHWM at the end, MB
 	note    string
@@ -416,7 +417,7 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 	// time: a load generator starved of CPU, or all of a path's connections
 	// (a chain's one) still waiting on the server. It is part of every
 	// latency, and tells a busy machine from a slow server.
-	recs := make([]*pathRec, nPaths+1)
+	recs := make([]*pathRec, nPaths+2)
 	for p := range recs {
 		recs[p] = newPathRec(minutes)
 	}
@@ -533,6 +534,21 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 		}()
 	}
 
+	// The host control: a fixed job in this process, never sent to the
+	// server, at its own phase. Its time tells the machine's own speed and
+	// stalls in each minute from the server's: on a shared VM the same
+	// CPU-bound work takes a different time from one minute to the next.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		job := newControlJob()
+		schedule(ctx, begin, end, period*7/10, controlRate, func(k int, at time.Time) {
+			t0 := time.Now()
+			job.run()
+			recs[nPaths+1].add(minuteOf(at), time.Since(t0), true)
+		})
+	}()
+
 	// The sampler: VmRSS every second, CPU and table sizes at each minute's
 	// end, and a progress line a few seconds later (requests scheduled in a
 	// minute may finish after it; the final table is exact).
@@ -545,9 +561,9 @@ func runSoak(bin, kind, work, pgAdmin string, users int, so soakOpts) (soakResul
 		return res, err
 	}
 	res.hwm = rss(srv.pid, "VmHWM")
-	res.lag = make([]pathMinute, minutes)
+	res.lag, res.control = make([]pathMinute, minutes), make([]pathMinute, minutes)
 	for m := range minutes {
-		res.lag[m] = recs[nPaths].minute(m)
+		res.lag[m], res.control[m] = recs[nPaths].minute(m), recs[nPaths+1].minute(m)
 	}
 	for p := range nPaths {
 		res.paths[p] = make([]pathMinute, minutes)
@@ -608,6 +624,8 @@ func (res *soakResult) sample(ctx context.Context, pid int, counter *tableCounte
 				pm := recs[p].minute(m - 1)
 				fmt.Fprintf(&b, " %s %d/%d err p99 %s |", mix[p].name, pm.n, pm.errs, ms(pm.p99))
 			}
+			ctl := recs[nPaths+1].minute(m - 1)
+			fmt.Fprintf(&b, " host control p50/p99 %s/%s |", ms(ctl.p50), ms(ctl.p99))
 			fmt.Fprintf(&b, " tables: %s", tableLine(tables))
 			fmt.Println(b.String())
 		}()
@@ -687,20 +705,24 @@ func (res soakResult) render() string {
 	mix := soakMix()
 	var b strings.Builder
 	o := res.opts
-	fmt.Fprintf(&b, "\n### Soak [%s]: %v at rate ×%g\n\nPer second: %.3g password sign-ins, %.3g password grants (one user and client), %.3g refresh grants on %d chains, %.3g bearer checks, %.3g impersonations each opened as a portal link, %.3g reset requests. Open-loop: latency counts from each request's scheduled time; send delay is how late requests went out (the load generator's own delay or all of a path's connections busy; part of every latency). Server flags added: `%s`. Warm-up before minute 1, at the same rates and not judged: %v. Cells: requests/errors · p50/p99.\n\n",
+	fmt.Fprintf(&b, "\n### Soak [%s]: %v at rate ×%g\n\nPer second: %.3g password sign-ins, %.3g password grants (one user and client), %.3g refresh grants on %d chains, %.3g bearer checks, %.3g impersonations each opened as a portal link, %.3g reset requests. Open-loop: latency counts from each request's scheduled time; send delay is how late requests went out (the load generator's own delay or all of a path's connections busy; part of every latency). Host control: a fixed 1 MiB Argon2id hash the load generator runs 10 times a second and never sends (its own time, not a latency: the machine's speed in that minute). Server flags added: `%s`. Warm-up before minute 1, at the same rates and not judged: %v. Cells: requests/errors · p50/p99.\n\n",
 		res.db, o.dur, o.rate, mix[pSignIn].rate*o.rate, mix[pGrant].rate*o.rate, mix[pRefresh].rate*o.rate, res.chains, mix[pBearer].rate*o.rate, mix[pPortal].rate*o.rate, mix[pReset].rate*o.rate, o.serveArgs, o.warmup)
 	b.WriteString("| minute |")
 	for p := range nPaths {
 		b.WriteString(" " + mix[p].name + " |")
 	}
-	b.WriteString(" send delay p99 | load avg | server RSS max | server CPU (cores) |\n|" + strings.Repeat(" --- |", nPaths+5) + "\n")
+	b.WriteString(" send delay p99 | host control p50/p99 | load avg | server RSS max | server CPU (cores) |\n|" + strings.Repeat(" --- |", nPaths+6) + "\n")
 	for m := 1; m < len(res.minutes); m++ {
 		fmt.Fprintf(&b, "| %d |", m)
 		for p := range nPaths {
 			pm := res.paths[p][m-1]
 			fmt.Fprintf(&b, " %d/%d · %.2f/%.2f ms |", pm.n, pm.errs, float64(pm.p50)/1e6, float64(pm.p99)/1e6)
 		}
-		fmt.Fprintf(&b, " %s | %.1f | %.1f MB | %.2f |\n", ms(res.lag[m-1].p99), res.minutes[m].load, res.minutes[m].rssMax, res.minutes[m].cpu)
+		ctl := pathMinute{}
+		if m-1 < len(res.control) {
+			ctl = res.control[m-1]
+		}
+		fmt.Fprintf(&b, " %s | %.2f/%.2f ms | %.1f | %.1f MB | %.2f |\n", ms(res.lag[m-1].p99), float64(ctl.p50)/1e6, float64(ctl.p99)/1e6, res.minutes[m].load, res.minutes[m].rssMax, res.minutes[m].cpu)
 	}
 
 	// Table sizes: a column for each table whose count moved; the others
@@ -768,7 +790,16 @@ func (res soakResult) verdict() string {
 		fmt.Fprintf(&b, "- errors: %s.\n", strings.Join(errs, ", "))
 	}
 
+	// ctlDev is the host control's p99 in minute m against its first
+	// minute's, when the run has one.
+	ctlDev := func(m int) (float64, bool) {
+		if len(res.control) <= m || res.control[0].p99 <= 0 || res.control[m].n == 0 {
+			return 0, false
+		}
+		return float64(res.control[m].p99)/float64(res.control[0].p99) - 1, true
+	}
 	var breaks []string
+	withHost := 0
 	for p := range nPaths {
 		base := res.paths[p][0].p99
 		for m := 1; m < minutes; m++ {
@@ -778,6 +809,9 @@ func (res soakResult) verdict() string {
 			}
 			if dev := float64(pm.p99)/float64(base) - 1; math.Abs(dev) > p99Band {
 				breaks = append(breaks, fmt.Sprintf("%s minute %d: %s against %s (%+.0f%%)", mix[p].name, m+1, ms(pm.p99), ms(base), 100*dev))
+				if c, ok := ctlDev(m); ok && math.Abs(c) > p99Band && (c > 0) == (dev > 0) {
+					withHost++
+				}
 			}
 		}
 	}
@@ -788,6 +822,19 @@ func (res soakResult) verdict() string {
 		b.WriteString("- p99 within ±20% of the first minute: PASS on every path.\n")
 	default:
 		fmt.Fprintf(&b, "- p99 within ±20%% of the first minute: FAIL (%d path-minutes): %s.\n", len(breaks), strings.Join(breaks, "; "))
+	}
+	if _, ok := ctlDev(0); ok && minutes >= 2 {
+		var moved []string
+		for m := 1; m < minutes; m++ {
+			if c, ok := ctlDev(m); ok && math.Abs(c) > p99Band {
+				moved = append(moved, fmt.Sprintf("%d (%+.0f%%)", m+1, 100*c))
+			}
+		}
+		fmt.Fprintf(&b, "- host control (not judged; the machine, not the server): p99 %s in minute 1; outside ±20%% of it in %d of %d later minutes", ms(res.control[0].p99), len(moved), minutes-1)
+		if len(moved) > 0 {
+			fmt.Fprintf(&b, ": %s", strings.Join(moved, ", "))
+		}
+		fmt.Fprintf(&b, ". p99 breaks in a minute where the control moved more than 20%% the same way: %d of %d.\n", withHost, len(breaks))
 	}
 
 	first, last := res.minutes[1].rssMax, res.minutes[minutes].rssMax

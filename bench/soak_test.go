@@ -58,6 +58,16 @@ func TestSoakVerdict(t *testing.T) {
 		{"table grows past the window", func() soakResult {
 			return flat(4, map[string][]int64{"refresh_tokens": {10, 100, 200, 300, 400}})
 		}, []string{"FAIL: refresh_tokens 400 at minute 4 against at most 200 up to minute 2", "Grew in every minute: refresh_tokens"}, nil},
+		{"host control beside the breaks", func() soakResult {
+			r := flat(4, steady)
+			for _, d := range []time.Duration{10, 14, 10, 7} {
+				r.control = append(r.control, pathMinute{n: 600, p50: time.Millisecond, p99: d * time.Millisecond})
+			}
+			r.paths[pBearer][1].p99 = 13 * time.Millisecond // with the control (+40%)
+			r.paths[pReset][3].p99 = 13 * time.Millisecond  // against it (-30%)
+			return r
+		}, []string{"FAIL (2 path-minutes)", "host control (not judged; the machine, not the server): p99 10.00 ms in minute 1; outside ±20% of it in 2 of 3 later minutes: 2 (+40%), 4 (-30%). p99 breaks in a minute where the control moved more than 20% the same way: 1 of 2."}, nil},
+		{"no host control", func() soakResult { return flat(4, steady) }, nil, []string{"host control"}},
 		{"run within the window", func() soakResult {
 			return flat(2, map[string][]int64{"refresh_tokens": {10, 100, 200}})
 		}, []string{"not judged: the run (2 min) is not longer than the window", "Grew in every minute: refresh_tokens"}, nil},
