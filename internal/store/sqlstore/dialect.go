@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,8 +45,26 @@ type dialect struct {
 	// chainTakes: several throttle writes go in one statement of
 	// data-modifying CTEs (ThrottleTakeMany, ThrottleRelease), one round
 	// trip instead of one a write.
-	chainTakes bool
-	cache      sync.Map // query -> rebound query
+	chainTakes  bool
+	cache       sync.Map // query -> rebound query
+	stateWrites sync.Map // rebound query -> movesState's answer
+}
+
+// stateWrite matches a statement that writes a table whose changes the
+// state cache follows: the tables of migration 00007's triggers. It also
+// matches inserts of users and businesses, which the triggers let pass; a
+// superset only moves an epoch more often than needed.
+var stateWrite = regexp.MustCompile(`(?i)\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+(?:users|user_roles|profiles|businesses|revoked_tokens)\b`)
+
+// movesState reports whether query writes cached state (stateWrite),
+// matching each query text once.
+func (d *dialect) movesState(query string) bool {
+	if v, ok := d.stateWrites.Load(query); ok {
+		return v.(bool)
+	}
+	m := stateWrite.MatchString(query)
+	d.stateWrites.Store(query, m)
+	return m
 }
 
 func sqliteDialect() *dialect {

@@ -3,8 +3,11 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/spaceauth/spaceauth/internal/store"
 	"github.com/spaceauth/spaceauth/internal/store/sqlstore"
@@ -104,3 +107,105 @@ func TestStateEpochAfterClose(t *testing.T) {
 		t.Fatalf("state epoch %d trusted after Close", n)
 	}
 }
+
+// TestStateEpochOwnWrites: on PostgreSQL a process moves its own epoch as
+// soon as it commits a write of cached state, without waiting for the
+// NOTIFY to come back, and only then. Throttling, audit events, sessions
+// and refresh families, written by every sign-in, leave it: when they
+// moved it, every sign-in emptied the process's state cache and the bearer
+// checks after it read the database again.
+func TestStateEpochOwnWrites(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	u := store.User{Email: "own@example.com", FullName: "O", PasswordHash: "h", Active: true}
+	if err := s.CreateUser(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	epoch := func() int64 {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if n, ok := s.StateEpoch(ctx); ok {
+				return n
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("state epoch never trusted (listener down)")
+			}
+		}
+	}
+	// settled waits until the notifications of earlier writes have
+	// arrived: the epoch stays put for half a second.
+	settled := func() int64 {
+		t.Helper()
+		n := epoch()
+		for stable := time.Now(); time.Since(stable) < 500*time.Millisecond; time.Sleep(20 * time.Millisecond) {
+			if m := epoch(); m != n {
+				n, stable = m, time.Now()
+			}
+		}
+		return n
+	}
+	now := time.Now()
+	for i, c := range []struct {
+		name  string
+		write func() error
+		moves bool
+	}{
+		{"throttle takes", func() error {
+			_, err := s.ThrottleTakeMany(ctx, []store.ThrottleTakeArgs{{Key: "own:a", Free: 5, Now: now, Window: time.Hour}, {Key: "own:b", Free: 5, Now: now, Window: time.Hour}})
+			return err
+		}, false},
+		{"throttle release with its audit event", func() error {
+			return s.ThrottleRelease(ctx, "own:a", "own:b", &store.AuditEvent{Type: "sign_in", UserID: u.ID})
+		}, false},
+		{"audit event", func() error { return s.AppendAudit(ctx, store.AuditEvent{Type: "sign_in", UserID: u.ID}) }, false},
+		{"refresh family in a transaction", func() error {
+			return s.InTx(ctx, func(q store.Queries) error {
+				if err := q.RevokeRefreshTokens(ctx, u.ID, "app", now); err != nil {
+					return err
+				}
+				return q.CreateRefreshFamily(ctx, store.RefreshFamily{ID: []byte("own"), Hash: []byte("own/0"), UserID: u.ID, ClientID: "app",
+					CreatedAt: now, IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+			})
+		}, false},
+		{"user disabled", func() error { return s.SetUserActive(ctx, u.ID, false, now) }, true},
+		{"token revoked", func() error { return s.RevokeToken(ctx, "own-jti", now.Add(time.Hour)) }, true},
+		{"user enabled in a transaction with an audit event", func() error {
+			return s.InTx(ctx, func(q store.Queries) error {
+				if err := q.AppendAudit(ctx, store.AuditEvent{Type: "user_enabled", UserID: u.ID}); err != nil {
+					return err
+				}
+				return q.SetUserActive(ctx, u.ID, true, now)
+			})
+		}, true},
+		{"transaction rolled back", func() error {
+			err := s.InTx(ctx, func(q store.Queries) error {
+				if err := q.SetMustReset(ctx, u.ID, true); err != nil {
+					return err
+				}
+				return errRollback
+			})
+			if err != errRollback {
+				return fmt.Errorf("InTx: %v, want the function's error", err)
+			}
+			return nil
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := settled()
+			if err := c.write(); err != nil {
+				t.Fatalf("write %d: %v", i, err)
+			}
+			// At once: no notification is waited for.
+			if moved := epoch() != before; moved != c.moves {
+				t.Errorf("epoch moved %v right after the commit, want %v", moved, c.moves)
+			}
+		})
+	}
+}
+
+var errRollback = errors.New("roll back")

@@ -364,7 +364,7 @@ func (s *Store) InTx(ctx context.Context, fn func(q store.Queries) error) error 
 	if err := tx.Commit(); err != nil {
 		return unavailable("sqlstore: commit", err)
 	}
-	if q.wrote != nil {
+	if q.wrote != nil && q.txState {
 		q.wrote()
 	}
 	return nil
@@ -388,9 +388,23 @@ type queries struct {
 	tx     *sql.Tx
 	// unprepared are the queries a transaction ran that ws did not have.
 	unprepared []string
-	// wrote, when set (PostgreSQL), is called once a write has committed:
-	// after an InTx commit, or after a write outside a transaction.
-	wrote func()
+	// wrote, when set (PostgreSQL), is called once a write of cached state
+	// (dialect.movesState) has committed: after an InTx commit whose
+	// transaction made one (txState), or after one outside a transaction.
+	// Other writes (throttling, audit, refresh families, sessions) leave
+	// the epoch, so they do not empty this process's state cache.
+	wrote   func()
+	txState bool
+}
+
+// stateWritten records a write of cached state: committed already outside
+// a transaction, or to be reported when its transaction commits.
+func (q *queries) stateWritten() {
+	if q.tx != nil {
+		q.txState = true
+		return
+	}
+	q.wrote()
 }
 
 // writeQ and readQ return what runs query: a prepared statement when the
@@ -424,8 +438,8 @@ func (q *queries) readQ(ctx context.Context, query string) querier {
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	query = q.d.rebind(query)
 	res, err := q.writeQ(ctx, query).ExecContext(ctx, query, args...)
-	if err == nil && q.tx == nil && q.wrote != nil {
-		q.wrote()
+	if err == nil && q.wrote != nil && q.d.movesState(query) {
+		q.stateWritten()
 	}
 	return res, err
 }
@@ -440,9 +454,15 @@ func (q *queries) queryRow(ctx context.Context, query string, args ...any) *sql.
 	return q.readQ(ctx, query).QueryRowContext(ctx, query, args...)
 }
 
-// writeRow runs a statement with RETURNING on the writer.
+// writeRow runs a statement with RETURNING on the writer. Outside a
+// transaction it reports no state write: it cannot tell when the statement
+// has committed, and the state writes made this way insert users and
+// businesses, which nothing cached yet holds (unknown ones are not cached).
 func (q *queries) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
 	query = q.d.rebind(query)
+	if q.tx != nil && q.wrote != nil && q.d.movesState(query) {
+		q.txState = true
+	}
 	return q.writeQ(ctx, query).QueryRowContext(ctx, query, args...)
 }
 

@@ -149,9 +149,6 @@ func (q *queries) throttleTakeChain(ctx context.Context, takes []store.ThrottleT
 	}
 	var n int
 	err := q.writeRow(ctx, b.String(), args...).Scan(&n)
-	if err == nil && q.tx == nil && q.wrote != nil {
-		q.wrote()
-	}
 	return n, q.wrap("throttle take", err)
 }
 
