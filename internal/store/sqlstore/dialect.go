@@ -50,11 +50,17 @@ type dialect struct {
 	stateWrites sync.Map // rebound query -> movesState's answer
 }
 
-// stateWrite matches a statement that writes a table whose changes the
-// state cache follows: the tables of migration 00007's triggers. It also
-// matches inserts of users and businesses, which the triggers let pass; a
-// superset only moves an epoch more often than needed.
-var stateWrite = regexp.MustCompile(`(?i)\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+(?:users|user_roles|profiles|businesses|revoked_tokens)\b`)
+// stateTables are the tables whose changes the state cache follows: those
+// with a spaceauth_state trigger (migrations 00007 and 00020; the test
+// TestStateTablesMatchTriggers holds the two lists together).
+const stateTables = "users|user_roles|profiles|businesses|revoked_tokens|passkeys"
+
+// stateWrite matches a statement that writes one of stateTables. It
+// matches more than the triggers follow (inserts of users and businesses,
+// a passkey's new signature count): a superset only moves an epoch more
+// often than needed, where a statement it missed would leave this
+// process's cache stale until the notification arrived.
+var stateWrite = regexp.MustCompile(`(?i)\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+(?:` + stateTables + `)\b`)
 
 // movesState reports whether query writes cached state (stateWrite),
 // matching each query text once.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -182,6 +183,16 @@ func TestStateEpochOwnWrites(t *testing.T) {
 				return q.SetUserActive(ctx, u.ID, true, now)
 			})
 		}, true},
+		{"passkey added", func() error {
+			return s.CreatePasskey(ctx, &store.Passkey{UserID: u.ID, RPID: "example.com", CredentialID: []byte("own-cred"), Name: "key", Data: []byte("{}"), CreatedAt: now})
+		}, false},
+		{"passkey removed", func() error {
+			keys, err := s.UserPasskeys(ctx, u.ID, "example.com")
+			if err != nil || len(keys) != 1 {
+				return fmt.Errorf("passkeys %v, %v", keys, err)
+			}
+			return s.DeletePasskey(ctx, u.ID, keys[0].ID)
+		}, true},
 		{"transaction rolled back", func() error {
 			err := s.InTx(ctx, func(q store.Queries) error {
 				if err := q.SetMustReset(ctx, u.ID, true); err != nil {
@@ -209,3 +220,47 @@ func TestStateEpochOwnWrites(t *testing.T) {
 }
 
 var errRollback = errors.New("roll back")
+
+// TestStateTablesMatchTriggers: the tables whose writes move this
+// process's own epoch on PostgreSQL are exactly those with a
+// spaceauth_state trigger. A trigger added by a migration without its
+// table here would leave this process serving the old state until its own
+// notification came back (a removed passkey still signing in, for a few
+// milliseconds).
+func TestStateTablesMatchTriggers(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT c.relname FROM pg_trigger t
+		JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+		WHERE p.proname = 'spaceauth_state_changed' ORDER BY c.relname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var triggered []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		triggered = append(triggered, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	tables := sqlstore.StateTables()
+	slices.Sort(tables)
+	if !slices.Equal(triggered, tables) {
+		t.Fatalf("tables with a spaceauth_state trigger %v, tables whose writes move the epoch %v", triggered, tables)
+	}
+}

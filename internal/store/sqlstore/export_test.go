@@ -70,3 +70,7 @@ func ReaderPragma(ctx context.Context, s *Store, name string) (string, error) {
 	err := s.reader.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
 	return v, err
 }
+
+// StateTables are the tables whose writes move this process's own state
+// epoch on PostgreSQL.
+func StateTables() []string { return strings.Split(stateTables, "|") }
